@@ -1,0 +1,61 @@
+# Every target installs what it needs into .venv first, so a fresh clone needs only `make demo` / `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DBS := examples/demo_dbs
+
+.PHONY: demo test test-fast bench lint fmt services clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[postgres,mysql,dev,embed]'
+	touch $(STAMP)
+
+DEMO_FILES := $(foreach d,bookshop clinic airline,$(DEMO_DBS)/$(d)/$(d).sqlite)
+
+# Built from our own generator, deterministically, with no downloads.
+$(DEMO_FILES) &: examples/build_demo_dbs.py | $(STAMP)
+	$(PY) examples/build_demo_dbs.py --out $(DEMO_DBS) --force
+
+# Until synthesis lands, the demo shows the schema and the difficulty analysis of the demo databases.
+demo: $(STAMP) $(DEMO_FILES)
+	@echo "== sqlfoundry schema clinic --db-root $(DEMO_DBS) --format ddl  (first table)"
+	@$(VENV)/bin/sqlfoundry schema clinic --db-root $(DEMO_DBS) --format ddl | sed -n '1,/^);/p'
+	@echo; echo "== sqlfoundry schema bookshop --db-root $(DEMO_DBS) --format compact"
+	@$(VENV)/bin/sqlfoundry schema bookshop --db-root $(DEMO_DBS) --format compact
+	@echo; echo "== sqlfoundry classify examples/demo_queries.sql runs/demo/classified.jsonl"
+	@$(VENV)/bin/sqlfoundry classify examples/demo_queries.sql runs/demo/classified.jsonl
+	@$(PY) -c "import json; [print(f\"  {r['hardness'] or '-':7} {r['db_id']:9} {r['SQL'][:90]}\") for r in map(json.loads, open('runs/demo/classified.jsonl'))]"
+	@echo; echo "== sqlfoundry exec examples/demo_queries.sql runs/demo/results.jsonl --db-root $(DEMO_DBS)"
+	@$(VENV)/bin/sqlfoundry exec examples/demo_queries.sql runs/demo/results.jsonl --db-root $(DEMO_DBS)
+
+# The local PostgreSQL and MariaDB servers back the connector tests; start them if stopped.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || \
+		(command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || true
+	@mariadb-admin -h 127.0.0.1 -u root ping >/dev/null 2>&1 || \
+		(test -x /usr/sbin/mariadbd && start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd && sleep 3) || true
+
+test: $(STAMP) services
+	$(PY) -m pytest -x -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -x -q -m "not slow and not server"
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff format --check src tests examples benchmarks
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format src tests examples benchmarks
+	$(VENV)/bin/ruff check --fix src tests examples benchmarks
+
+clean:
+	rm -rf $(VENV) $(DEMO_DBS) .pytest_cache

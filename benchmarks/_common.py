@@ -1,0 +1,51 @@
+"""Shared helpers for the benchmarks: data location, timing, machine facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SQLFOUNDRY_SHARED", REPO.parent / "shared"))
+SPIDER = SHARED / "benchmarks" / "spider"
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        sys.exit(f"benchmark data missing: {path} (set SQLFOUNDRY_SHARED to the shared folder)")
+    return path
+
+
+def spider_dev_gold() -> list[tuple[str, str]]:
+    """The 972 runnable Spider dev gold queries as (sql, db_id)."""
+    lines = need(SPIDER / "dev_without_wta_1_gold.sql").read_text().splitlines()
+    return [tuple(line.rsplit("\t", 1)) for line in lines if line.strip()]  # type: ignore[misc]
+
+
+def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, list[float]]:
+    """Median wall seconds of ``repeat`` runs, and all the runs."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs), runs
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {platform.python_version()}"
+    )

@@ -1,0 +1,211 @@
+"""One evaluation run: items in, verdicts and a report out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlfoundry.bench import metrics as m
+from sqlfoundry.bench.execution import MISSING, EvalItem, ItemVerdict, evaluate_execution
+from sqlfoundry.bench.inputs import GoldEntry, Prediction
+from sqlfoundry.core.errors import ConfigError, SqlfoundryError
+from sqlfoundry.db.manager import DatabaseManager
+from sqlfoundry.db.pool import SafeExecutor
+
+log = logging.getLogger(__name__)
+
+METRICS = ("ex", "em", "ves", "linking")
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass
+class EvalRun:
+    verdicts: list[ItemVerdict]
+    report: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def align(
+    gold: Sequence[GoldEntry], preds: Sequence[Prediction]
+) -> tuple[list[EvalItem], list[str], dict[int, Prediction]]:
+    """Pair gold and predictions by position; say so when the counts differ."""
+    from sqlfoundry.sql.hardness import spider_hardness
+
+    warnings = []
+    if len(preds) < len(gold):
+        warnings.append(
+            f"the prediction file has {len(preds)} entries for {len(gold)} gold items: "
+            f"the last {len(gold) - len(preds)} count as missing predictions"
+        )
+    elif len(preds) > len(gold):
+        warnings.append(
+            f"the prediction file has {len(preds) - len(gold)} more entries than the gold "
+            f"file ({len(gold)}); the extra ones are ignored"
+        )
+    items, by_index = [], {}
+    known: dict[str, str | None] = {}  # parsing is the costly part; a repeated gold parses once
+    for i, entry in enumerate(gold):
+        pred = preds[i] if i < len(preds) else None
+        hardness = entry.hardness
+        if hardness is None:
+            if entry.sql not in known:
+                try:
+                    known[entry.sql] = spider_hardness(entry.sql)
+                except SqlfoundryError:
+                    known[entry.sql] = None
+            hardness = known[entry.sql]
+        items.append(
+            EvalItem(
+                index=i,
+                db_id=entry.db_id,
+                gold=entry.sql,
+                pred=None if pred is None or pred.sql is None else pred.sql,
+                hardness=hardness,
+                difficulty=entry.difficulty,
+                candidates=pred.candidates if pred else [],
+                gold_alternatives=entry.alternatives,
+                meta={"where": entry.where, "pred_error": pred.error if pred else None},
+            )
+        )
+        if pred is not None:
+            by_index[i] = pred
+    return items, warnings, by_index
+
+
+def evaluate(
+    items: Sequence[EvalItem],
+    manager: DatabaseManager,
+    *,
+    mode: str = "spider",
+    metrics: Sequence[str] = ("ex",),
+    dialect: str = "sqlite",
+    workers: int | None = None,
+    timeout: float = 30.0,
+    tables_json: Path | None = None,
+    ves_iterations: int = 100,
+    predictions: dict[int, Prediction] | None = None,
+    progress: ProgressFactory | None = None,
+    name: str | None = None,
+) -> EvalRun:
+    """Score ``items``: EX always, EM / VES / schema linking when asked for."""
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise ConfigError(f"unknown metric(s) {', '.join(sorted(unknown))}",
+                          hint=f"choose from {', '.join(METRICS)}")  # fmt: skip
+    if "em" in metrics and tables_json is None:
+        raise ConfigError("EM needs the benchmark's tables.json", hint="pass --tables FILE")
+    em_schemas = None
+    if "em" in metrics:  # read before any query runs, so a bad file fails fast
+        from sqlfoundry.sql.spider_sql import load_spider_schemas
+
+        em_schemas = load_spider_schemas(tables_json)
+    start = time.perf_counter()
+    tick = progress("execute", 0) if progress else None
+    with SafeExecutor(manager, workers=workers, timeout=timeout, max_rows=None) as executor:
+        verdicts = evaluate_execution(items, executor, mode=mode, dialect=dialect, progress=tick)
+    for item, verdict in zip(items, verdicts, strict=True):
+        # A prediction line that could not be read is wrong for that reason.
+        if item.meta.get("pred_error") and verdict.error in (MISSING, None):
+            verdict.ex, verdict.error = False, item.meta["pred_error"]
+    shown = ["ex"]
+    if "em" in metrics:
+        _exact_match(items, verdicts, em_schemas, tables_json)
+        shown.append("em")
+    report = build_report(verdicts, mode=mode, shown=shown, name=name)
+    if "ves" in metrics:
+        tick = progress("time (VES)", sum(v.ex for v in verdicts)) if progress else None
+        from sqlfoundry.bench.ves import measure_time_ratios
+
+        measure_time_ratios(verdicts, manager, iterations=ves_iterations, timeout=timeout,
+                            progress=tick)  # fmt: skip
+        report.update(m.ves_scores(verdicts))
+        report["ves_iterations"] = ves_iterations
+    if "linking" in metrics:
+        report["schema_linking"] = _linking(items, predictions or {}, manager, dialect)
+    oracle = m.oracle_metrics(verdicts)
+    if oracle:
+        report["oracle"] = oracle
+    report["seconds"] = round(time.perf_counter() - start, 3)
+    return EvalRun(verdicts, report)
+
+
+def _exact_match(
+    items: Sequence[EvalItem],
+    verdicts: Sequence[ItemVerdict],
+    schemas: dict,
+    tables_json: Path,
+) -> None:
+    from sqlfoundry.sql.exact_match import exact_match
+
+    for item, verdict in zip(items, verdicts, strict=True):
+        schema = schemas.get(item.db_id)
+        if schema is None:
+            verdict.em, verdict.em_error = False, f"db_id {item.db_id!r} is not in {tables_json}"
+            continue
+        if not item.pred:
+            verdict.em = False
+            continue
+        result = exact_match(item.gold, item.pred, schema)
+        verdict.em = result.match
+        verdict.em_error = result.error or (
+            f"the official parser rejects the prediction ({result.pred_error})"
+            if result.pred_error else None
+        )
+
+
+def _linking(
+    items: Sequence[EvalItem],
+    predictions: dict[int, Prediction],
+    manager: DatabaseManager,
+    dialect: str,
+) -> dict[str, Any]:
+    """Recall / precision of predicted tables and columns against what the gold SQL uses."""
+    from sqlfoundry.sql.references import referenced_columns, referenced_tables
+
+    table_pairs, column_pairs = [], []
+    for item in items:
+        pred = predictions.get(item.index)
+        if pred is None or (pred.tables is None and pred.columns is None):
+            continue
+        try:
+            schema = manager.schema(item.db_id, sample_values=0).column_map()
+        except SqlfoundryError:
+            schema = None
+        try:
+            gold_tables = {t.lower() for t in referenced_tables(item.gold, dialect)}
+            gold_columns = {
+                (t.lower(), c.lower())
+                for t, c in referenced_columns(item.gold, dialect, schema)
+                if c != "*"
+            }
+        except SqlfoundryError:
+            continue
+        if pred.tables is not None:
+            table_pairs.append((gold_tables, pred.tables))
+        if pred.columns is not None:
+            column_pairs.append((gold_columns, pred.columns))
+    return {"tables": m.linking_scores(table_pairs), "columns": m.linking_scores(column_pairs)}
+
+
+def build_report(
+    verdicts: Sequence[ItemVerdict], *, mode: str, shown: Sequence[str], name: str | None
+) -> dict[str, Any]:
+    count = len(verdicts)
+    report: dict[str, Any] = {"benchmark": name, "mode": mode, "count": count}
+    for metric in shown:
+        report[metric] = m._share(sum(bool(getattr(v, metric)) for v in verdicts), count)
+    by_hardness = m.breakdown(verdicts, "hardness", shown)
+    # Labels the data came with (BIRD's simple / moderate / challenging) come first.
+    given = any(v.difficulty for v in verdicts)
+    report["by_difficulty"] = m.breakdown(verdicts, "difficulty", shown) if given else by_hardness
+    report["by_hardness"] = by_hardness
+    report["by_db"] = m.breakdown(verdicts, "db_id", shown)
+    report["errors"] = [
+        {"index": v.index, "db_id": v.db_id, "error": v.error} for v in verdicts if v.error
+    ]
+    return report

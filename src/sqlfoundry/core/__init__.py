@@ -1,0 +1,1 @@
+"""The core: records, operators, pipelines, config, run storage and errors."""

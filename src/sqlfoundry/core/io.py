@@ -1,0 +1,137 @@
+"""Reading record files line by line, and writing files atomically.
+
+Readers never stop at a bad line: they yield an InputError naming file:line in
+its place, so callers can count it, report it, and keep every other record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlfoundry.core.errors import InputError
+
+
+@dataclass(slots=True)
+class Line:
+    """One input record with where it came from; ``error`` is set instead of ``data`` when bad."""
+
+    file: str
+    line: int
+    data: dict[str, Any] | None = None
+    error: InputError | None = None
+
+
+def is_jsonl_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in (".jsonl", ".json", ".ndjson")
+
+
+def read_jsonl(path: str | Path) -> Iterator[Line]:
+    """Yield one Line per non-blank line of a JSONL file (or a JSON list file)."""
+    path = Path(path)
+    name = str(path)
+    text = _read(path)
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as err:
+            yield Line(
+                name,
+                err.lineno,
+                error=InputError(f"invalid JSON: {err.msg}", file=name, line=err.lineno),
+            )
+            return
+        for i, item in enumerate(items, start=1):
+            if isinstance(item, dict):
+                yield Line(name, i, data=item)
+            else:
+                yield Line(
+                    name, i, error=InputError("item is not a JSON object", file=name, line=i)
+                )
+        return
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as err:
+            yield Line(
+                name, number, error=InputError(f"invalid JSON: {err.msg}", file=name, line=number)
+            )
+            continue
+        if not isinstance(item, dict):
+            yield Line(
+                name, number, error=InputError("line is not a JSON object", file=name, line=number)
+            )
+            continue
+        yield Line(name, number, data=item)
+
+
+def read_gold(path: str | Path) -> Iterator[Line]:
+    """Yield ``{"SQL", "db_id"}`` per line of a Spider gold file (``SQL<TAB>db_id``).
+
+    Blank lines are skipped, as the official scorers do.
+    """
+    path = Path(path)
+    name = str(path)
+    for number, raw in enumerate(_read(path).splitlines(), start=1):
+        if not raw.strip():
+            continue
+        sql, tab, db_id = raw.rpartition("\t")
+        if not tab or not sql.strip() or not db_id.strip():
+            yield Line(
+                name, number, error=InputError("expected 'SQL<TAB>db_id'", file=name, line=number)
+            )
+            continue
+        yield Line(name, number, data={"SQL": sql.strip(), "db_id": db_id.strip()})
+
+
+def read_records(path: str | Path) -> Iterator[Line]:
+    """JSONL / JSON by suffix, otherwise a Spider gold file."""
+    return read_jsonl(path) if is_jsonl_path(path) else read_gold(path)
+
+
+def sql_of(record: dict[str, Any]) -> str | None:
+    """The SQL of a record, under any of the names the common formats use."""
+    for key in ("SQL", "sql", "query"):
+        value = record.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read file: {err}", file=str(path)) from err
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write one JSON object per line, atomically; returns the number of lines."""
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)

@@ -1,0 +1,196 @@
+"""Pipeline: an ordered list of operators, run with checkpoints in a run directory.
+
+Layout of a run directory::
+
+    RUN_DIR/
+      steps/<nn>-<operator>-<signature>/   one folder per finished or running step
+        batch-<k>.jsonl                    output of batch k (written atomically)
+        rejects-<k>.jsonl
+        done                               present once every batch is written
+      data.jsonl                           the final records
+      rejects.jsonl                        every reject: operator, reason, record
+      manifest.json                        steps, counts, timings
+
+A step's signature hashes its operator's name, version and parameters with
+the signature of its input (the previous step, or the seed records). Running
+the same pipeline again reuses every finished step and every finished batch of
+an interrupted step; changing a step changes its signature and those of the
+steps after it, so exactly those run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlfoundry.core.errors import ConfigError, InputError
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
+from sqlfoundry.core.operator import Operator, Reject
+from sqlfoundry.core.registry import build
+from sqlfoundry.core.sample import Sample
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 256
+
+
+def records_signature(samples: Sequence[Sample]) -> str:
+    digest = hashlib.sha256()
+    for s in samples:
+        digest.update(json.dumps(s.to_json_dict(), sort_keys=True, ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class StepReport:
+    operator: str
+    signature: str
+    inputs: int
+    outputs: int
+    rejects: int
+    seconds: float
+    reused: bool
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    samples: list[Sample]
+    rejects: list[dict[str, Any]]
+    steps: list[StepReport]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+class Pipeline:
+    """An ordered list of operators; build it in Python or with :meth:`from_config`."""
+
+    def __init__(self, operators: Sequence[Operator], batch_size: int = DEFAULT_BATCH_SIZE):
+        if not operators:
+            raise ConfigError("a pipeline needs at least one operator")
+        self.operators = list(operators)
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_config(
+        cls, steps: Sequence[dict[str, Any]], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Pipeline:
+        """Build from ``[{"op": name, **params}, ...]`` (the ``[[steps]]`` of a TOML file)."""
+        operators = []
+        for i, step in enumerate(steps):
+            if not isinstance(step, dict) or "op" not in step:
+                raise ConfigError(f"step {i + 1} needs an 'op' naming a registered operator")
+            params = {k: v for k, v in step.items() if k != "op"}
+            operators.append(build(step["op"], params))
+        return cls(operators, batch_size=batch_size)
+
+    def run(
+        self,
+        samples: Sequence[Sample],
+        run_dir: str | Path,
+        ctx: Any = None,
+        *,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> RunResult:
+        """Run every step over ``samples``, resuming from what ``run_dir`` already holds."""
+        return asyncio.run(self.arun(samples, run_dir, ctx, progress=progress))
+
+    async def arun(
+        self,
+        samples: Sequence[Sample],
+        run_dir: str | Path,
+        ctx: Any = None,
+        *,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> RunResult:
+        run_dir = Path(run_dir)
+        (run_dir / "steps").mkdir(parents=True, exist_ok=True)
+        current = list(samples)
+        signature = records_signature(current)
+        all_rejects: list[dict[str, Any]] = []
+        reports = []
+        for number, op in enumerate(self.operators, start=1):
+            signature = hashlib.sha256(f"{signature}:{op.signature()}".encode()).hexdigest()[:16]
+            step_dir = run_dir / "steps" / f"{number:02d}-{op.name}-{signature}"
+            start = time.perf_counter()
+            reused = (step_dir / "done").exists()
+            given = len(current)
+            current, rejects = await self._run_step(op, current, step_dir, ctx, progress)
+            reasons: dict[str, int] = {}
+            for r in rejects:
+                reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+            reports.append(StepReport(op.name, signature, given, len(current), len(rejects),
+                                      time.perf_counter() - start, reused, reasons))  # fmt: skip
+            all_rejects.extend(rejects)
+        atomic_write_jsonl(run_dir / "data.jsonl", (s.to_json_dict() for s in current))
+        atomic_write_jsonl(run_dir / "rejects.jsonl", all_rejects)
+        manifest = {
+            "steps": [r.__dict__ for r in reports],
+            "records": len(current),
+            "rejects": len(all_rejects),
+        }
+        atomic_write_text(run_dir / "manifest.json", json.dumps(manifest, indent=2))
+        return RunResult(current, all_rejects, reports)
+
+    async def _run_step(
+        self,
+        op: Operator,
+        samples: list[Sample],
+        step_dir: Path,
+        ctx: Any,
+        progress: Callable[[str, int, int], None] | None,
+    ) -> tuple[list[Sample], list[dict[str, Any]]]:
+        step_dir.mkdir(parents=True, exist_ok=True)
+        batches = [
+            samples[i : i + self.batch_size] for i in range(0, len(samples), self.batch_size)
+        ]
+        out: list[Sample] = []
+        rejects: list[dict[str, Any]] = []
+        for k, batch in enumerate(batches):
+            data_path = step_dir / f"batch-{k:05d}.jsonl"
+            reject_path = step_dir / f"rejects-{k:05d}.jsonl"
+            # The rejects file is written last, so its presence marks a finished batch.
+            if reject_path.exists() and data_path.exists():
+                try:
+                    out.extend(Sample(**d) for d in _read_jsonl(data_path))
+                    rejects.extend(_read_jsonl(reject_path))
+                    if progress:
+                        progress(op.name, k + 1, len(batches))
+                    continue
+                except (ValueError, TypeError) as err:
+                    log.warning(
+                        "%s: unreadable checkpoint, running the batch again: %s", data_path, err
+                    )
+            result = await op.process(batch, ctx)
+            batch_rejects = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
+            atomic_write_jsonl(data_path, (s.to_json_dict() for s in result.samples))
+            atomic_write_jsonl(reject_path, batch_rejects)
+            out.extend(result.samples)
+            rejects.extend(batch_rejects)
+            if progress:
+                progress(op.name, k + 1, len(batches))
+        atomic_write_text(step_dir / "done", "")
+        return out, rejects
+
+
+def load_samples(path: str | Path) -> list[Sample]:
+    """Read records written by a pipeline (``data.jsonl``)."""
+    out = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Sample(**json.loads(line)))
+        except (ValueError, TypeError) as err:
+            raise InputError(f"not a sample record: {err}", file=str(path), line=number) from err
+    return out

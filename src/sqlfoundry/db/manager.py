@@ -1,0 +1,232 @@
+"""DatabaseManager: find databases by db_id under a folder or on a server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import BaseModel
+
+from sqlfoundry.core.errors import ConfigError, DatabaseNotFoundError
+from sqlfoundry.db.base import Database, DatabaseSpec
+from sqlfoundry.db.schema import Schema
+
+log = logging.getLogger(__name__)
+
+SQLITE_SUFFIXES = (".sqlite", ".db")
+_DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
+
+
+class ServerSettings(BaseModel):
+    """Connection settings for a PostgreSQL or MySQL/MariaDB server.
+
+    Each database on the server is one db_id. ``databases`` limits which ones
+    are offered; by default every non-system database is.
+    """
+
+    kind: str
+    host: str = "127.0.0.1"
+    port: int | None = None
+    user: str | None = None
+    password_env: str | None = None
+    databases: list[str] | None = None
+    schema_name: str | None = None
+    connect_timeout: float = 5.0
+
+    @classmethod
+    def from_url(cls, url: str, password_env: str | None = None) -> ServerSettings:
+        """Parse ``postgresql://user@host:port[/db1,db2]`` or ``mysql://...``.
+
+        A password inside the URL is refused: it would end up in shell history
+        and logs. Name an environment variable with ``password_env`` instead.
+        """
+        parsed = urlparse(url)
+        scheme = parsed.scheme.split("+")[0].lower()
+        kind = {
+            "postgresql": "postgres",
+            "postgres": "postgres",
+            "mysql": "mysql",
+            "mariadb": "mysql",
+        }.get(scheme)
+        # Checked first, so no message below can echo a URL holding a password.
+        if parsed.password:
+            raise ConfigError(
+                "put the server password in an environment variable, not the URL",
+                hint="set password_env / --db-password-env",
+            )
+        if kind is None:
+            raise ConfigError(
+                f"unsupported server URL scheme {parsed.scheme!r} in {url!r}",
+                hint="use postgresql://... or mysql://...",
+            )
+        path = unquote(parsed.path.strip("/"))
+        return cls(
+            kind=kind,
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port,
+            user=unquote(parsed.username) if parsed.username else None,
+            password_env=password_env,
+            databases=[d for d in path.split(",") if d] or None,
+        )
+
+    def spec(self, db_id: str) -> DatabaseSpec:
+        password = None
+        if self.password_env:
+            password = os.environ.get(self.password_env)
+            if password is None:
+                raise ConfigError(
+                    f"environment variable {self.password_env} is not set",
+                    hint="it should hold the database server password",
+                )
+        return DatabaseSpec(
+            db_id=db_id,
+            kind=self.kind,  # type: ignore[arg-type]
+            host=self.host,
+            port=self.port or _DEFAULT_PORTS.get(self.kind),
+            user=self.user,
+            password=password,
+            database=db_id,
+            schema=self.schema_name,
+            connect_timeout=self.connect_timeout,
+        )
+
+
+def open_database(spec: DatabaseSpec) -> Database:
+    """Open the connector for ``spec.kind``. Optional drivers are imported only here."""
+    if spec.kind == "sqlite":
+        from sqlfoundry.db.sqlite import SQLiteDatabase
+
+        return SQLiteDatabase(spec)
+    if spec.kind == "postgres":
+        from sqlfoundry.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(spec)
+    if spec.kind == "mysql":
+        from sqlfoundry.db.mysql import MySQLDatabase
+
+        return MySQLDatabase(spec)
+    raise ConfigError(f"unknown database kind {spec.kind!r}", db_id=spec.db_id)
+
+
+def find_sqlite_files(root: Path) -> dict[str, Path]:
+    """Map db_id to file for every ``<db_id>.sqlite`` / ``<db_id>.db`` under ``root``.
+
+    When a db_id appears twice, the Spider layout ``<db_id>/<db_id>.sqlite``
+    wins, then ``.sqlite`` over ``.db``, then the shorter path.
+    """
+    found: dict[str, list[Path]] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            stem, dot, suffix = name.rpartition(".")
+            if dot and f".{suffix.lower()}" in SQLITE_SUFFIXES and stem:
+                found.setdefault(stem, []).append(Path(dirpath) / name)
+
+    def rank(p: Path) -> tuple:
+        return (p.parent.name != p.stem, p.suffix.lower() != ".sqlite", len(p.parts), str(p))
+
+    chosen = {}
+    for db_id, paths in found.items():
+        paths.sort(key=rank)
+        if len(paths) > 1:
+            log.debug(
+                "db_id %s found %d times under %s; using %s", db_id, len(paths), root, paths[0]
+            )
+        chosen[db_id] = paths[0]
+    return dict(sorted(chosen.items()))
+
+
+class DatabaseManager:
+    """Resolves db_ids to databases: SQLite files under a root, or a server.
+
+    Args:
+        root: a folder (or several) searched at any depth for SQLite files.
+        server: settings for a PostgreSQL or MySQL/MariaDB server.
+        paths: explicit ``{db_id: file}`` entries, which win over the root.
+    """
+
+    def __init__(
+        self,
+        root: str | Path | Sequence[str | Path] | None = None,
+        server: ServerSettings | None = None,
+        paths: dict[str, str | Path] | None = None,
+    ) -> None:
+        if root is None:
+            self.roots: list[Path] = []
+        elif isinstance(root, (str, Path)):
+            self.roots = [Path(root)]
+        else:
+            self.roots = [Path(r) for r in root]
+        for folder in self.roots:
+            if not folder.is_dir():
+                raise ConfigError(f"database root {folder} is not a folder")
+        self.root = self.roots[0] if self.roots else None
+        self.server = server
+        self._files: dict[str, Path] = {}
+        # The first root wins when two hold the same db_id.
+        for folder in reversed(self.roots):
+            self._files.update(find_sqlite_files(folder))
+        for db_id, path in (paths or {}).items():
+            self._files[db_id] = Path(path)
+        self._server_ids: list[str] | None = None
+        self._schemas: dict[tuple[str, int], Schema] = {}
+
+    @classmethod
+    def for_file(cls, path: str | Path) -> DatabaseManager:
+        """A manager holding one SQLite file; its db_id is the file's stem."""
+        p = Path(path)
+        return cls(paths={p.stem: p})
+
+    def _server_db_ids(self) -> list[str]:
+        if self.server is None:
+            return []
+        if self._server_ids is None:
+            if self.server.databases is not None:
+                self._server_ids = list(self.server.databases)
+            else:
+                probe = self.server.spec("")
+                if self.server.kind == "postgres":
+                    from sqlfoundry.db.postgres import list_databases
+                else:
+                    from sqlfoundry.db.mysql import list_databases
+                self._server_ids = list_databases(probe)
+        return self._server_ids
+
+    def db_ids(self) -> list[str]:
+        return sorted(set(self._files) | set(self._server_db_ids()))
+
+    def __contains__(self, db_id: str) -> bool:
+        return db_id in self._files or db_id in self._server_db_ids()
+
+    def spec(self, db_id: str) -> DatabaseSpec:
+        """The spec for ``db_id``; raises DatabaseNotFoundError naming where it looked."""
+        if db_id in self._files:
+            return DatabaseSpec(db_id=db_id, kind="sqlite", path=str(self._files[db_id]))
+        if self.server is not None and (
+            self.server.databases is None or db_id in self.server.databases
+        ):
+            return self.server.spec(db_id)
+        places = []
+        if self.roots:
+            places.append("under " + ", ".join(str(r) for r in self.roots))
+        if self.server is not None:
+            places.append(f"on the {self.server.kind} server {self.server.host}")
+        where = " or ".join(places) or "(no database root or server configured)"
+        raise DatabaseNotFoundError(f"unknown db_id {db_id!r}: no database {where}", db_id=db_id)
+
+    def open(self, db_id: str) -> Database:
+        return open_database(self.spec(db_id))
+
+    def schema(self, db_id: str, sample_values: int = 5) -> Schema:
+        """Introspect ``db_id`` once and keep the result."""
+        key = (db_id, sample_values)
+        if key not in self._schemas:
+            with self.open(db_id) as db:
+                self._schemas[key] = db.introspect(sample_values=sample_values)
+        return self._schemas[key]
+
+    def specs(self, db_ids: Iterable[str]) -> dict[str, DatabaseSpec]:
+        return {d: self.spec(d) for d in db_ids}

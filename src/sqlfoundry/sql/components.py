@@ -1,0 +1,164 @@
+"""How many of each SQL component a query uses: the raw material of difficulty grades.
+
+Clause counts are summed over every SELECT in the query: subqueries, derived
+tables, CTEs and set-operation branches all count. ``select_columns`` is the
+exception: it counts the output columns of the query. The Spider counts are
+those of the official hardness rule (see :mod:`sqlfoundry.sql.hardness`), which
+looks at the outer query only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from sqlglot import exp
+
+from sqlfoundry.sql.hardness import spider_counts
+from sqlfoundry.sql.parse import ensure_tree
+
+# The fields summed over the whole tree, in the order of Components.
+_SUMMED = (
+    "aggregates",
+    "where_conditions",
+    "group_by",
+    "having_conditions",
+    "order_by",
+    "limit",
+    "joins",
+    "or_conditions",
+    "like",
+    "nested_subqueries",
+    "derived_tables",
+    "ctes",
+    "union",
+    "intersect",
+    "except_",
+    "distinct",
+    "window_functions",
+    "case_expressions",
+)
+
+
+@dataclass(frozen=True)
+class Components:
+    """Component counts of one query; see the module docstring for what is summed."""
+
+    select_columns: int
+    aggregates: int
+    where_conditions: int
+    group_by: int
+    having_conditions: int
+    order_by: int
+    limit: int
+    joins: int
+    or_conditions: int
+    like: int
+    nested_subqueries: int
+    derived_tables: int
+    ctes: int
+    union: int
+    intersect: int
+    except_: int
+    distinct: int
+    window_functions: int
+    case_expressions: int
+    spider_component1: int
+    spider_component2: int
+    spider_others: int
+    spider_hardness: str
+
+    @property
+    def set_operations(self) -> int:
+        return self.union + self.intersect + self.except_
+
+    def to_dict(self) -> dict[str, int | str]:
+        """Plain dict for JSON; ``except_`` is written as ``except``."""
+        return {f.name.rstrip("_"): getattr(self, f.name) for f in fields(self)}
+
+
+def components(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> Components:
+    """Count the components of a query.
+
+    Raises:
+        SQLSyntaxError: the SQL does not parse or is not a query.
+    """
+    tree = ensure_tree(sql_or_tree, dialect)
+    spider = spider_counts(tree)
+    counts = dict.fromkeys(_SUMMED, 0)
+    for node in tree.walk():
+        if isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Window):
+            counts["aggregates"] += 1
+        elif isinstance(node, exp.Where):
+            counts["where_conditions"] += len(_predicates(node.this))
+        elif isinstance(node, exp.Having):
+            counts["having_conditions"] += len(_predicates(node.this))
+        elif isinstance(node, exp.Group):
+            counts["group_by"] += len(node.expressions)
+        elif isinstance(node, exp.Order) and not isinstance(node.parent, exp.Window):
+            counts["order_by"] += len(node.expressions)
+        elif isinstance(node, (exp.Limit, exp.Fetch)):
+            counts["limit"] += 1
+        elif isinstance(node, exp.Join):
+            counts["joins"] += 1
+        elif isinstance(node, exp.Or):
+            counts["or_conditions"] += 1
+        elif isinstance(node, (exp.Like, exp.ILike)):
+            counts["like"] += 1
+        elif isinstance(node, exp.CTE):
+            counts["ctes"] += 1
+        elif isinstance(node, exp.Union):
+            counts["union"] += 1
+        elif isinstance(node, exp.Intersect):
+            counts["intersect"] += 1
+        elif isinstance(node, exp.Except):
+            counts["except_"] += 1
+        elif isinstance(node, exp.Distinct):
+            counts["distinct"] += 1
+        elif isinstance(node, exp.Window):
+            counts["window_functions"] += 1
+        elif isinstance(node, exp.Case):
+            counts["case_expressions"] += 1
+        if _is_nested_query(node):
+            counts["nested_subqueries"] += 1
+            if isinstance(node.parent, (exp.From, exp.Join)):
+                counts["derived_tables"] += 1
+    return Components(
+        select_columns=len(_output_select(tree).expressions),
+        **counts,
+        spider_component1=spider.component1,
+        spider_component2=spider.component2,
+        spider_others=spider.others,
+        spider_hardness=spider.hardness,
+    )
+
+
+def _predicates(condition: exp.Expression) -> list[exp.Expression]:
+    """The predicates joined by AND / OR, looking through parentheses."""
+    out, stack = [], [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Paren):
+            stack.append(node.this)
+        elif isinstance(node, exp.Connector):
+            stack.extend((node.expression, node.this))
+        else:
+            out.append(node)
+    return out
+
+
+def _is_nested_query(node: exp.Expression) -> bool:
+    """A query inside another one; set-operation branches and CTE bodies are not counted."""
+    parent = node.parent
+    if parent is None or not isinstance(node, exp.Query):
+        return False
+    if isinstance(node, exp.Subquery):
+        return not isinstance(parent, exp.SetOperation)
+    # A bare SELECT under EXISTS has no Subquery wrapper; one under a Subquery was counted there.
+    return not isinstance(parent, (exp.Subquery, exp.SetOperation, exp.CTE, exp.DML, exp.DDL))
+
+
+def _output_select(tree: exp.Expression) -> exp.Query:
+    node = tree
+    while isinstance(node, (exp.SetOperation, exp.Subquery, exp.Paren)):
+        node = node.this
+    return node if isinstance(node, exp.Query) else exp.select()

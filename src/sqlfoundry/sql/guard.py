@@ -1,0 +1,99 @@
+"""The read-only guard: refuse anything that is not a single query.
+
+It runs before a statement reaches any database. The databases protect
+themselves too (read-only files, connections and transactions); this guard is
+the first line, and the one that gives a clear reason.
+
+It works on sqlglot's tokens rather than a full parse: a write can only hide
+in a query behind one of a few keywords (a data-modifying CTE, ``SELECT ...
+INTO``, ``FOR UPDATE``), and those are tokens, never identifiers or string
+contents. Tokenizing costs a fifth of parsing, and it lets a query that
+sqlglot cannot parse but the database can still be judged by the database,
+as the official scorers do.
+"""
+
+from __future__ import annotations
+
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from sqlfoundry.core.errors import SQLSyntaxError, WriteRejectedError
+from sqlfoundry.sql.parse import tokens_of
+
+# A query starts with one of these.
+_QUERY_START = {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.L_PAREN}
+
+# Statement keywords that, anywhere inside a query, make it change something.
+# Words that also name harmless functions or hints (REPLACE, TRUNCATE, USE,
+# SET) are judged only as the first word of a statement.
+_WRITES_INSIDE = {
+    TokenType.INSERT,
+    TokenType.UPDATE,
+    TokenType.DELETE,
+    TokenType.MERGE,
+    TokenType.CREATE,
+    TokenType.DROP,
+    TokenType.ALTER,
+    TokenType.INTO,
+    TokenType.ATTACH,
+    TokenType.DETACH,
+    TokenType.PRAGMA,
+    TokenType.GRANT,
+    TokenType.COMMIT,
+    TokenType.ROLLBACK,
+}
+
+
+# Statement words sqlglot's tokenizer has no keyword for; as a first word they
+# mean a real statement (refused), where any other unknown word is a typo.
+_OTHER_STATEMENTS = frozenset(
+    "REINDEX VACUUM OPTIMIZE LOCK UNLOCK KILL RENAME CLUSTER REFRESH DISCARD LISTEN NOTIFY "
+    "RESET PREPARE EXECUTE DEALLOCATE HANDLER FLUSH INSTALL UNINSTALL CHECKPOINT REASSIGN "
+    "IMPORT PURGE".split()
+)
+
+
+def _statements(tokens: list[Token]) -> list[list[Token]]:
+    statements: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            statements.append([])
+        else:
+            statements[-1].append(token)
+    return [s for s in statements if s]
+
+
+def check_read_only(sql: str, dialect: str = "sqlite") -> None:
+    """Refuse ``sql`` unless it is exactly one read-only query.
+
+    Raises:
+        WriteRejectedError: a write, DDL, PRAGMA, transaction control, several
+            statements, or a query with a write inside it.
+        SQLSyntaxError: empty text, text that cannot be tokenized, or text
+            that does not start like a query.
+    """
+    if not sql or not sql.strip():
+        raise SQLSyntaxError("empty SQL", sql=sql)
+    try:
+        tokens = tokens_of(sql, dialect)
+    except TokenError as err:
+        raise SQLSyntaxError(f"cannot tokenize SQL: {err}", sql=sql) from err
+    statements = _statements(tokens)
+    if not statements:
+        raise SQLSyntaxError("empty SQL", sql=sql)
+    if len(statements) > 1:
+        raise WriteRejectedError(
+            f"{len(statements)} statements given; only a single query is run", sql=sql
+        )
+    first = statements[0][0]
+    if first.token_type not in _QUERY_START:
+        word = first.text.upper()
+        unknown = first.token_type in (TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING)
+        if unknown and word not in _OTHER_STATEMENTS:
+            raise SQLSyntaxError(f"not SQL a database can run: starts with {first.text!r}", sql=sql)
+        raise WriteRejectedError(f"not a query: {word} statements are refused", sql=sql)
+    for token in statements[0]:
+        if token.token_type in _WRITES_INSIDE:
+            raise WriteRejectedError(
+                f"query contains {token.text.upper()}; only read-only queries run", sql=sql
+            )

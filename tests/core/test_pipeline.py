@@ -1,0 +1,122 @@
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.operator import Operator, Params, StepOutput
+from sqlfoundry.core.pipeline import Pipeline
+from sqlfoundry.core.registry import register
+from sqlfoundry.core.sample import Sample
+
+CALLS: list[str] = []
+
+
+class UpperParams(Params):
+    suffix: str = "!"
+
+
+@register
+class Upper(Operator):
+    name = "test_upper"
+    inputs = ("question",)
+    outputs = ("question",)
+    Params = UpperParams
+
+    async def process(self, batch: Sequence[Sample], ctx) -> StepOutput:
+        CALLS.append(f"{self.name}:{len(batch)}")
+        out = StepOutput()
+        for s in batch:
+            if not s.question:
+                out.rejects.append(self.reject(s, "no question"))
+                continue
+            out.samples.append(
+                s.model_copy(update={"question": s.question.upper() + self.params.suffix})
+            )
+        return out
+
+
+class DoubleParams(Params):
+    copies: int = 2
+
+
+@register
+class Double(Operator):
+    name = "test_double"
+    Params = DoubleParams
+
+    async def process(self, batch, ctx) -> StepOutput:
+        CALLS.append(f"{self.name}:{len(batch)}")
+        return StepOutput(
+            samples=[
+                s.model_copy(update={"id": f"{s.id}.{i}"})
+                for s in batch
+                for i in range(self.params.copies)
+            ]
+        )
+
+
+def seeds(n: int = 5) -> list[Sample]:
+    return [Sample(id=str(i), db_id="d", question=None if i == 2 else f"q{i}") for i in range(n)]
+
+
+def test_runs_filters_with_reasons_and_expands(tmp_path):
+    CALLS.clear()
+    pipe = Pipeline([Upper(), Double(copies=2)], batch_size=2)
+    result = pipe.run(seeds(), tmp_path)
+    assert [s.id for s in result.samples] == [
+        "0.0",
+        "0.1",
+        "1.0",
+        "1.1",
+        "3.0",
+        "3.1",
+        "4.0",
+        "4.1",
+    ]
+    assert result.samples[0].question == "Q0!"
+    assert result.rejects == [
+        {"operator": "test_upper", "reason": "no question", "sample": {"id": "2", "db_id": "d"}}
+    ]
+    data = [json.loads(line) for line in (tmp_path / "data.jsonl").read_text().splitlines()]
+    assert len(data) == 8
+    assert json.loads((tmp_path / "rejects.jsonl").read_text())["reason"] == "no question"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [s["outputs"] for s in manifest["steps"]] == [4, 8]
+    assert [s["reasons"] for s in manifest["steps"]] == [{"no question": 1}, {}]
+
+
+def test_rerun_reuses_every_step_and_change_reruns_only_later_steps(tmp_path):
+    Pipeline([Upper(), Double()], batch_size=2).run(seeds(), tmp_path)
+    CALLS.clear()
+    again = Pipeline([Upper(), Double()], batch_size=2).run(seeds(), tmp_path)
+    assert CALLS == []
+    assert all(step.reused for step in again.steps)
+    changed = Pipeline([Upper(), Double(copies=3)], batch_size=2).run(seeds(), tmp_path)
+    assert CALLS == ["test_double:2", "test_double:2"]
+    assert [step.reused for step in changed.steps] == [True, False]
+    assert len(changed.samples) == 12
+
+
+def test_interrupted_step_resumes_from_its_finished_batches(tmp_path):
+    Pipeline([Upper()], batch_size=2).run(seeds(), tmp_path)
+    step_dir = next((tmp_path / "steps").iterdir())
+    # As if killed after the first batch: later batches and the done marker are gone.
+    (step_dir / "done").unlink()
+    for k in (1, 2):
+        (step_dir / f"batch-{k:05d}.jsonl").unlink()
+        (step_dir / f"rejects-{k:05d}.jsonl").unlink()
+    CALLS.clear()
+    result = Pipeline([Upper()], batch_size=2).run(seeds(), tmp_path)
+    assert CALLS == ["test_upper:2", "test_upper:1"]
+    assert [s.id for s in result.samples] == ["0", "1", "3", "4"]
+    assert len(result.rejects) == 1
+
+
+def test_from_config_builds_registered_operators_and_checks_params():
+    pipe = Pipeline.from_config([{"op": "test_upper", "suffix": "?"}, {"op": "test_double"}])
+    assert [op.name for op in pipe.operators] == ["test_upper", "test_double"]
+    with pytest.raises(ConfigError, match="unknown operator 'nope'"):
+        Pipeline.from_config([{"op": "nope"}])
+    with pytest.raises(ConfigError, match="bad parameters for operator test_upper"):
+        Pipeline.from_config([{"op": "test_upper", "sufix": "?"}])

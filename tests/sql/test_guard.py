@@ -1,0 +1,70 @@
+import pytest
+
+from sqlfoundry.core.errors import SQLSyntaxError, WriteRejectedError
+from sqlfoundry.sql.guard import check_read_only
+
+ACCEPTED = [
+    ("SELECT count(*) FROM singer", "sqlite"),
+    ("select name from singer;", "sqlite"),
+    ("WITH a AS (SELECT 1 AS x) SELECT x FROM a", "sqlite"),
+    ("(SELECT 1) UNION SELECT 2", "sqlite"),
+    ("VALUES (1), (2)", "sqlite"),
+    ("SELECT * FROM t WHERE note = 'DELETE FROM t; DROP TABLE t'", "sqlite"),
+    ('SELECT "delete", "update" FROM t', "sqlite"),
+    ("SELECT replace(name, 'a', 'b'), update_time FROM t", "sqlite"),
+    ("SELECT truncate(price, 2) FROM t USE INDEX (i)", "mysql"),
+    ("SELECT pg_sleep(0)", "postgres"),
+    # sqlglot cannot parse this, but it is a query: the database decides.
+    ("SELECT a FROM t WHERE", "sqlite"),
+]
+
+REJECTED = [
+    ("DELETE FROM singer", "not a query: DELETE statements are refused"),
+    ("insert into t values (1)", "not a query: INSERT statements are refused"),
+    ("UPDATE t SET a = 1", "not a query: UPDATE statements are refused"),
+    ("DROP TABLE t", "not a query: DROP statements are refused"),
+    ("CREATE TABLE x (a int)", "not a query: CREATE statements are refused"),
+    ("ALTER TABLE t ADD b int", "not a query: ALTER statements are refused"),
+    ("PRAGMA journal_mode = WAL", "not a query: PRAGMA statements are refused"),
+    ("ATTACH 'x.db' AS x", "not a query: ATTACH statements are refused"),
+    ("BEGIN", "not a query: BEGIN statements are refused"),
+    ("VACUUM", "not a query: VACUUM statements are refused"),
+    ("REINDEX", "not a query: REINDEX statements are refused"),
+    ("REPLACE INTO t VALUES (1)", "not a query: REPLACE statements are refused"),
+    ("EXPLAIN SELECT 1", "not a query: EXPLAIN statements are refused"),
+    ("SELECT 1; DROP TABLE t", "2 statements given; only a single query is run"),
+    ("SELECT 1; SELECT 2;", "2 statements given; only a single query is run"),
+    (
+        "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+        "query contains DELETE; only read-only queries run",
+    ),
+    ("SELECT * INTO copy FROM t", "query contains INTO; only read-only queries run"),
+    ("SELECT * FROM t FOR UPDATE", "query contains UPDATE; only read-only queries run"),
+]
+
+SYNTAX = [
+    ("", "empty SQL"),
+    ("   ;  ", "empty SQL"),
+    ("SELEC 1", "not SQL a database can run: starts with 'SELEC'"),
+    ("how many singers are there?", "not SQL a database can run: starts with 'how'"),
+]
+
+
+@pytest.mark.parametrize(("sql", "dialect"), ACCEPTED)
+def test_queries_pass(sql, dialect):
+    check_read_only(sql, dialect)
+
+
+@pytest.mark.parametrize(("sql", "message"), REJECTED)
+def test_writes_and_scripts_are_refused(sql, message):
+    with pytest.raises(WriteRejectedError) as info:
+        check_read_only(sql, "postgres" if "RETURNING" in sql else "sqlite")
+    assert info.value.message == message
+    assert info.value.sql == sql
+
+
+@pytest.mark.parametrize(("sql", "message"), SYNTAX)
+def test_non_sql_is_a_syntax_error(sql, message):
+    with pytest.raises(SQLSyntaxError) as info:
+        check_read_only(sql)
+    assert info.value.message == message
