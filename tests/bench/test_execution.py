@@ -29,8 +29,7 @@ PREPARE = [
     ("SELECT name FROM shop LIMIT value", True, "SELECT name FROM shop LIMIT value"),
     ("SELECT YEAR(CURDATE()) - staff FROM shop", False, "SELECT 2020- staff FROM shop"),
     ("select year ( curdate ( ) ) from shop", False, "select 2020from shop"),
-    ("SELECT name FROM shop;; SELECT 1", False, "SELECT name FROM shop;"),
-    ("SELECT name FROM shop; LIMIT 1", True, "SELECT name FROM shop;"),
+    ("SELECT name FROM shop;; ", False, "SELECT name FROM shop;"),
     ("SELECT DISTINCT name FROM shop", True, "SELECT  name FROM shop"),
 ]  # fmt: skip
 
@@ -111,9 +110,10 @@ def test_writes_are_refused_and_never_run(shop, shop_root: Path, mode):
 
 
 def test_statements_after_the_first(shop, shop_root: Path):
-    """Spider mode runs the first statement only, as test-suite-sql-eval does (its
-    DISTINCT removal keeps sqlparse's first statement); a write there still refuses
-    the prediction. Bird and strict modes refuse several statements, as sqlite3 does."""
+    """test-suite-sql-eval scores the first statement and drops the rest unseen
+    (its DISTINCT removal keeps sqlparse's first statement). Here a prediction
+    is one query: more statements make it wrong, in every mode, with the reason.
+    Empty statements do not count."""
     path = shop_root / "shop" / "shop.sqlite"
     before = file_hash(path)
     gold = "SELECT count(*) FROM shop"
@@ -121,19 +121,24 @@ def test_statements_after_the_first(shop, shop_root: Path):
         "SELECT count(*) FROM shop;;",
         "SELECT count(*) FROM shop; SELECT 1",
         "SELECT count(*) FROM shop; DELETE FROM shop",
+        "SELECT count(*) FROM shop; ; SELECT 1; SELECT 2;",
     ]
     spider = judge(shop, [(gold, p) for p in preds], "spider")
+    several = ("prediction refused, not run: {} statements given; only a single query is "
+               "scored (test-suite-sql-eval would run the first alone)")  # fmt: skip
     assert [(v.ex, v.error) for v in spider] == [
         (True, None),
-        (True, None),
+        (False, several.format(2)),
         (False, "prediction refused, not run: a statement after the first one writes (DELETE); "
                 "only read-only queries run"),
+        (False, several.format(3)),
     ]  # fmt: skip
     bird = judge(shop, [(gold, p) for p in preds], "bird")
     assert [v.error for v in bird] == [
         "prediction failed: You can only execute one statement at a time.",
         "prediction refused, not run: 2 statements given; only a single query is run",
         "prediction refused, not run: 2 statements given; only a single query is run",
+        "prediction refused, not run: 3 statements given; only a single query is run",
     ]
     assert file_hash(path) == before
 

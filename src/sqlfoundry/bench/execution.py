@@ -7,8 +7,8 @@ Modes (see :mod:`sqlfoundry.db.compare`):
     without value plugging and with ``keep_distinct=False``. The queries are
     rewritten as the official rewrites them before running (see
     :func:`spider_prepare`): a prediction's `` value `` placeholder becomes
-    `` 1 ``; operators split by a space are joined (``> =`` to ``>=``...); only
-    the first statement is kept and every DISTINCT keyword is dropped; and
+    `` 1 ``; operators split by a space are joined (``> =`` to ``>=``...); every
+    DISTINCT keyword is dropped; and
     ``YEAR(CURDATE())`` becomes ``2020``. Row order counts only when the gold
     query has ORDER BY.
 ``bird``
@@ -16,8 +16,9 @@ Modes (see :mod:`sqlfoundry.db.compare`):
 ``strict``
     ordered rows, same column order.
 
-Every item counts. Where an official scorer would crash, hang, skip a line or
-run a write, the prediction here is wrong and the item says why.
+Every item counts. Where an official scorer would crash, hang, skip a line,
+run a write or score the first of several statements, the prediction here is
+wrong and the item says why.
 """
 
 from __future__ import annotations
@@ -126,12 +127,12 @@ def spider_prepare(sql: str, dialect: str = "sqlite", *, prediction: bool = Fals
     1. a prediction's `` value `` becomes `` 1 `` (``evaluation.py`` does this to
        every prediction, for models that predict value slots);
     2. ``> =``, ``< =``, ``! =`` are joined (``postprocess``);
-    3. only the first statement is kept and every DISTINCT keyword is cut out
-       (``remove_distinct`` rebuilds the text from ``sqlparse.parse(s)[0]``,
-       the first statement, without its DISTINCT tokens), so
-       ``SELECT ...;; junk`` runs as ``SELECT ...;``. A write after the first
-       statement raises WriteRejectedError instead: it would never run, but a
-       prediction that writes is refused, never scored;
+    3. every DISTINCT keyword is cut out (``remove_distinct`` rebuilds the
+       text from ``sqlparse.parse(s)[0]`` without its DISTINCT tokens). The
+       official keeps only that first statement, so ``SELECT ...; junk`` runs
+       as ``SELECT ...;``; here a second statement raises WriteRejectedError
+       instead (a prediction is one query; what follows is not silently
+       dropped). Empty statements (``SELECT ...;;``) are not counted;
     4. ``YEAR(CURDATE())`` becomes ``2020`` with the spaces after it
        (``replace_cur_year``).
 
@@ -141,7 +142,7 @@ def spider_prepare(sql: str, dialect: str = "sqlite", *, prediction: bool = Fals
     is run as it is and the database judges it.
 
     Raises:
-        WriteRejectedError: a statement after the first one would write.
+        WriteRejectedError: there is a statement after the first one.
     """
     return _spider_prepare(sql, dialect, prediction)[0]
 
@@ -171,6 +172,14 @@ def _spider_prepare(sql: str, dialect: str, prediction: bool) -> tuple[str, bool
                     "only read-only queries run",
                     sql=sql,
                 )
+            statements = _statement_count(tokens[i:])
+            if statements > 1:
+                # test-suite would score the first and drop the rest unseen.
+                raise WriteRejectedError(
+                    f"{statements} statements given; only a single query is scored "
+                    "(test-suite-sql-eval would run the first alone)",
+                    sql=sql,
+                )
             return "".join(out) + sql[last : token.end + 1], orders
         if kind == TokenType.ORDER_BY:
             orders = True
@@ -187,6 +196,17 @@ def _spider_prepare(sql: str, dialect: str, prediction: bool) -> tuple[str, bool
         i += 1
     out.append(sql[last:])
     return "".join(out), orders
+
+
+def _statement_count(tokens: list) -> int:
+    """Statements in ``tokens``, which start at the first statement's semicolon."""
+    count, pending = 1, False
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            count, pending = count + pending, False
+        else:
+            pending = True
+    return count + pending
 
 
 def _preview(result: ExecResult | None) -> dict[str, Any] | None:
