@@ -29,15 +29,15 @@ def official(name: str) -> list[int]:
 
 
 # test-suite scores the first of several statements; here that is wrong.
-DELIBERATE = re.compile(r"^prediction refused, not run: \d+ statements given; only a single query is scored")
+DELIBERATE = re.compile(
+    r"^prediction refused, not run: \d+ statements given; only a single query is scored"
+)
 
 
 def assert_parity(run, expected: list[int], label: str, preds: list[str] | None = None) -> None:
     ours = [int(v.ex) for v in run.verdicts]
     assert len(ours) == len(expected), label
-    deliberate = [
-        i for i, v in enumerate(run.verdicts) if v.error and DELIBERATE.search(v.error)
-    ]
+    deliberate = [i for i, v in enumerate(run.verdicts) if v.error and DELIBERATE.search(v.error)]
     # Where we differ on purpose (see tests/fixtures/eval/README.md) the
     # prediction is wrong here whatever the official said; nothing else differs.
     assert all(ours[i] == 0 for i in deliberate), label

@@ -154,7 +154,8 @@ def _exact_match(
         verdict.em = result.match
         verdict.em_error = result.error or (
             f"the official parser rejects the prediction ({result.pred_error})"
-            if result.pred_error else None
+            if result.pred_error
+            else None
         )
 
 
