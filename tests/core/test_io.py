@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import json
 
 import pytest
@@ -181,3 +182,14 @@ def test_error_string_puts_the_location_first():
         "sql": None,
     }
     assert str(InputError("plain")) == "plain"
+
+
+def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "report.html", "<html></html>")
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(old)
+    mode = (tmp_path / "report.html").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain.txt").stat().st_mode & 0o777 == 0o644

@@ -114,6 +114,19 @@ def _read(path: Path) -> str:
         raise InputError(f"cannot read file: {err}", file=str(path)) from err
 
 
+def _umask() -> int:
+    # Linux tells it without changing it (os.umask would, for every thread).
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
     path = Path(path)
@@ -124,6 +137,8 @@ def atomic_write_text(path: str | Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file private; give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
