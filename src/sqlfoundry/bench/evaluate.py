@@ -199,7 +199,7 @@ def build_report(
     count = len(verdicts)
     report: dict[str, Any] = {"benchmark": name, "mode": mode, "count": count}
     for metric in shown:
-        report[metric] = m._share(sum(bool(getattr(v, metric)) for v in verdicts), count)
+        report[metric] = m.share(sum(bool(getattr(v, metric)) for v in verdicts), count)
     by_hardness = m.breakdown(verdicts, "hardness", shown)
     # Labels the data came with (BIRD's simple / moderate / challenging) come first.
     given = any(v.difficulty for v in verdicts)

@@ -13,7 +13,7 @@ HARDNESS_ORDER = ("easy", "medium", "hard", "extra")
 BIRD_ORDER = ("simple", "moderate", "challenging")
 
 
-def _share(hits: int, total: int) -> float:
+def share(hits: int, total: int) -> float:
     return round(hits / total, 4) if total else 0.0
 
 
@@ -28,7 +28,7 @@ def breakdown(verdicts: Sequence[ItemVerdict], key: str, metrics: Iterable[str])
         members = groups[name]
         row: dict[str, Any] = {"count": len(members)}
         for metric in metrics:
-            row[metric] = _share(sum(bool(getattr(v, metric)) for v in members), len(members))
+            row[metric] = share(sum(bool(getattr(v, metric)) for v in members), len(members))
         out[name] = row
     return out
 
@@ -61,7 +61,7 @@ def oracle_metrics(verdicts: Sequence[ItemVerdict]) -> dict[str, Any] | None:
             sum(pass_at_k(len(v.candidates_correct), sum(v.candidates_correct), k)
                 for v in with_candidates) / total, 4
         )  # fmt: skip
-    out[f"oracle_best_of_{n}"] = _share(sum(any(v.candidates_correct) for v in verdicts), total)
+    out[f"oracle_best_of_{n}"] = share(sum(any(v.candidates_correct) for v in verdicts), total)
     return out
 
 
@@ -102,8 +102,8 @@ def linking_scores(
         exact += gold == pred
         count += 1
     return {
-        "recall": _share(tp, tp + fn),
-        "precision": _share(tp, tp + fp),
-        "exact": _share(exact, count),
+        "recall": share(tp, tp + fn),
+        "precision": share(tp, tp + fp),
+        "exact": share(exact, count),
         "count": count,
     }
