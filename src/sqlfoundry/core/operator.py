@@ -66,17 +66,23 @@ class Operator(ABC):
         except ValidationError as err:
             raise ConfigError(f"bad parameters for operator {self.name}: {err}") from err
 
-    def signature(self) -> str:
-        """A content hash of the operator's identity: name, version and parameters."""
+    def signature(self, ctx: Any = None) -> str:
+        """A content hash of the operator's identity: name, version, parameters and
+        whatever of the run context changes its output (:meth:`context_identity`)."""
         payload = json.dumps(
             {
                 "name": self.name,
                 "version": self.version,
                 "params": self.params.model_dump(mode="json"),
+                "context": self.context_identity(ctx),
             },
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def context_identity(self, ctx: Any) -> dict[str, Any]:
+        """What of ``ctx`` this operator's output depends on (e.g. the engine and model)."""
+        return {}
 
     def reject(self, sample: Sample, reason: str) -> Reject:
         return Reject(sample=sample, operator=self.name, reason=reason)

@@ -120,7 +120,7 @@ class Pipeline:
         all_rejects: list[dict[str, Any]] = []
         reports = []
         for number, op in enumerate(self.operators, start=1):
-            signature = hashlib.sha256(f"{signature}:{op.signature()}".encode()).hexdigest()[:16]
+            signature = hashlib.sha256(f"{signature}:{op.signature(ctx)}".encode()).hexdigest()[:16]
             step_dir = run_dir / "steps" / f"{number:02d}-{op.name}-{signature}"
             start = time.perf_counter()
             reused = (step_dir / "done").exists()

@@ -11,7 +11,10 @@ class Sample(BaseModel):
     """One Text-to-SQL record, serialisable to one JSON line.
 
     ``hardness`` is the Spider hardness computed from ``sql``; ``difficulty``
-    is a label the data came with (BIRD's simple / moderate / challenging).
+    is a label the data came with (BIRD's simple / moderate / challenging);
+    ``component_difficulty`` and ``execution_difficulty`` are the synthesis
+    classifiers' labels (from SQL components, and from the pass rate of model
+    generations).
     ``meta`` holds provenance: the operator, seed, engine, source file:line and
     LLM usage.
     """
@@ -27,6 +30,7 @@ class Sample(BaseModel):
     cot: str | None = None
     hardness: str | None = None
     difficulty: str | None = None
+    component_difficulty: str | None = None
     execution_difficulty: str | None = None
     pred_sql: str | None = None
     candidates: list[str] = Field(default_factory=list)

@@ -1,1 +1,1 @@
-"""synth layer."""
+"""Synthesis: operators that turn databases and question/SQL pairs into verified training data."""

@@ -1,0 +1,68 @@
+"""What synthesis operators share: the engine switch and provenance stamps.
+
+An operator with two engines subclasses :class:`EngineOperator` and implements
+``process_offline`` and ``process_llm``. ``engine="auto"`` (the default) picks
+the LLM engine when the run has an LLM and the offline engine otherwise; the
+choice is part of the step's signature, so switching engines re-runs the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.operator import Operator, Params, StepOutput
+from sqlfoundry.core.sample import Sample
+
+Engine = Literal["auto", "offline", "llm"]
+
+
+class EngineParams(Params):
+    engine: Engine = "auto"
+
+
+class EngineOperator(Operator):
+    """An operator with an offline engine (the default) and an LLM engine."""
+
+    Params = EngineParams
+
+    def engine(self, ctx: RunContext | None) -> str:
+        """``offline`` or ``llm``: what ``engine="auto"`` means for this run."""
+        chosen = self.params.engine
+        if chosen == "auto":
+            return "llm" if ctx is not None and ctx.llm is not None else "offline"
+        return chosen
+
+    def context_identity(self, ctx: Any) -> dict[str, Any]:
+        engine = self.engine(ctx)
+        out: dict[str, Any] = {"engine": engine}
+        if engine == "llm" and ctx is not None and ctx.llm is not None:
+            out["model"] = getattr(ctx.llm, "model", None)
+        return out
+
+    async def process(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        if self.engine(ctx) == "llm":
+            ctx.require_llm(self.name)
+            return await self.process_llm(batch, ctx)
+        return await self.process_offline(batch, ctx)
+
+    async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        raise NotImplementedError(f"{self.name} has no offline engine")
+
+    async def process_llm(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        raise NotImplementedError(f"{self.name} has no LLM engine")
+
+
+def stamp(sample: Sample, operator: str, engine: str, **info: Any) -> Sample:
+    """Record in ``meta`` that ``operator`` worked on ``sample`` with ``engine``.
+
+    ``meta["engine"]`` is the engine of the latest step; ``meta["provenance"]``
+    lists every step, with whatever ``info`` the operator adds (seed SQL, style,
+    parse failures...). Returns the sample, changed in place.
+    """
+    sample.meta["engine"] = engine
+    sample.meta.setdefault("provenance", []).append(
+        {"operator": operator, "engine": engine, **info}
+    )
+    return sample

@@ -1,0 +1,104 @@
+"""Fixtures for synthesis: the demo databases, a run context, and a scriptable fake LLM.
+
+``llm_ctx`` points an ``LLMClient`` at the fake OpenAI-compatible server on
+127.0.0.1. A test decides the model's answers with ``fake.handler = answer_with(fn)``,
+where ``fn(messages, n, index)`` returns the text of choice ``index``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS / "llm"))
+
+from fake_openai import FakeOpenAI, FakeRequest, Reply  # noqa: E402
+
+from sqlfoundry.core.context import RunContext  # noqa: E402
+from sqlfoundry.db.manager import DatabaseManager  # noqa: E402
+from sqlfoundry.db.pool import SafeExecutor  # noqa: E402
+
+BUILDER = TESTS.parent / "examples" / "build_demo_dbs.py"
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_demo_dbs_for_synth", BUILDER)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """bookshop, clinic and airline, built once per session (Spider layout)."""
+    root = tmp_path_factory.mktemp("demo_dbs")
+    _builder().build_all(root)
+    return root
+
+
+@pytest.fixture
+def demo_ctx(demo_root: Path) -> Iterator[RunContext]:
+    """Offline context over the demo databases; SQL runs in this process."""
+    manager = DatabaseManager(root=demo_root)
+    with SafeExecutor(manager, workers=0, timeout=10) as executor:
+        yield RunContext(databases=manager, executor=executor, seed=7)
+
+
+def answer_with(fn: Callable[[list[dict[str, Any]], int, int], str]) -> Callable:
+    """A fake-server handler answering chat requests with ``fn(messages, n, index)``."""
+
+    def handler(request: FakeRequest) -> Reply | None:
+        if request.path != "/v1/chat/completions":
+            return None
+        body = request.body or {}
+        messages, n = body.get("messages", []), int(body.get("n") or 1)
+        choices = [
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": fn(messages, n, i)},
+                "finish_reason": "stop",
+            }
+            for i in range(n)
+        ]
+        usage = {"prompt_tokens": 10, "completion_tokens": 5 * n, "total_tokens": 10 + 5 * n}
+        return Reply(json={"id": "x", "object": "chat.completion", "created": 0,
+                           "model": body.get("model"), "choices": choices, "usage": usage})  # fmt: skip
+
+    return handler
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_ctx(demo_root: Path, fake: FakeOpenAI, tmp_path: Path) -> Iterator[RunContext]:
+    """A context whose LLM is the fake server (private cache, fast retries)."""
+    from sqlfoundry.llm import LLMClient, LLMConfig
+
+    config = LLMConfig(base_url=fake.base_url, model="fake-model", cache_dir=tmp_path / "cache",
+                       max_concurrency=4, timeout=5.0, retry_base_delay=0.01,
+                       retry_max_delay=0.05)  # fmt: skip
+    manager = DatabaseManager(root=demo_root)
+    loop = asyncio.new_event_loop()
+    client = LLMClient(config, env={})
+    with SafeExecutor(manager, workers=0, timeout=10) as executor:
+        yield RunContext(databases=manager, executor=executor, llm=client, seed=7)
+    loop.run_until_complete(client.aclose())
+    loop.close()
+
+
+def run(coro):
+    """Run one coroutine (an operator's ``process``) to the end."""
+    return asyncio.run(coro)
