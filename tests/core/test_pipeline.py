@@ -120,3 +120,40 @@ def test_from_config_builds_registered_operators_and_checks_params():
         Pipeline.from_config([{"op": "nope"}])
     with pytest.raises(ConfigError, match="bad parameters for operator test_upper"):
         Pipeline.from_config([{"op": "test_upper", "sufix": "?"}])
+
+
+class Slow(Operator):
+    """Sleeps per batch, longer for earlier batches, and tracks how many run at once."""
+
+    name = "test_slow"
+    running = 0
+    most = 0
+
+    async def process(self, batch, ctx) -> StepOutput:
+        import asyncio
+
+        Slow.running += 1
+        Slow.most = max(Slow.most, Slow.running)
+        await asyncio.sleep(0.05 / (1 + int(batch[0].id)))
+        Slow.running -= 1
+        return StepOutput(samples=list(batch))
+
+
+def test_concurrent_batches_keep_order_and_bound(tmp_path):
+    Slow.running = Slow.most = 0
+    samples = [Sample(id=str(i), db_id="d") for i in range(10)]
+    result = Pipeline([Slow()], batch_size=1, concurrent_batches=3).run(samples, tmp_path / "run")
+    assert [s.id for s in result.samples] == [str(i) for i in range(10)]
+    assert Slow.most == 3
+
+
+def test_input_rejects_and_record_view(tmp_path):
+    run_dir = tmp_path / "run"
+    bad = {"operator": "input", "reason": "malformed JSON", "source": "pairs.jsonl:3"}
+    Pipeline([Upper()]).run(seeds(3), run_dir, input_rejects=[bad],
+                            record=lambda s: {"ID": s.id, "Q": s.question})  # fmt: skip
+    data = [json.loads(line) for line in (run_dir / "data.jsonl").read_text().splitlines()]
+    assert data == [{"ID": "0", "Q": "Q0!"}, {"ID": "1", "Q": "Q1!"}]
+    rejects = [json.loads(line) for line in (run_dir / "rejects.jsonl").read_text().splitlines()]
+    assert rejects[0] == bad
+    assert [(r["operator"], r["reason"]) for r in rejects[1:]] == [("test_upper", "no question")]

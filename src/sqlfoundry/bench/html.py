@@ -8,47 +8,17 @@ from html import escape
 from typing import Any
 
 from sqlfoundry.bench.execution import ItemVerdict
+from sqlfoundry.core.html import STYLE, bar_chart
 
 MAX_FAILURES = 300
 
-_STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-.cards { display: flex; gap: 1rem; flex-wrap: wrap; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: .6rem 1rem; min-width: 8rem; }
-.card b { display: block; font-size: 1.4rem; }
-table { border-collapse: collapse; width: 100%; margin-top: .5rem; }
-th, td { border: 1px solid #ddd; padding: .3rem .5rem; vertical-align: top; text-align: left; }
-th { background: #f5f5f5; }
-code, pre { font: 12px/1.4 ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; }
-.err { color: #a00; } .warn { color: #a60; } .muted { color: #777; }
-"""
-
-
 def _bar_chart(title: str, groups: dict[str, dict[str, Any]], metric: str) -> str:
-    """Horizontal bars: one per group, length = accuracy, label = accuracy and count."""
-    if not groups:
-        return ""
-    row_h, label_w, bar_w = 22, 190, 520
-    height = row_h * len(groups) + 30
-    parts = [
-        f'<svg role="img" aria-label="{escape(title)}" width="{label_w + bar_w + 140}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="0" y="14" font-weight="bold">{escape(title)}</text>',
-    ]
-    for i, (name, row) in enumerate(groups.items()):
-        y = 24 + i * row_h
+    """One bar per group: length = accuracy, caption = accuracy and count."""
+    bars = []
+    for name, row in groups.items():
         value = float(row.get(metric, 0.0))
-        width = max(1.0, bar_w * value)
-        parts += [
-            f'<text x="0" y="{y + 14}">{escape(name[:28])}</text>',
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="14" fill="#eee"/>',
-            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="14" fill="#3b7dd8"/>',
-            f'<text x="{label_w + bar_w + 8}" y="{y + 14}">{value * 100:.1f}% '
-            f"(n={row.get('count', 0)})</text>",
-        ]
-    parts.append("</svg>")
-    return "".join(parts)
+        bars.append((name, value, f"{value * 100:.1f}% (n={row.get('count', 0)})"))
+    return bar_chart(title, bars)
 
 
 def _rows(preview: dict[str, Any] | None) -> str:
@@ -102,7 +72,7 @@ def render_html(
     title = escape(f"sqlfoundry evaluation — {report.get('benchmark') or 'custom'}")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>{_STYLE}</style></head><body>
+<style>{STYLE}</style></head><body>
 <h1>{title}</h1>
 <p class="muted">comparison mode: {escape(report["mode"])} · {report.get("seconds", "?")} s</p>
 {warn}

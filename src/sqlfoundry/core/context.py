@@ -10,6 +10,7 @@ are typed loosely here and built by the layers above (see
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ class RunContext:
     embedder: Any = None
     seed: int = 0
     _schemas: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
+    # The executor's worker pool serves one caller at a time; batches run concurrently.
+    _exec_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def require_databases(self, operator: str) -> Any:
         if self.databases is None:
@@ -68,4 +71,8 @@ class RunContext:
             raise ConfigError("this step runs SQL but the run has no executor")
         if not jobs:
             return []
-        return await asyncio.to_thread(self.executor.run, list(jobs))
+        def run() -> list[Any]:
+            with self._exec_lock:
+                return self.executor.run(list(jobs))
+
+        return await asyncio.to_thread(run)

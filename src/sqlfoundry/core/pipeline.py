@@ -75,15 +75,34 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 class Pipeline:
     """An ordered list of operators; build it in Python or with :meth:`from_config`."""
 
-    def __init__(self, operators: Sequence[Operator], batch_size: int = DEFAULT_BATCH_SIZE):
+    def __init__(
+        self,
+        operators: Sequence[Operator],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrent_batches: int = 1,
+    ):
+        """
+        Args:
+            operators: the steps, in order.
+            batch_size: records per batch (and per checkpoint file).
+            concurrent_batches: batches of one step worked on at once. More than 1
+                keeps an LLM endpoint busy while another batch waits on its slowest
+                request; output order and checkpoints stay the same.
+        """
         if not operators:
             raise ConfigError("a pipeline needs at least one operator")
+        if batch_size < 1 or concurrent_batches < 1:
+            raise ConfigError("batch_size and concurrent_batches must be at least 1")
         self.operators = list(operators)
         self.batch_size = batch_size
+        self.concurrent_batches = concurrent_batches
 
     @classmethod
     def from_config(
-        cls, steps: Sequence[dict[str, Any]], batch_size: int = DEFAULT_BATCH_SIZE
+        cls,
+        steps: Sequence[dict[str, Any]],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrent_batches: int = 1,
     ) -> Pipeline:
         """Build from ``[{"op": name, **params}, ...]`` (the ``[[steps]]`` of a TOML file)."""
         operators = []
@@ -92,7 +111,7 @@ class Pipeline:
                 raise ConfigError(f"step {i + 1} needs an 'op' naming a registered operator")
             params = {k: v for k, v in step.items() if k != "op"}
             operators.append(build(step["op"], params))
-        return cls(operators, batch_size=batch_size)
+        return cls(operators, batch_size=batch_size, concurrent_batches=concurrent_batches)
 
     def run(
         self,
@@ -101,9 +120,23 @@ class Pipeline:
         ctx: Any = None,
         *,
         progress: Callable[[str, int, int], None] | None = None,
+        input_rejects: Sequence[dict[str, Any]] = (),
+        record: Callable[[Sample], dict[str, Any]] | None = None,
     ) -> RunResult:
-        """Run every step over ``samples``, resuming from what ``run_dir`` already holds."""
-        return asyncio.run(self.arun(samples, run_dir, ctx, progress=progress))
+        """Run every step over ``samples``, resuming from what ``run_dir`` already holds.
+
+        Args:
+            progress: called with (operator, batches done, batches) as batches finish.
+            input_rejects: problems found while reading the input (bad lines...);
+                they head ``rejects.jsonl`` so nothing is lost silently.
+            record: how a final sample is written to ``data.jsonl`` (the
+                synthesis output uses ``SQL`` and ``cot_reasoning``, for example);
+                ``Sample.to_json_dict`` by default.
+        """
+        return asyncio.run(
+            self.arun(samples, run_dir, ctx, progress=progress, input_rejects=input_rejects,
+                      record=record)  # fmt: skip
+        )
 
     async def arun(
         self,
@@ -112,12 +145,15 @@ class Pipeline:
         ctx: Any = None,
         *,
         progress: Callable[[str, int, int], None] | None = None,
+        input_rejects: Sequence[dict[str, Any]] = (),
+        record: Callable[[Sample], dict[str, Any]] | None = None,
     ) -> RunResult:
+        """:meth:`run`, for callers already inside an event loop."""
         run_dir = Path(run_dir)
         (run_dir / "steps").mkdir(parents=True, exist_ok=True)
         current = list(samples)
         signature = records_signature(current)
-        all_rejects: list[dict[str, Any]] = []
+        all_rejects: list[dict[str, Any]] = list(input_rejects)
         reports = []
         for number, op in enumerate(self.operators, start=1):
             signature = hashlib.sha256(f"{signature}:{op.signature(ctx)}".encode()).hexdigest()[:16]
@@ -132,7 +168,8 @@ class Pipeline:
             reports.append(StepReport(op.name, signature, given, len(current), len(rejects),
                                       time.perf_counter() - start, reused, reasons))  # fmt: skip
             all_rejects.extend(rejects)
-        atomic_write_jsonl(run_dir / "data.jsonl", (s.to_json_dict() for s in current))
+        view = record or Sample.to_json_dict
+        atomic_write_jsonl(run_dir / "data.jsonl", (view(s) for s in current))
         atomic_write_jsonl(run_dir / "rejects.jsonl", all_rejects)
         manifest = {
             "steps": [r.__dict__ for r in reports],
@@ -154,33 +191,56 @@ class Pipeline:
         batches = [
             samples[i : i + self.batch_size] for i in range(0, len(samples), self.batch_size)
         ]
-        out: list[Sample] = []
-        rejects: list[dict[str, Any]] = []
-        for k, batch in enumerate(batches):
+        results: list[tuple[list[Sample], list[dict[str, Any]]] | None] = [None] * len(batches)
+        done = 0
+        gate = asyncio.Semaphore(self.concurrent_batches)
+
+        async def one(k: int, batch: list[Sample]) -> None:
+            nonlocal done
             data_path = step_dir / f"batch-{k:05d}.jsonl"
             reject_path = step_dir / f"rejects-{k:05d}.jsonl"
-            # The rejects file is written last, so its presence marks a finished batch.
-            if reject_path.exists() and data_path.exists():
-                try:
-                    out.extend(Sample(**d) for d in _read_jsonl(data_path))
-                    rejects.extend(_read_jsonl(reject_path))
-                    if progress:
-                        progress(op.name, k + 1, len(batches))
-                    continue
-                except (ValueError, TypeError) as err:
-                    log.warning(
-                        "%s: unreadable checkpoint, running the batch again: %s", data_path, err
-                    )
-            result = await op.process(batch, ctx)
-            batch_rejects = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
-            atomic_write_jsonl(data_path, (s.to_json_dict() for s in result.samples))
-            atomic_write_jsonl(reject_path, batch_rejects)
-            out.extend(result.samples)
-            rejects.extend(batch_rejects)
+            results[k] = _load_batch(data_path, reject_path)
+            if results[k] is None:
+                async with gate:
+                    result = await op.process(batch, ctx)
+                kept = [s.to_json_dict() for s in result.samples]
+                dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
+                # The rejects file is written last, so its presence marks a finished batch.
+                atomic_write_jsonl(data_path, kept)
+                atomic_write_jsonl(reject_path, dropped)
+                # What the next step sees is what a resumed run would read back.
+                results[k] = ([Sample(**d) for d in kept], dropped)
+            done += 1
             if progress:
-                progress(op.name, k + 1, len(batches))
+                progress(op.name, done, len(batches))
+
+        tasks = [asyncio.ensure_future(one(k, batch)) for k, batch in enumerate(batches)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+        out: list[Sample] = []
+        rejects: list[dict[str, Any]] = []
+        for kept, dropped in results:  # type: ignore[misc]
+            out.extend(kept)
+            rejects.extend(dropped)
         atomic_write_text(step_dir / "done", "")
         return out, rejects
+
+
+def _load_batch(
+    data_path: Path, reject_path: Path
+) -> tuple[list[Sample], list[dict[str, Any]]] | None:
+    """A finished batch's checkpoint, or None when it must run (again)."""
+    if not (reject_path.exists() and data_path.exists()):
+        return None
+    try:
+        return [Sample(**d) for d in _read_jsonl(data_path)], _read_jsonl(reject_path)
+    except (ValueError, TypeError) as err:
+        log.warning("%s: unreadable checkpoint, running the batch again: %s", data_path, err)
+        return None
 
 
 def load_samples(path: str | Path) -> list[Sample]:
