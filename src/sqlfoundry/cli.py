@@ -508,6 +508,10 @@ def llm_check(
         fail(error)
 
 
+# The synthesis commands live in their own module; importing it registers them.
+from sqlfoundry import cli_synth  # noqa: E402, F401
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,291 @@
+"""``sqlfoundry synth``, ``refine`` and ``export``: the synthesis commands.
+
+Registered on the app of :mod:`sqlfoundry.cli`; kept apart so that module stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sqlfoundry.cli import (
+    DbRoot,
+    PasswordEnv,
+    Server,
+    _manager,
+    app,
+    err,
+    fail,
+    load_config_file,
+    out,
+)
+from sqlfoundry.core.errors import SqlfoundryError
+
+Engine = Annotated[
+    str | None,
+    typer.Option(
+        "--engine", help="offline (no model; the default) or llm.", show_default=False
+    ),  # fmt: skip
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML/YAML/JSON with \\[synth] (and \\[llm]) sections."),
+]
+RunDir = Annotated[Path, typer.Option("--out", help="Run directory (created; re-run to resume).")]
+Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data.")]
+Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
+Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per query.")]
+Show = Annotated[int, typer.Option("--show", help="Print this many samples at the end.")]
+LlmBaseUrl = Annotated[
+    str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint.")
+]
+LlmModel = Annotated[
+    str | None, typer.Option("--llm-model", help="Model name the endpoint serves.")
+]
+LlmKeyEnv = Annotated[
+    str | None, typer.Option("--llm-api-key-env", help="Environment variable holding the API key.")
+]
+CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Shared LLM response cache.")]
+
+
+@app.command()
+def synth(
+    db_root: DbRoot = None,
+    server: Server = None,
+    db_password_env: PasswordEnv = None,
+    num_per_db: Annotated[
+        int | None, typer.Option("--num-per-db", help="SQL queries generated per database.")
+    ] = None,
+    db_ids: Annotated[
+        list[str] | None, typer.Option("--db", help="Only this database (repeatable).")
+    ] = None,
+    engine: Engine = None,
+    config: ConfigFile = None,
+    seed: Seed = None,
+    run_dir: RunDir = Path("runs/synth"),
+    workers: Workers = None,
+    timeout: Timeout = None,
+    show: Show = 0,
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_api_key_env: LlmKeyEnv = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Synthesize verified question/SQL/prompt/CoT data from databases.
+
+    SQLGenerator -> ExecutionFilter -> QuestionGenerator -> PromptGenerator ->
+    CoTGenerator -> ComponentClassifier -> ExecutionClassifier.
+    """
+    from sqlfoundry.synth.records import database_seeds
+
+    manager = _manager(db_root, server, db_password_env)
+    known = manager.db_ids()
+    if db_ids:
+        missing = [d for d in db_ids if d not in known]
+        if missing:
+            fail(f"unknown database(s): {', '.join(missing)} (found {len(known)} under the root)")
+        known = list(db_ids)
+    if not known:
+        fail(f"no databases found under {db_root or server}")
+    overrides = {"num_per_db": num_per_db, "engine": engine, "seed": seed, "workers": workers,
+                 "timeout": timeout}  # fmt: skip
+    llm_flags = (llm_base_url, llm_model, llm_api_key_env, cache_dir)
+    _run("synth", database_seeds(known), [], manager, config, overrides, llm_flags, run_dir, show)
+
+
+@app.command()
+def refine(
+    input_path: Annotated[
+        Path, typer.Option("--input", help="JSON/JSONL pairs: db_id, question, SQL (or query).")
+    ],
+    db_root: DbRoot = None,
+    server: Server = None,
+    db_password_env: PasswordEnv = None,
+    engine: Engine = None,
+    config: ConfigFile = None,
+    seed: Seed = None,
+    run_dir: RunDir = Path("runs/refine"),
+    workers: Workers = None,
+    timeout: Timeout = None,
+    show: Show = 0,
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_api_key_env: LlmKeyEnv = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Refine existing question/SQL pairs into verified, augmented training data.
+
+    ExecutionFilter -> ConsistencyFilter -> VariationGenerator -> ExecutionFilter ->
+    QuestionGenerator -> PromptGenerator -> CoTGenerator -> classifiers.
+    """
+    from sqlfoundry.synth.records import read_pairs
+
+    manager = _manager(db_root, server, db_password_env)
+    try:
+        samples, problems = read_pairs(input_path)
+    except SqlfoundryError as error:
+        fail(error)
+    for p in problems[:5]:
+        err.print(
+            f"[yellow]warning:[/] {escape(p['source'])}: {escape(p['reason'])}", soft_wrap=True
+        )
+    if len(problems) > 5:
+        err.print(
+            f"[yellow]warning:[/] … {len(problems) - 5} more unreadable lines (see rejects.jsonl)"
+        )
+    overrides = {"engine": engine, "seed": seed, "workers": workers, "timeout": timeout}
+    llm_flags = (llm_base_url, llm_model, llm_api_key_env, cache_dir)
+    _run("refine", samples, problems, manager, config, overrides, llm_flags, run_dir, show)
+
+
+def _run(
+    mode: Literal["synth", "refine"],
+    seeds: list,
+    input_rejects: list[dict[str, Any]],
+    manager: Any,
+    config: Path | None,
+    overrides: dict[str, Any],
+    llm_flags: tuple,
+    run_dir: Path,
+    show: int,
+) -> None:
+    import asyncio
+
+    from sqlfoundry.core.io import atomic_write_text
+    from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline, run_context
+    from sqlfoundry.synth.records import output_record
+    from sqlfoundry.synth.report import render_report, summarize
+
+    file_config = load_config_file(config)
+    try:
+        settings = SynthSettings.from_sources(file_config.get("synth"), overrides)
+        pipeline = build_pipeline(mode, settings)  # every parameter checked before any work
+        llm_config = (
+            _llm_config(file_config, llm_flags, config) if settings.engine == "llm" else None
+        )
+    except SqlfoundryError as error:
+        fail(error)
+
+    async def go():
+        async with run_context(settings, manager, llm_config) as ctx:
+            with _StepProgress() as progress:
+                result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
+                                             input_rejects=input_rejects, record=output_record)  # fmt: skip
+            usage = ctx.llm.usage if ctx.llm is not None else None
+        return result, usage
+
+    start = time.perf_counter()
+    try:
+        result, usage = asyncio.run(go())
+    except SqlfoundryError as error:
+        fail(error)
+    seconds = time.perf_counter() - start
+    summary = summarize(result, mode=mode, engine=settings.engine, seconds=seconds,
+                        input_count=len(seeds) + len(input_rejects),
+                        usage=usage.to_dict() if usage else None)  # fmt: skip
+    summary["settings"] = settings.model_dump(mode="json")
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
+    atomic_write_text(run_dir / "report.html", render_report(summary, result.samples))
+    _print_summary(summary, run_dir)
+    if usage is not None:
+        from sqlfoundry.llm.usage import print_usage
+
+        print_usage(usage, console=err)
+    for sample in result.samples[:show]:
+        _print_sample(output_record(sample))
+
+
+def _llm_config(file_config: dict[str, Any], flags: tuple, config: Path | None):
+    from sqlfoundry.llm import LLMConfig
+
+    base_url, model, key_env, cache_dir = flags
+    overrides = {"base_url": base_url, "model": model, "api_key_env": key_env,
+                 "cache_dir": str(cache_dir) if cache_dir else None}  # fmt: skip
+    cfg = LLMConfig.from_sources(file_config.get("llm") or {}, overrides=overrides,
+                                 source=str(config) if config else None)  # fmt: skip
+    cfg.require_endpoint()
+    return cfg
+
+
+class _StepProgress:
+    """One rich progress bar per pipeline step, on stderr."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(TextColumn("[bold]{task.description:<24}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("batches"), TimeElapsedColumn(),
+                                 console=err, disable=not err.is_terminal)  # fmt: skip
+        self.task: Any = None
+        self.current: tuple[str, int] | None = None
+        self.steps = 0
+
+    def __enter__(self) -> _StepProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, operator: str, done: int, total: int) -> None:
+        if self.current is None or self.current[0] != operator or done == 1:
+            self.steps += 1
+            self.task = self.progress.add_task(f"{self.steps}. {operator}", total=total)
+            self.current = (operator, total)
+        self.progress.update(self.task, completed=done)
+
+
+def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
+    steps = Table(title=f"{summary['mode']} run ({summary['engine']} engine)", title_justify="left")
+    for column in ("step", "in", "out", "rejected", "seconds", ""):
+        steps.add_column(column, justify="left" if column in ("step", "") else "right")
+    for i, s in enumerate(summary["steps"], start=1):
+        steps.add_row(f"{i}. {s['operator']}", str(s["in"]), str(s["out"]), str(s["rejected"]),
+                      f"{s['seconds']:.2f}", "reused" if s["reused"] else "")  # fmt: skip
+    err.print(steps)
+    if summary["rejects"]:
+        rejects = Table(title="rejects by reason", title_justify="left")
+        rejects.add_column("operator")
+        rejects.add_column("reason")
+        rejects.add_column("count", justify="right")
+        rejects.add_column("e.g.")
+        for op, rows in summary["rejects"].items():
+            for r in rows[:6]:
+                rejects.add_row(op, escape(r["reason"]), str(r["count"]),
+                                escape(r["examples"][0][:90]) if r["examples"] else "")  # fmt: skip
+        err.print(rejects)
+    levels = summary["component_difficulty"]
+    total = sum(levels.values()) or 1
+    mix = " · ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in levels.items())
+    err.print(f"difficulty: {mix}")
+    exec_levels = summary["execution_difficulty"]
+    if set(exec_levels) != {"None"}:
+        err.print("execution difficulty: " + " · ".join(f"{k} {v}" for k, v in exec_levels.items()))
+    rate = summary["samples_per_second"]
+    err.print(f"[bold]{summary['records']}[/] records from {summary['inputs']} inputs in "
+              f"{summary['seconds']:.1f} s ({rate} samples/s)")  # fmt: skip
+    for name in ("data.jsonl", "rejects.jsonl", "summary.json", "report.html"):
+        err.print(f"wrote {escape(str(run_dir / name))}", highlight=False)
+
+
+def _print_sample(record: dict[str, Any]) -> None:
+    out.rule(f"{record['db_id']} · {record.get('sql_component_difficulty')}")
+    out.print(f"[bold]Q:[/] {escape(record.get('question') or '')}", soft_wrap=True)
+    out.print(f"[bold]SQL:[/] {escape(record.get('SQL') or '')}", highlight=False, soft_wrap=True)
+    cot = record.get("cot_reasoning") or ""
+    if cot:
+        lines = cot.splitlines()
+        head = "\n".join(lines[:6]) + ("\n…" if len(lines) > 6 else "")
+        out.print(f"[bold]CoT:[/]\n{escape(head)}", highlight=False, soft_wrap=True)

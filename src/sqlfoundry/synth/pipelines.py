@@ -1,0 +1,207 @@
+"""The two synthesis pipelines, their settings, and the context they run in.
+
+Synthesis mode (databases in)::
+
+    sql_generator -> sql_execution_filter -> question_generator -> prompt_generator
+    -> cot_generator -> component_classifier -> execution_classifier
+
+Refinement mode (question/SQL pairs in)::
+
+    input_check -> sql_execution_filter -> sql_consistency_filter
+    -> sql_variation_generator -> sql_execution_filter -> question_generator
+    -> prompt_generator -> cot_generator -> component_classifier -> execution_classifier
+
+Both are ordinary :class:`~sqlfoundry.core.pipeline.Pipeline` objects built from
+registered operator names, so a config file can change any operator's parameters
+(``[synth.ops.<name>]``) or replace the whole list (``[[synth.steps]]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.pipeline import Pipeline
+from sqlfoundry.core.registry import build, registered
+
+Mode = Literal["synth", "refine"]
+
+SYNTHESIS_STEPS = (
+    "sql_generator",
+    "sql_execution_filter",
+    "question_generator",
+    "prompt_generator",
+    "cot_generator",
+    "component_classifier",
+    "execution_classifier",
+)
+REFINEMENT_STEPS = (
+    "input_check",
+    "sql_execution_filter",
+    "sql_consistency_filter",
+    "sql_variation_generator",
+    "sql_execution_filter",
+    "question_generator",
+    "prompt_generator",
+    "cot_generator",
+    "component_classifier",
+    "execution_classifier",
+)
+
+
+def load_operators() -> None:
+    """Import every synthesis operator so its name is registered."""
+    from sqlfoundry.synth import (  # noqa: F401
+        classifiers,
+        consistency_filter,
+        cot_generator,
+        execution_filter,
+        prompt_generator,
+        question_generator,
+        records,
+        sql_generator,
+        variation_generator,
+    )
+
+
+class SynthSettings(BaseModel):
+    """The ``[synth]`` section of a config file; CLI flags override it.
+
+    Attributes:
+        engine: ``offline`` (no model) or ``llm`` for every operator that has both.
+        num_per_db: SQL queries the generator writes per database (synthesis mode).
+        seed: every random choice derives from it: same seed, same data.
+        batch_size: records per batch and per checkpoint.
+        concurrent_batches: batches of a step in flight at once (LLM engine: keeps
+            the endpoint at its concurrency while a batch waits for its slowest answer).
+        workers: SQL worker processes; timeout: seconds per query.
+        ops: parameters per operator name, e.g. ``{"cot_generator": {"max_retries": 5}}``.
+        steps: a whole custom step list (``[{"op": name, ...params}]``) instead of the mode's.
+        embedder: what the LLM question generator embeds candidates with.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["offline", "llm"] = "offline"
+    num_per_db: int = Field(100, ge=1)
+    seed: int = 0
+    batch_size: int = Field(256, ge=1)
+    concurrent_batches: int | None = Field(None, ge=1)
+    workers: int | None = Field(None, ge=0)
+    timeout: float = Field(30.0, gt=0)
+    ops: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    steps: list[dict[str, Any]] | None = None
+    embedder: Literal["local", "endpoint"] = "local"
+
+    @classmethod
+    def from_sources(
+        cls, section: dict[str, Any] | None, overrides: dict[str, Any]
+    ) -> SynthSettings:
+        merged = dict(section or {})
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**merged)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
+            )
+            raise ConfigError(f"bad [synth] settings: {problems}") from None
+
+
+def step_list(mode: Mode, settings: SynthSettings) -> list[dict[str, Any]]:
+    """The mode's steps with the settings applied, as ``[{"op": name, **params}]``."""
+    from sqlfoundry.synth.base import EngineOperator
+
+    load_operators()
+    if settings.steps is not None:
+        return [dict(step) for step in settings.steps]
+    names = SYNTHESIS_STEPS if mode == "synth" else REFINEMENT_STEPS
+    known = registered()
+    unknown = set(settings.ops) - set(known)
+    if unknown:
+        raise ConfigError(
+            f"[synth.ops] names unknown operator(s): {', '.join(sorted(unknown))}",
+            hint=f"operators: {', '.join(sorted(known))}",
+        )
+    steps = []
+    for name in names:
+        params: dict[str, Any] = {}
+        if issubclass(known[name], EngineOperator):
+            params["engine"] = settings.engine
+        if name == "sql_generator":
+            params["num_per_db"] = settings.num_per_db
+        params.update(settings.ops.get(name, {}))
+        steps.append({"op": name, **params})
+    return steps
+
+
+def build_pipeline(mode: Mode, settings: SynthSettings) -> Pipeline:
+    """The mode's pipeline; every operator's parameters are checked here, before any work."""
+    steps = step_list(mode, settings)
+    concurrent = settings.concurrent_batches or (4 if settings.engine == "llm" else 1)
+    operators = []
+    for i, step in enumerate(steps, start=1):
+        if not isinstance(step, dict) or "op" not in step:
+            raise ConfigError(f"step {i} needs an 'op' naming a registered operator")
+        operators.append(build(step["op"], {k: v for k, v in step.items() if k != "op"}))
+    return Pipeline(operators, batch_size=settings.batch_size, concurrent_batches=concurrent)
+
+
+class _Encoder:
+    """Gives the local embedder the ``encode`` the operators call."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._embedder = embedder
+
+    def encode(self, texts: list[str]) -> Any:
+        return self._embedder.embed(texts)
+
+
+@contextlib.asynccontextmanager
+async def run_context(
+    settings: SynthSettings, databases: Any, llm_config: Any = None
+) -> AsyncIterator[RunContext]:
+    """Open what a run needs: the SQL worker pool, and for the LLM engine the client
+    (checked with a preflight before any work) and an embedder."""
+    from sqlfoundry.db.pool import SafeExecutor
+
+    executor = SafeExecutor(databases, workers=settings.workers, timeout=settings.timeout)
+    llm = None
+    try:
+        embedder = None
+        if settings.engine == "llm":
+            from sqlfoundry.llm import LLMClient
+
+            if llm_config is None or not llm_config.is_configured():
+                raise ConfigError(
+                    "--engine llm needs an LLM endpoint",
+                    hint="set [llm] base_url and model in the config, OPENAI_BASE_URL and "
+                    "SQLFOUNDRY_LLM_MODEL, or --llm-base-url and --llm-model",
+                )
+            llm = LLMClient(llm_config)
+            await llm.preflight()
+            if settings.embedder == "local":
+                embedder = _local_embedder()
+        yield RunContext(databases=databases, executor=executor, llm=llm, embedder=embedder,
+                         seed=settings.seed)  # fmt: skip
+    finally:
+        executor.close()
+        if llm is not None:
+            await llm.aclose()
+
+
+def _local_embedder() -> Any:
+    """The packaged MiniLM when the ``embed`` extra is installed; else None (the
+    endpoint's /v1/embeddings is used)."""
+    import importlib.util
+
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return None
+    from sqlfoundry.llm import LocalEmbedder
+
+    return _Encoder(LocalEmbedder())
