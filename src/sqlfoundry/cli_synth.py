@@ -289,3 +289,51 @@ def _print_sample(record: dict[str, Any]) -> None:
         lines = cot.splitlines()
         head = "\n".join(lines[:6]) + ("\n…" if len(lines) > 6 else "")
         out.print(f"[bold]CoT:[/]\n{escape(head)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def export(
+    source: Annotated[
+        Path, typer.Argument(help="A run directory (its data.jsonl) or a data.jsonl file.")
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="llamafactory, openai, parquet, hf, jsonl or csv."
+        ),  # fmt: skip
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Chat formats: answer with the CoT (cot, default) or the SQL alone (sql)."
+        ),
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option(help="Chat formats: a system prompt for every record.")
+    ] = None,
+) -> None:
+    """Write a run's records in a training format."""
+    from sqlfoundry.core.io import read_jsonl
+    from sqlfoundry.synth.exporters import export_report
+
+    path = source / "data.jsonl" if source.is_dir() else source
+    records, bad = [], []
+    try:
+        for line in read_jsonl(path):
+            if line.error is not None or not isinstance(line.data, dict):
+                bad.append(f"{line.file}:{line.line}")
+            else:
+                records.append(line.data)
+    except SqlfoundryError as error:
+        fail(error)
+    if bad:
+        err.print(f"[yellow]warning:[/] {len(bad)} unreadable line(s) skipped, first {bad[0]}")
+    options = {k: v for k, v in {"target": target, "system": system}.items() if v is not None}
+    try:
+        report = export_report(records, fmt, out_dir, **options)
+    except SqlfoundryError as error:
+        fail(error)
+    err.print(escape(report.summary()), soft_wrap=True)
+    for file in report.files:
+        err.print(f"wrote {escape(str(file))}", highlight=False)
