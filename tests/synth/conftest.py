@@ -1,8 +1,10 @@
 """Fixtures for synthesis: the demo databases, a run context, and a scriptable fake LLM.
 
 ``llm_ctx`` points an ``LLMClient`` at the fake OpenAI-compatible server on
-127.0.0.1. A test decides the model's answers with ``fake.handler = answer_with(fn)``,
-where ``fn(messages, n, index)`` returns the text of choice ``index``.
+127.0.0.1. A test decides the model's answers with ``fake.handler = answer_with(fn)``
+(from ``synth_testing``), where ``fn(messages, n, index)`` returns the text of choice
+``index``. The client is bound to the first event loop that uses it: call ``run()``
+once per test with a fresh ``llm_ctx``.
 """
 
 from __future__ import annotations
@@ -10,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "llm"))
 
-from fake_openai import FakeOpenAI, FakeRequest, Reply  # noqa: E402
+from fake_openai import FakeOpenAI  # noqa: E402
 
 from sqlfoundry.core.context import RunContext  # noqa: E402
 from sqlfoundry.db.manager import DatabaseManager  # noqa: E402
@@ -52,29 +53,6 @@ def demo_ctx(demo_root: Path) -> Iterator[RunContext]:
         yield RunContext(databases=manager, executor=executor, seed=7)
 
 
-def answer_with(fn: Callable[[list[dict[str, Any]], int, int], str]) -> Callable:
-    """A fake-server handler answering chat requests with ``fn(messages, n, index)``."""
-
-    def handler(request: FakeRequest) -> Reply | None:
-        if request.path != "/v1/chat/completions":
-            return None
-        body = request.body or {}
-        messages, n = body.get("messages", []), int(body.get("n") or 1)
-        choices = [
-            {
-                "index": i,
-                "message": {"role": "assistant", "content": fn(messages, n, i)},
-                "finish_reason": "stop",
-            }
-            for i in range(n)
-        ]
-        usage = {"prompt_tokens": 10, "completion_tokens": 5 * n, "total_tokens": 10 + 5 * n}
-        return Reply(json={"id": "x", "object": "chat.completion", "created": 0,
-                           "model": body.get("model"), "choices": choices, "usage": usage})  # fmt: skip
-
-    return handler
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeOpenAI]:
     server = FakeOpenAI().start()
@@ -97,8 +75,3 @@ def llm_ctx(demo_root: Path, fake: FakeOpenAI, tmp_path: Path) -> Iterator[RunCo
         yield RunContext(databases=manager, executor=executor, llm=client, seed=7)
     loop.run_until_complete(client.aclose())
     loop.close()
-
-
-def run(coro):
-    """Run one coroutine (an operator's ``process``) to the end."""
-    return asyncio.run(coro)

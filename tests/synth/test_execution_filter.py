@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run
+from synth_testing import run
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.registry import build
@@ -72,8 +72,6 @@ def test_kept_records_carry_the_execution_summary(demo_ctx):
     out = run(SQLExecutionFilter().process([sample("top", TOP_PRICES)], demo_ctx))
     record = out.samples[0]
     execution = record.meta["execution"]
-    assert execution["elapsed_ms"] >= 0
-    del execution["elapsed_ms"]
     assert execution == {
         "row_count": 3,
         "columns": ["title", "price"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run
+from synth_testing import run
 
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.synth.records import InputCheck, output_record, read_pairs

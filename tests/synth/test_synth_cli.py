@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import answer_with
+from synth_testing import answer_with
 from typer.testing import CliRunner
 
 from sqlfoundry.cli import app
@@ -61,7 +61,7 @@ def test_synth_offline_on_the_demo_databases(demo_root: Path, tmp_path: Path):
     assert sum(summary["component_difficulty"].values()) == len(data)
     html = (run_dir / "report.html").read_text()
     assert "<svg" in html and "Component difficulty" in html
-    assert "http://" not in html and "https://" not in html  # opens offline
+    assert "<script" not in html and 'src="http' not in html and "<link" not in html  # offline
     assert "records from 3 inputs" in result.output
 
 
@@ -149,8 +149,8 @@ def test_refine_pairs_with_bad_lines(demo_root: Path, tmp_path: Path):
     good = [
         {"db_id": "bookshop", "question": "How many books are there?",
          "SQL": "SELECT count(*) FROM books"},
-        {"db_id": "clinic", "question": "What are the names of all doctors?",
-         "query": "SELECT name FROM doctors", "evidence": "doctors are staff who treat patients"},
+        {"db_id": "clinic", "question": "What are the last names of all doctors?",
+         "query": "SELECT last_name FROM doctors", "evidence": "doctors are staff who treat patients"},
     ]  # fmt: skip
     lines = [json.dumps(good[0]), "{broken", json.dumps(good[1]),
              json.dumps({"db_id": "bookshop", "question": "Delete them"} | {"SQL": "DELETE FROM books"}),
@@ -184,10 +184,10 @@ def test_synth_llm_engine_against_the_fake_endpoint(demo_root: Path, tmp_path: P
     def answer(messages, n, index):
         text = messages[-1]["content"]
         if "Target complexity" in text:
-            return "```sql\nSELECT name FROM doctors\n```" if index == 0 else "```sql\nSELECT count(*) FROM patients\n```"
+            return "```sql\nSELECT last_name FROM doctors\n```" if index == 0 else "```sql\nSELECT count(*) FROM patients\n```"
         if "SQL query" in text and "question" in text.lower() and "```sql" not in text:
             return "Which doctors work at the clinic?"
-        return "Let me think.\n```sql\nSELECT name FROM doctors\n```"
+        return "Let me think.\n```sql\nSELECT last_name FROM doctors\n```"
 
     fake.handler = answer_with(answer)
     env = {"OPENAI_API_KEY": "x"}

@@ -1,0 +1,42 @@
+"""Helpers for the synthesis tests (a module of its own: every test folder has a
+``conftest``, so ``from conftest import ...`` would pick whichever loaded first)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
+
+from fake_openai import FakeRequest, Reply  # noqa: E402
+
+
+def answer_with(fn: Callable[[list[dict[str, Any]], int, int], str]) -> Callable:
+    """A fake-server handler answering chat requests with ``fn(messages, n, index)``."""
+
+    def handler(request: FakeRequest) -> Reply | None:
+        if request.path != "/v1/chat/completions":
+            return None
+        body = request.body or {}
+        messages, n = body.get("messages", []), int(body.get("n") or 1)
+        choices = [
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": fn(messages, n, i)},
+                "finish_reason": "stop",
+            }
+            for i in range(n)
+        ]
+        usage = {"prompt_tokens": 10, "completion_tokens": 5 * n, "total_tokens": 10 + 5 * n}
+        return Reply(json={"id": "x", "object": "chat.completion", "created": 0,
+                           "model": body.get("model"), "choices": choices, "usage": usage})  # fmt: skip
+
+    return handler
+
+
+def run(coro):
+    """Run one coroutine (an operator's ``process``) to the end."""
+    return asyncio.run(coro)
