@@ -1,0 +1,377 @@
+"""SQLGenerator: new SQL queries for each database, at a mix of Spider hardness levels.
+
+Input: one seed record per database (``id`` and ``db_id``). Output: up to
+``num_per_db`` records per database, ids ``<db_id>-00000``, ``<db_id>-00001``...,
+each with ``sql`` (in the database's dialect unless ``dialect`` says
+otherwise), ``hardness`` (its Spider hardness) and ``meta["target_level"]``
+(the quota it fills), ``meta["style"]`` and ``meta["attempts"]``.
+
+Offline engine
+    :mod:`sqlfoundry.synth.sampling` profiles the database (column roles, real
+    values, foreign keys) and composes queries from it: joins along declared
+    foreign keys, filters on values read from real rows, aggregates, groups
+    with HAVING thresholds from real group values, ORDER BY/LIMIT, IN / NOT IN
+    and scalar subqueries, set operations, CASE arithmetic. Every candidate is
+    run (read-only, with a timeout) and kept only when it returns rows that are
+    not all NULL; the per-level quotas of ``difficulty_mix`` are filled by
+    measured hardness. Databases are sampled in parallel worker processes.
+
+LLM engine
+    One ``sql_generation`` prompt per wanted query (target complexity from the
+    level, a varied hint of functions to use, and a few queries already kept
+    for the database to avoid), sent in rounds so later rounds can avoid
+    earlier answers. An answer is kept when it parses, is a read-only query,
+    is new, runs and returns rows; the others are rejected with their reason.
+
+A seed whose database is unknown or has no usable table is rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import multiprocessing
+import os
+import random
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field, field_validator
+from sqlglot import exp
+
+from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
+from sqlfoundry.core.operator import Reject, StepOutput
+from sqlfoundry.core.registry import register
+from sqlfoundry.core.sample import Sample
+from sqlfoundry.db.base import DatabaseSpec
+from sqlfoundry.db.render import to_ddl
+from sqlfoundry.llm import LLMRequest, parse_sql, render_prompt, run_batch
+from sqlfoundry.sql.guard import check_read_only
+from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
+from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
+from sqlfoundry.sql.skeleton import normalize
+from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.sampling import DEFAULT_MIX, SampleOutcome, quotas, sample_database
+
+log = logging.getLogger(__name__)
+
+# How the sql_generation template names each Spider level.
+COMPLEXITY = {
+    "easy": "simple",
+    "medium": "moderate",
+    "hard": "complex",
+    "extra": "highly complex",
+}
+
+# Function hints varied across LLM requests, so answers do not all look alike.
+_COMMON_HINTS = (
+    "COUNT, AVG",
+    "MIN, MAX",
+    "SUM, ROUND",
+    "COUNT(DISTINCT ...)",
+    "CASE WHEN ... THEN ... END",
+    "LIKE, UPPER, LOWER",
+    "COALESCE, NULLIF",
+    "SUBSTR, LENGTH",
+    "ABS, ROUND, CAST",
+    "IN (subquery), EXISTS",
+)
+_DIALECT_HINTS = {
+    "sqlite": ("strftime, julianday", "date, substr", "group_concat", "IFNULL, printf"),
+    "postgres": ("EXTRACT, DATE_TRUNC", "STRING_AGG", "ILIKE, POSITION", "TO_CHAR, AGE"),
+    "mysql": ("YEAR, DATE_FORMAT", "GROUP_CONCAT", "IFNULL, CONCAT", "DATEDIFF, TIMESTAMPDIFF"),
+}
+_COMPLEX_HINTS = ("RANK() OVER, ROW_NUMBER() OVER", "WITH (a common table expression)",
+                  "SUM(...) OVER (ORDER BY ...)", "NOT EXISTS (correlated subquery)")  # fmt: skip
+_LLM_ROUNDS = 4
+
+
+class SQLGeneratorParams(EngineParams):
+    """
+    Attributes:
+        num_per_db: queries wanted per database (fewer when a database cannot give them).
+        difficulty_mix: share of each Spider hardness level (easy, medium, hard, extra).
+        dialect: dialect of the written SQL; ``auto`` is the database's own.
+        timeout: seconds a candidate query may run before it is dropped.
+        temperature: LLM sampling temperature.
+        max_tokens: LLM answer length cap (the endpoint's default when None).
+        avoid_examples: LLM: queries already kept for the database shown as ones to avoid.
+    """
+
+    num_per_db: int = Field(100, ge=1, le=100_000)
+    difficulty_mix: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIX))
+    dialect: str = "auto"
+    timeout: float = Field(5.0, gt=0)
+    temperature: float = Field(0.8, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(None, ge=1)
+    avoid_examples: int = Field(5, ge=0, le=20)
+
+    @field_validator("difficulty_mix")
+    @classmethod
+    def _known_levels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(HARDNESS_LEVELS))
+        if unknown:
+            raise ValueError(f"unknown level(s) {unknown}; levels: {', '.join(HARDNESS_LEVELS)}")
+        if any(share < 0 for share in value.values()) or sum(value.values()) <= 0:
+            raise ValueError("shares must be >= 0 and not all 0")
+        return value
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, value: str) -> str:
+        if value != "auto":
+            try:
+                sqlglot_dialect(value)
+            except SqlfoundryError as err:
+                raise ValueError(err.message) from None
+        return value
+
+
+@register
+class SQLGenerator(EngineOperator):
+    name = "sql_generator"
+    inputs = ("db_id",)
+    outputs = ("sql", "hardness")
+    Params = SQLGeneratorParams
+
+    # ------------------------------------------------------------------ offline
+
+    async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        out = StepOutput()
+        jobs: list[tuple[Sample, DatabaseSpec]] = []
+        for seed in batch:
+            spec = self._spec(seed, ctx, out.rejects)
+            if spec is not None:
+                jobs.append((seed, spec))
+        outcomes = await self._sample_all([spec for _, spec in jobs], ctx)
+        for (seed, _), outcome in zip(jobs, outcomes, strict=True):
+            if outcome.error:
+                out.rejects.append(self.reject(seed, outcome.error))
+                continue
+            if not outcome.queries:
+                out.rejects.append(
+                    self.reject(seed, "no query found: every candidate failed or returned no rows")
+                )
+                continue
+            stats = outcome.stats
+            log.info(
+                "%s: %d queries from %d candidates (%.0f%% returned rows)",
+                seed.db_id,
+                len(outcome.queries),
+                stats.executed,
+                100 * stats.nonempty / max(1, stats.executed),
+            )
+            for k, query in enumerate(outcome.queries):
+                meta = copy.deepcopy(seed.meta)
+                meta.update(target_level=query.target_level, style=query.style,
+                            shape=query.shape, attempts=query.attempts)  # fmt: skip
+                if query.target_level != query.hardness:
+                    meta["filled_from"] = query.hardness
+                child = Sample(id=f"{seed.db_id}-{k:05d}", db_id=seed.db_id, sql=query.sql,
+                               hardness=query.hardness, meta=meta)  # fmt: skip
+                out.samples.append(stamp(child, self.name, "offline", seed=ctx.seed))
+        return out
+
+    def _spec(self, seed: Sample, ctx: RunContext, rejects: list[Reject]) -> DatabaseSpec | None:
+        databases = ctx.require_databases(self.name)
+        if not seed.db_id or seed.db_id not in databases:
+            rejects.append(self.reject(seed, f"unknown database: {seed.db_id!r}"))
+            return None
+        try:
+            return databases.spec(seed.db_id)
+        except DatabaseError as err:
+            rejects.append(self.reject(seed, f"unknown database: {err.message}"))
+            return None
+
+    def _job_args(self, spec: DatabaseSpec, ctx: RunContext) -> tuple:
+        dialect = None if self.params.dialect == "auto" else self.params.dialect
+        seed = f"{ctx.seed}:{self.name}:{spec.db_id}"
+        return (spec, self.params.num_per_db, seed, dict(self.params.difficulty_mix), dialect,
+                self.params.timeout)  # fmt: skip
+
+    async def _sample_all(self, specs: list[DatabaseSpec], ctx: RunContext) -> list[SampleOutcome]:
+        """Sample every database: in worker processes when there are several and the
+        run allows more than one worker, else one after the other off the event loop."""
+        if not specs:
+            return []
+        args = [self._job_args(spec, ctx) for spec in specs]
+        workers = min(len(specs), _worker_count(ctx))
+        if workers < 2:
+            return await asyncio.to_thread(lambda: [sample_database(*a) for a in args])
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context(_start_method())
+        ) as pool:
+            futures = [loop.run_in_executor(pool, sample_database, *a) for a in args]
+            return list(await asyncio.gather(*futures))
+
+    # ------------------------------------------------------------------ LLM
+
+    async def process_llm(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        out = StepOutput()
+        plans: list[_LLMPlan] = []
+        for seed in batch:
+            if self._spec(seed, ctx, out.rejects) is None:
+                continue
+            try:
+                plan = self._plan(seed, ctx)
+            except DatabaseError as err:
+                out.rejects.append(self.reject(seed, f"database unreadable: {err.message}"))
+                continue
+            if plan is None:
+                out.rejects.append(self.reject(seed, "no usable tables: the database has no table"))
+                continue
+            plans.append(plan)
+        for round_index in range(_LLM_ROUNDS):
+            await self._llm_round(plans, round_index, ctx, out.rejects)
+        for plan in plans:
+            if not plan.kept:
+                out.rejects.append(
+                    self.reject(plan.seed, "no usable SQL from the LLM for this database")
+                )
+                continue
+            failed = len(plan.targets) - len(plan.kept)
+            for child in plan.kept:
+                out.samples.append(
+                    stamp(child, self.name, "llm", requested=len(plan.targets), failed=failed)
+                )
+        return out
+
+    def _plan(self, seed: Sample, ctx: RunContext) -> _LLMPlan | None:
+        schema = ctx.schema(seed.db_id, sample_values=3)
+        if not schema.tables:
+            return None
+        rng = random.Random(f"{ctx.seed}:{self.name}:{seed.db_id}")
+        quota = quotas(self.params.num_per_db, self.params.difficulty_mix)
+        targets = [level for level in HARDNESS_LEVELS for _ in range(quota[level])]
+        rng.shuffle(targets)
+        return _LLMPlan(seed=seed, dialect=schema.dialect, ddl=to_ddl(schema, examples=3),
+                        targets=targets, rng=rng)  # fmt: skip
+
+    def format_input(self, plan: _LLMPlan, level: str) -> tuple[list[dict[str, str]], str]:
+        """The chat messages for one wanted query, and the function hint used."""
+        hint = _function_hint(plan.rng, plan.dialect, level)
+        shown = plan.rng.sample(plan.kept, min(self.params.avoid_examples, len(plan.kept)))
+        avoid = "\n".join(f"- {child.sql}" for child in shown)
+        messages = render_prompt("sql_generation", dialect=_dialect_title(plan.dialect),
+                                 schema=plan.ddl, complexity=COMPLEXITY[level],
+                                 functions=hint, avoid=avoid)  # fmt: skip
+        return messages, hint
+
+    def format_output(
+        self, text: str | None, dialect: str
+    ) -> tuple[str | None, str | None, dict[str, Any]]:
+        """``(sql, None, {})`` for a usable answer, else ``(None, reason, meta)``."""
+        parsed = parse_sql(text)
+        if not parsed.ok:
+            return None, f"unparsable answer: {parsed.error}", parsed.meta()
+        sql = parsed.value
+        try:
+            check_read_only(sql, dialect)
+            tree = parse_one(sql, dialect)
+        except SqlfoundryError as err:
+            return None, f"not a read-only query: {err.message}", {"parse_raw": parsed.raw}
+        if not isinstance(tree, exp.Query):
+            return (
+                None,
+                f"not a read-only query: {tree.key.upper()} statement",
+                {"parse_raw": parsed.raw},
+            )
+        return sql, None, {}
+
+    async def _llm_round(
+        self, plans: list[_LLMPlan], round_index: int, ctx: RunContext, rejects: list[Reject]
+    ) -> None:
+        """Ask for this round's share of every database's queries, check and keep them."""
+        wanted: list[tuple[_LLMPlan, int, str, str]] = []  # plan, index, level, hint
+        requests: list[LLMRequest] = []
+        params: dict[str, Any] = {"temperature": self.params.temperature}
+        if self.params.max_tokens is not None:
+            params["max_tokens"] = self.params.max_tokens
+        for plan in plans:
+            for k in _round_slice(len(plan.targets), round_index):
+                level = plan.targets[k]
+                messages, hint = self.format_input(plan, level)
+                wanted.append((plan, k, level, hint))
+                requests.append(LLMRequest(messages, n=1, params=params))
+        if not requests:
+            return
+        items = await run_batch(ctx.llm, requests, operator=self.name)
+        checked: list[tuple[_LLMPlan, Sample]] = []
+        for (plan, k, level, hint), item in zip(wanted, items, strict=True):
+            child = Sample(id=f"{plan.seed.db_id}-{k:05d}", db_id=plan.seed.db_id,
+                           meta={**copy.deepcopy(plan.seed.meta), "target_level": level,
+                                 "style": {"functions": hint}})  # fmt: skip
+            if not item.ok:
+                rejects.append(self.reject(child, f"llm request failed: {item.error.message}"))
+                continue
+            sql, reason, meta = self.format_output(item.text, plan.dialect)
+            if sql is None:
+                child.meta.update(meta)
+                rejects.append(self.reject(child, reason or "unparsable answer"))
+                continue
+            key = normalize(sql, plan.dialect)
+            if key in plan.seen:
+                child.sql = sql
+                rejects.append(self.reject(child, "duplicate SQL: the LLM repeated a query"))
+                continue
+            plan.seen.add(key)
+            child.sql = sql
+            child.hardness = spider_hardness(sql, plan.dialect)
+            checked.append((plan, child))
+        results = await ctx.execute([(child.sql, child.db_id) for _, child in checked])
+        for (plan, child), result in zip(checked, results, strict=True):
+            if not result.ok:
+                rejects.append(self.reject(child, f"execution failed: {result.error}"))
+            elif not result.rows:
+                rejects.append(self.reject(child, "empty result: the query returns no rows"))
+            else:
+                plan.kept.append(child)
+
+
+@dataclass
+class _LLMPlan:
+    """One database's LLM requests: the level of each, and what came back so far."""
+
+    seed: Sample
+    dialect: str
+    ddl: str
+    targets: list[str]
+    rng: random.Random
+    kept: list[Sample] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+
+
+def _round_slice(total: int, round_index: int) -> range:
+    """Indices of the requests sent in ``round_index`` (the first round is the largest)."""
+    bounds = [round(total * i / _LLM_ROUNDS) for i in range(_LLM_ROUNDS + 1)]
+    return range(bounds[round_index], bounds[round_index + 1])
+
+
+def _function_hint(rng: random.Random, dialect: str, level: str) -> str:
+    if level == "easy" and rng.random() < 0.5:
+        return ""
+    pool = list(_COMMON_HINTS) + list(_DIALECT_HINTS.get(sqlglot_dialect(dialect), ()))
+    if level in ("hard", "extra"):
+        pool += list(_COMPLEX_HINTS)
+    return rng.choice(pool)
+
+
+def _dialect_title(dialect: str) -> str:
+    return {"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL", "duckdb": "DuckDB"}.get(
+        sqlglot_dialect(dialect), dialect
+    )
+
+
+def _worker_count(ctx: RunContext) -> int:
+    workers = getattr(ctx.executor, "workers", None)
+    return int(workers) if workers is not None else (os.cpu_count() or 1)
+
+
+def _start_method() -> str:
+    # fork starts a worker in milliseconds with sqlglot already imported.
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"

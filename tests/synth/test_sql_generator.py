@@ -1,0 +1,204 @@
+"""The sql_generator operator: seeds in, verified SQL out, offline and with an LLM."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+
+import pytest
+
+from synth_testing import answer_with, run
+from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.registry import build
+from sqlfoundry.core.sample import Sample
+from sqlfoundry.db.manager import DatabaseManager
+from sqlfoundry.db.pool import SafeExecutor
+from sqlfoundry.sql.hardness import spider_hardness
+from sqlfoundry.sql.parse import parse_one
+from sqlfoundry.sql.skeleton import normalize
+from sqlfoundry.synth.sql_generator import SQLGenerator
+
+DEMO = ("bookshop", "clinic", "airline")
+
+
+def seeds(*db_ids: str) -> list[Sample]:
+    return [Sample(id=db, db_id=db) for db in db_ids]
+
+
+def test_registered_with_its_defaults():
+    op = build("sql_generator")
+    assert isinstance(op, SQLGenerator)
+    assert op.params.num_per_db == 100
+    assert op.params.difficulty_mix == {"easy": 0.25, "medium": 0.25, "hard": 0.25, "extra": 0.25}
+    assert op.params.engine == "auto" and op.params.dialect == "auto"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"difficulty_mix": {"trivial": 1.0}}, {"difficulty_mix": {"easy": 0}}, {"dialect": "oracle"},
+     {"num_per_db": 0}, {"samples": 3}],
+)  # fmt: skip
+def test_bad_parameters_fail_when_built(params):
+    with pytest.raises(ConfigError):
+        SQLGenerator(**params)
+
+
+def test_offline_fills_the_quotas_with_queries_that_return_rows(demo_ctx):
+    out = run(SQLGenerator(num_per_db=20).process(seeds(*DEMO), demo_ctx))
+    assert out.rejects == []
+    assert len(out.samples) == 60
+    for db in DEMO:
+        mine = [s for s in out.samples if s.db_id == db]
+        assert [s.id for s in mine] == [f"{db}-{k:05d}" for k in range(20)]
+        assert Counter(s.meta["target_level"] for s in mine) == {
+            "easy": 5,
+            "medium": 5,
+            "hard": 5,
+            "extra": 5,
+        }
+        assert len({normalize(s.sql) for s in mine}) == 20
+    results = run(demo_ctx.execute([(s.sql, s.db_id) for s in out.samples]))
+    assert all(r.ok and r.rows for r in results)
+    for s in out.samples:
+        assert s.hardness == spider_hardness(s.sql) == s.meta["target_level"]
+        assert s.meta["engine"] == "offline"
+        assert s.meta["provenance"] == [
+            {"operator": "sql_generator", "engine": "offline", "seed": 7}
+        ]
+        assert set(s.meta["style"]) >= {"aliases", "case", "count", "join"}
+        assert s.meta["attempts"] >= 1 and s.question is None
+
+
+def test_same_seed_same_sql_in_process_and_in_worker_processes(demo_root, demo_ctx):
+    inline = run(SQLGenerator(num_per_db=12).process(seeds(*DEMO), demo_ctx)).samples
+    manager = DatabaseManager(root=demo_root)
+    with SafeExecutor(manager, workers=2, timeout=10) as executor:
+        pooled_ctx = RunContext(databases=manager, executor=executor, seed=7)
+        pooled = run(SQLGenerator(num_per_db=12).process(seeds(*DEMO), pooled_ctx)).samples
+        other_ctx = RunContext(databases=manager, executor=executor, seed=8)
+        other = run(SQLGenerator(num_per_db=12).process(seeds(*DEMO), other_ctx)).samples
+    assert [(s.id, s.sql) for s in pooled] == [(s.id, s.sql) for s in inline]
+    assert sum(a.sql != b.sql for a, b in zip(inline, other, strict=True)) > 24
+
+
+def test_difficulty_mix_and_dialect(demo_ctx):
+    out = run(SQLGenerator(num_per_db=6, difficulty_mix={"easy": 1, "extra": 2}, dialect="postgres")
+              .process(seeds("bookshop"), demo_ctx))  # fmt: skip
+    assert Counter(s.meta["target_level"] for s in out.samples) == {"easy": 2, "extra": 4}
+    for s in out.samples:
+        parse_one(s.sql, "postgres")
+        assert s.hardness == s.meta["target_level"]
+
+
+def test_unknown_and_empty_databases_are_rejected(demo_root, tmp_path):
+    empty = tmp_path / "empty" / "empty.sqlite"
+    empty.parent.mkdir()
+    conn = sqlite3.connect(empty)
+    conn.execute("CREATE TABLE t (a INTEGER)")
+    conn.close()
+    manager = DatabaseManager(root=[demo_root, tmp_path])
+    with SafeExecutor(manager, workers=0) as executor:
+        ctx = RunContext(databases=manager, executor=executor, seed=1)
+        batch = [Sample(id="x", db_id="nope"), Sample(id="e", db_id="empty"), *seeds("clinic")]
+        out = run(SQLGenerator(num_per_db=4).process(batch, ctx))
+    assert [(r.sample.id, r.reason) for r in out.rejects] == [
+        ("x", "unknown database: 'nope'"),
+        ("e", "no usable tables: every table is empty or unreadable"),
+    ]
+    assert [s.id for s in out.samples] == [f"clinic-{k:05d}" for k in range(4)]
+
+
+# ---------------------------------------------------------------------------- LLM engine
+
+
+def scripted(answers: list[str], prompts: list[list[dict]]):
+    """A fake-model function giving ``answers`` in order and recording each prompt."""
+    lock = threading.Lock()
+
+    def fn(messages, n, index):
+        with lock:
+            prompts.append(messages)
+            return answers[len(prompts) - 1]
+
+    return answer_with(fn)
+
+
+def test_llm_engine_keeps_runnable_queries_and_rejects_the_rest(llm_ctx, fake):
+    prompts: list[list[dict]] = []
+    fake.handler = scripted(
+        [
+            "Sure! Look at the books table for that.",
+            "```sql\nSELECT title FROM books WHERE genre = 'Fiction';\n```",
+            "```sql\nDELETE FROM books\n```",
+            "Here it is:\n```sql\nSELECT name FROM publishers ORDER BY founded_year LIMIT 3\n```",
+        ],
+        prompts,
+    )
+    # Four wanted queries go out in four rounds of one, so the answers come in order.
+    out = run(SQLGenerator(num_per_db=4, temperature=0.5).process(seeds("bookshop"), llm_ctx))
+    assert [(s.id, s.sql) for s in out.samples] == [
+        ("bookshop-00001", "SELECT title FROM books WHERE genre = 'Fiction'"),
+        ("bookshop-00003", "SELECT name FROM publishers ORDER BY founded_year LIMIT 3"),
+    ]
+    reasons = {r.sample.id: r.reason for r in out.rejects}
+    assert reasons["bookshop-00000"].startswith("unparsable answer: ")
+    assert out.rejects[0].sample.meta["parse_raw"] == "Sure! Look at the books table for that."
+    assert reasons["bookshop-00002"].startswith("not a read-only query: ")
+    levels = [s.meta["target_level"] for s in out.samples] + [
+        r.sample.meta["target_level"] for r in out.rejects
+    ]
+    assert sorted(levels) == ["easy", "extra", "hard", "medium"]
+    for s in out.samples:
+        assert s.hardness == spider_hardness(s.sql)
+        assert s.meta["provenance"] == [
+            {"operator": "sql_generator", "engine": "llm", "requested": 4, "failed": 2}
+        ]
+    user = [m["content"] for m in prompts[3] if m["role"] == "user"][0]
+    assert "CREATE TABLE books" in user and "SQLite" in user
+    assert "- SELECT title FROM books WHERE genre = 'Fiction'" in user  # already kept: avoid it
+    first = [m["content"] for m in prompts[0] if m["role"] == "user"][0]
+    assert "Do not repeat" not in first  # nothing to avoid yet
+
+
+def test_llm_engine_checks_by_running_and_drops_repeats(llm_ctx, fake):
+    prompts: list[list[dict]] = []
+    fake.handler = scripted(
+        [
+            "```sql\nSELECT nope FROM patients\n```",
+            "```sql\nSELECT first_name FROM patients WHERE city = 'Atlantis'\n```",
+            "```sql\nSELECT COUNT(*) FROM doctors\n```",
+            "```sql\nselect count(*)   from doctors\n```",
+        ],
+        prompts,
+    )
+    out = run(SQLGenerator(num_per_db=4).process(seeds("clinic"), llm_ctx))
+    assert [s.sql for s in out.samples] == ["SELECT COUNT(*) FROM doctors"]
+    assert [r.reason.split(":")[0] for r in out.rejects] == [
+        "execution failed",
+        "empty result",
+        "duplicate SQL",
+    ]
+    assert "nope" in out.rejects[0].reason
+
+
+def test_llm_engine_rejects_a_database_it_got_nothing_for(llm_ctx, fake):
+    fake.handler = answer_with(lambda messages, n, index: "I am not sure.")
+    out = run(
+        SQLGenerator(num_per_db=2).process(
+            [*seeds("airline"), Sample(id="z", db_id="zzz")], llm_ctx
+        )
+    )
+    assert out.samples == []
+    reasons = Counter(r.reason.split(":")[0] for r in out.rejects)
+    assert reasons == {
+        "unparsable answer": 2,
+        "unknown database": 1,
+        "no usable SQL from the LLM for this database": 1,
+    }
+
+
+def test_llm_engine_needs_an_llm(demo_ctx):
+    with pytest.raises(ConfigError):
+        run(SQLGenerator(engine="llm").process(seeds("bookshop"), demo_ctx))
