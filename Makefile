@@ -21,17 +21,13 @@ DEMO_FILES := $(foreach d,bookshop clinic airline,$(DEMO_DBS)/$(d)/$(d).sqlite)
 $(DEMO_FILES) &: examples/build_demo_dbs.py | $(STAMP)
 	$(PY) examples/build_demo_dbs.py --out $(DEMO_DBS) --force
 
-# Until synthesis lands, the demo shows the schema and the difficulty analysis of the demo databases.
+# The main job, offline: synthesize verified training data from the three demo databases.
 demo: $(STAMP) $(DEMO_FILES)
-	@echo "== sqlfoundry schema clinic --db-root $(DEMO_DBS) --format ddl  (first table)"
-	@$(VENV)/bin/sqlfoundry schema clinic --db-root $(DEMO_DBS) --format ddl | sed -n '1,/^);/p'
-	@echo; echo "== sqlfoundry schema bookshop --db-root $(DEMO_DBS) --format compact"
-	@$(VENV)/bin/sqlfoundry schema bookshop --db-root $(DEMO_DBS) --format compact
-	@echo; echo "== sqlfoundry classify examples/demo_queries.sql runs/demo/classified.jsonl"
-	@$(VENV)/bin/sqlfoundry classify examples/demo_queries.sql runs/demo/classified.jsonl
-	@$(PY) -c "import json; [print(f\"  {r['hardness'] or '-':7} {r['db_id']:9} {r['SQL'][:90]}\") for r in map(json.loads, open('runs/demo/classified.jsonl'))]"
-	@echo; echo "== sqlfoundry exec examples/demo_queries.sql runs/demo/results.jsonl --db-root $(DEMO_DBS)"
-	@$(VENV)/bin/sqlfoundry exec examples/demo_queries.sql runs/demo/results.jsonl --db-root $(DEMO_DBS)
+	@echo "== sqlfoundry synth --db-root $(DEMO_DBS) --num-per-db 50 --seed 0 --out runs/demo --show 4"
+	@$(VENV)/bin/sqlfoundry synth --db-root $(DEMO_DBS) --num-per-db 50 --seed 0 --out runs/demo --show 4
+	@echo; echo "== sqlfoundry export runs/demo --format llamafactory --out runs/demo/llamafactory"
+	@$(VENV)/bin/sqlfoundry export runs/demo --format llamafactory --out runs/demo/llamafactory
+	@echo; echo "Open runs/demo/report.html for the charts; runs/demo/data.jsonl holds the records."
 
 # The local PostgreSQL and MariaDB servers back the connector tests; start them if stopped.
 services:

@@ -59,3 +59,10 @@ def test_entities_of_table_names():
     assert entities("people") == "people"
     assert entity("status") == "status"
     assert entities("address") == "addresses"
+
+
+def test_uncountable_nouns_stay_as_they_are():
+    assert plural("aircraft") == "aircraft"
+    assert singular("news") == "news"
+    assert singular("cars data") == "cars data"
+    assert entities("aircraft") == "aircraft"

@@ -86,12 +86,14 @@ _IRREGULAR_PLURALS = {
     "mouse": "mice",
     "goose": "geese",
     "tooth": "teeth",
-    "datum": "data",
     "analysis": "analyses",
     "crisis": "crises",
 }
 _IRREGULAR_SINGULARS = {v: k for k, v in _IRREGULAR_PLURALS.items()}
-_UNCOUNTABLE = {"staff", "series", "species", "information", "equipment", "data", "media"}
+_UNCOUNTABLE = {
+    "staff", "series", "species", "information", "equipment", "data", "media",
+    "aircraft", "news", "sheep", "fish", "deer", "software", "furniture",
+}  # fmt: skip
 
 # camelCase / PascalCase / digit boundaries: "StuID" -> Stu ID, "tableName2" -> table Name 2.
 _BOUNDARY = re.compile(
@@ -132,6 +134,8 @@ def plural(noun: str) -> str:
     head, _, last = noun.rpartition(" ")
     prefix = head + " " if head else ""
     low = last.lower()
+    if low in _UNCOUNTABLE:
+        return noun
     if low in _IRREGULAR_PLURALS:
         return prefix + _IRREGULAR_PLURALS[low]
     if low in _IRREGULAR_SINGULARS or is_plural(low):
@@ -150,9 +154,11 @@ def singular(noun: str) -> str:
     head, _, last = noun.rpartition(" ")
     prefix = head + " " if head else ""
     low = last.lower()
+    if low in _UNCOUNTABLE:
+        return noun
     if low in _IRREGULAR_SINGULARS:
         return prefix + _IRREGULAR_SINGULARS[low]
-    if low in _UNCOUNTABLE or not is_plural(low):
+    if not is_plural(low):
         return noun
     if low.endswith("ies") and len(low) > 4:
         return prefix + last[:-3] + "y"

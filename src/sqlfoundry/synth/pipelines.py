@@ -177,7 +177,7 @@ async def run_context(
         if settings.engine == "llm":
             from sqlfoundry.llm import LLMClient
 
-            if llm_config is None or not llm_config.is_configured():
+            if llm_config is None or not llm_config.is_configured:
                 raise ConfigError(
                     "--engine llm needs an LLM endpoint",
                     hint="set [llm] base_url and model in the config, OPENAI_BASE_URL and "

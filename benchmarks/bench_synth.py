@@ -1,0 +1,127 @@
+"""Offline synthesis at scale: the real ``sqlfoundry synth`` command on every Spider database.
+
+Runs ``sqlfoundry synth --db-root spider/database --num-per-db 100`` (offline
+engine, 2 SQL workers) into a fresh run directory and reports, from that run:
+
+- verified samples per second (records in data.jsonl / wall time of the command,
+  start-up included; target >= 100/s on 2 cores);
+- the share of generated SQL that executes with non-empty results before
+  filtering (the execution filter's input vs what it keeps, plus empty results,
+  measured by re-running the generator's output; target >= 90%);
+- distinct SQL skeletons per sample (target >= 0.6);
+- the difficulty mix (target: each level >= 10%);
+- peak memory of the command and its workers (target < 1 GiB);
+- 20 random samples, for a reader to judge the questions.
+
+``--num-per-db`` and ``--limit-dbs`` make a quicker run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from _common import SPIDER, machine, need
+
+CLI = Path(sys.executable).with_name("sqlfoundry")
+
+
+def run_measuring_memory(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd``; return (wall seconds, peak MiB of the command and its workers together)."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    watched = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            total = watched.memory_info().rss + sum(
+                c.memory_info().rss for c in watched.children(recursive=True)
+            )
+            peak = max(peak, total)
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"synth failed:\n{proc.stderr.read().decode()[-3000:]}")
+    return wall, peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--num-per-db", type=int, default=100)
+    parser.add_argument("--limit-dbs", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the run directory here")
+    args = parser.parse_args()
+    root = need(SPIDER / "database")
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = args.keep or Path(tmp) / "run"
+        cmd = [str(CLI), "synth", "--db-root", str(root), "--num-per-db", str(args.num_per_db),
+               "--seed", "0", "--workers", str(args.workers), "--out", str(run_dir)]  # fmt: skip
+        if args.limit_dbs:
+            dbs = sorted(p.name for p in root.iterdir() if p.is_dir())[: args.limit_dbs]
+            for db in dbs:
+                cmd += ["--db", db]
+        wall, peak = run_measuring_memory(cmd)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        data = [json.loads(x) for x in (run_dir / "data.jsonl").read_text().splitlines()]
+        generated_sql = _generated(run_dir)
+
+    from sqlfoundry.db.manager import DatabaseManager
+    from sqlfoundry.db.pool import SafeExecutor
+    from sqlfoundry.sql.skeleton import skeleton
+
+    # Before filtering: every generated query, run again here.
+    with SafeExecutor(DatabaseManager(root=root), workers=args.workers, timeout=30) as ex:
+        results = ex.run([(s["sql"], s["db_id"]) for s in generated_sql])
+    non_empty = sum(1 for r in results if r.ok and r.rows)
+    skeletons = len({skeleton(r["SQL"]) for r in data})
+    levels = Counter(r["sql_component_difficulty"] for r in data)
+    steps = {s["operator"]: s for s in summary["steps"]}
+
+    n = len(data)
+    rows = [
+        ("databases", f"{summary['databases']}", ""),
+        ("SQL generated", f"{len(generated_sql)}", ""),
+        ("verified samples", f"{n}", ""),
+        ("wall time (whole command)", f"{wall:.1f} s", ""),
+        ("verified samples / s", f"{n / wall:.1f}", ">= 100"),
+        ("non-empty before filtering", f"{non_empty / max(1, len(results)):.1%}", ">= 90%"),
+        ("distinct skeletons / sample", f"{skeletons / max(1, n):.3f}", ">= 0.6"),
+        *[
+            (f"level {k}", f"{levels[k] / max(1, n):.1%}", ">= 10%")
+            for k in ("easy", "medium", "hard", "extra")
+        ],  # fmt: skip
+        ("peak RSS (command + workers)", f"{peak:.0f} MiB", "< 1024 MiB"),
+    ]
+    print(f"\n{'what':<30} {'measured':>12}  target")
+    for what, value, target in rows:
+        print(f"{what:<30} {value:>12}  {target}")
+    print("\nsteps (seconds):", ", ".join(f"{k} {v['seconds']:.1f}" for k, v in steps.items()))
+    print("\n20 random samples:")
+    for r in random.Random(0).sample(data, min(20, n)):
+        print(f"- [{r['db_id']}, {r['sql_component_difficulty']}] {r['question']}\n  `{r['SQL']}`")
+
+
+def _generated(run_dir: Path) -> list[dict]:
+    """The generator step's output: every SQL it wrote, before any filter."""
+    step = next(p for p in sorted((run_dir / "steps").iterdir()) if "-sql_generator-" in p.name)
+    out = []
+    for batch in sorted(step.glob("batch-*.jsonl")):
+        out.extend(json.loads(x) for x in batch.read_text().splitlines() if x)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The ``local`` service type: sqlfoundry's own offline method answers, no model needed.
+
+It wraps :class:`sqlfoundry.methods.retrieval.RetrievalMethod` (retrieval over
+question/SQL pairs synthesized offline per database, values substituted from
+the question). Building a database's pair index is slow the first time and
+cached on disk after; it runs on a worker thread so the server keeps serving:
+
+- ``prepare = "startup"`` (the default) starts every listed database's build
+  when the server starts; ``/health`` reports them as ``preparing`` until done;
+- ``prepare = "lazy"`` builds a database on its first request.
+
+A request for a database still being built waits for it; one whose build
+failed gets a 503 saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.db.manager import DatabaseManager
+from sqlfoundry.serve.config import LocalConfig
+from sqlfoundry.serve.errors import GatewayError
+
+log = logging.getLogger(__name__)
+
+
+class Answer(Protocol):
+    sql: str
+    score: float
+    matched_question: str
+    substitutions: dict
+
+
+class Method(Protocol):
+    def prepare(self, db_id: str) -> Any: ...
+
+    def answer(self, question: str, db_id: str) -> Answer: ...
+
+
+MethodFactory = Callable[[DatabaseManager, LocalConfig], Method]
+
+
+def retrieval_method(manager: DatabaseManager, config: LocalConfig) -> Method:
+    """The default method: ``sqlfoundry.methods.retrieval.RetrievalMethod``."""
+    try:
+        from sqlfoundry.methods.retrieval import RetrievalMethod
+    except ImportError as err:
+        raise ConfigError(f"the local method is not available: {err}") from None
+    return RetrievalMethod(manager, cache_dir=config.cache_dir, num_per_db=config.num_per_db,
+                           seed=config.seed)  # fmt: skip
+
+
+class LocalAnswerer:
+    """Prepares databases on worker threads and answers from the method."""
+
+    def __init__(self, method: Method) -> None:
+        self.method = method
+        self._tasks: dict[str, asyncio.Future] = {}
+
+    def start(self, db_ids: list[str]) -> None:
+        """Begin preparing ``db_ids`` in the background (call inside the running loop)."""
+        for db_id in db_ids:
+            self._task(db_id)
+
+    def _task(self, db_id: str) -> asyncio.Future:
+        task = self._tasks.get(db_id)
+        if task is None:
+            loop = asyncio.get_running_loop()
+            task = self._tasks[db_id] = loop.run_in_executor(None, self._prepare, db_id)
+            # A failure is reported to each request; this keeps it from being "never retrieved".
+            task.add_done_callback(lambda t: t.exception())
+        return task
+
+    def _prepare(self, db_id: str) -> None:
+        log.info("local: preparing %s", db_id)
+        self.method.prepare(db_id)
+        log.info("local: %s ready", db_id)
+
+    def status(self) -> dict[str, str]:
+        out = {}
+        for db_id, task in self._tasks.items():
+            if not task.done():
+                out[db_id] = "preparing"
+            elif task.exception() is not None:
+                out[db_id] = f"failed: {task.exception()}"
+            else:
+                out[db_id] = "ready"
+        return out
+
+    async def answer(self, question: str, db_id: str) -> Answer:
+        try:
+            await asyncio.shield(self._task(db_id))
+        except Exception as err:  # noqa: BLE001 - any build failure is reported the same way
+            raise GatewayError(503, f"the local index for {db_id!r} could not be built: {err}",
+                               type="server_error", code="local_index_failed") from None  # fmt: skip
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, self.method.answer, question, db_id)
+        except Exception as err:  # noqa: BLE001 - the method's failure, reported to the client
+            log.exception("local: answering on %s failed", db_id)
+            raise GatewayError(500, f"the local method failed on {db_id!r}: {err}",
+                               type="server_error", code="local_method_failed") from None  # fmt: skip
+
+    async def wait(self) -> None:
+        """Until every started build has finished (for tests and the CLI)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)

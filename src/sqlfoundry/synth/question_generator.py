@@ -1,0 +1,247 @@
+"""QuestionGenerator: the natural-language question each record's SQL answers.
+
+Offline engine: the realiser (:mod:`sqlfoundry.synth.realiser`) words the SQL
+as a question or request, with a phrasing variant drawn from the run's seed and
+the record id; ``meta["question_style"]`` records it.
+
+LLM engine: ``num_candidates`` questions in different language styles
+(``question_styles.toml``: formal, colloquial, imperative, ...), one request per
+style, each answered as ``{"question", "evidence"}``. The candidates are
+embedded (the run's local embedder, else the endpoint's ``/embeddings``) and the
+medoid, the candidate closest to all the others, is kept: the most typical
+reading of the SQL, which filters out a candidate that drifted. ``meta`` keeps
+the chosen style and every candidate. A vague or metaphorical question comes
+with the external knowledge that pins it down; it fills ``evidence`` when the
+record has none.
+
+A record that already has a question keeps it unless ``overwrite`` is set, so
+refinement mode passes original pairs through and only new variants get one.
+Records without SQL, for an unknown database, or whose SQL cannot be worded
+are dropped with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.errors import LLMItemError
+from sqlfoundry.core.operator import StepOutput
+from sqlfoundry.core.registry import register
+from sqlfoundry.core.sample import Sample
+from sqlfoundry.llm import (
+    QUESTION_STYLES,
+    LLMRequest,
+    medoid,
+    parse_json,
+    question_generation_messages,
+    run_batch,
+)
+from sqlfoundry.llm.parse import strip_thinking
+from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
+from sqlfoundry.synth.realiser import RealiseError, realise_detail
+
+log = logging.getLogger(__name__)
+
+
+class QuestionParams(EngineParams):
+    """
+    Attributes:
+        overwrite: also replace questions records already have.
+        num_candidates: LLM engine: candidates per record, each in a different style.
+        styles: LLM engine: the styles to draw from (question_styles.toml).
+    """
+
+    overwrite: bool = False
+    num_candidates: int = Field(5, ge=1, le=len(QUESTION_STYLES))
+    styles: list[str] = Field(default_factory=lambda: list(QUESTION_STYLES))
+
+    @field_validator("styles")
+    @classmethod
+    def _known_styles(cls, styles: list[str]) -> list[str]:
+        unknown = [s for s in styles if s not in QUESTION_STYLES]
+        if unknown:
+            raise ValueError(f"unknown style(s) {unknown}; styles: {', '.join(QUESTION_STYLES)}")
+        if not styles or len(set(styles)) != len(styles):
+            raise ValueError("styles must be a non-empty list without repeats")
+        return styles
+
+    @model_validator(mode="after")
+    def _enough_styles(self) -> QuestionParams:
+        if self.num_candidates > len(self.styles):
+            raise ValueError(
+                f"num_candidates={self.num_candidates} needs as many styles, got {len(self.styles)}"
+            )
+        return self
+
+
+@register
+class QuestionGenerator(EngineOperator):
+    """Writes ``question`` from ``sql``; see the module doc."""
+
+    name = "question_generator"
+    inputs = ("sql", "db_id")
+    outputs = ("question", "evidence")
+    Params = QuestionParams
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._schemas = SchemaText(examples=3)
+
+    # ------------------------------------------------------------------ shared
+
+    def _triage(
+        self, batch: Sequence[Sample], ctx: RunContext, out: StepOutput, engine: str
+    ) -> tuple[list[Sample], dict[str, Sample]]:
+        """Reject bad records; return those to work on and those that keep their question."""
+        todo, kept = [], {}
+        for sample in batch:
+            if sample.question and sample.question.strip() and not self.params.overwrite:
+                copy = sample.model_copy(deep=True)
+                kept[sample.id] = stamp(copy, self.name, engine, kept_question=True)
+            elif not sample.sql or not sample.sql.strip():
+                out.rejects.append(self.reject(sample, "missing field: SQL"))
+            elif not ctx.has_database(sample.db_id):
+                out.rejects.append(self.reject(sample, f"unknown database: {sample.db_id}"))
+            else:
+                todo.append(sample)
+        return todo, kept
+
+    @staticmethod
+    def _in_order(batch: Sequence[Sample], done: dict[str, Sample], out: StepOutput) -> StepOutput:
+        out.samples = [done[s.id] for s in batch if s.id in done]
+        return out
+
+    def _rng(self, ctx: RunContext, sample: Sample) -> random.Random:
+        return random.Random(f"{ctx.seed}:{self.name}:{sample.id}")
+
+    # ------------------------------------------------------------------ offline
+
+    async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        out = StepOutput()
+        todo, done = self._triage(batch, ctx, out, "offline")
+        for sample in todo:
+            schema = ctx.schema(sample.db_id)
+            try:
+                result = realise_detail(sample.sql, schema, rng=self._rng(ctx, sample),
+                                        dialect=schema.dialect)  # fmt: skip
+            except RealiseError as err:
+                out.rejects.append(self.reject(sample, _realise_reason(err.message)))
+                continue
+            except Exception as err:  # a realiser bug must not stop the run
+                log.exception("realiser failed on %s", sample.id)
+                reason = f"cannot realise SQL: internal error ({type(err).__name__}: {err})"
+                out.rejects.append(self.reject(sample, reason))
+                continue
+            record = sample.model_copy(deep=True)
+            record.question = result.text
+            record.meta["question_style"] = result.style
+            done[sample.id] = stamp(record, self.name, "offline", style=result.style)
+        return self._in_order(batch, done, out)
+
+    # ------------------------------------------------------------------ LLM
+
+    def format_input(self, sample: Sample, style: str, ctx: RunContext) -> list[dict[str, str]]:
+        """The chat messages asking for one question in one style."""
+        schema = self._schemas.schema(ctx, sample.db_id)
+        return question_generation_messages(
+            style,
+            dialect=dialect_name(schema.dialect),
+            schema=self._schemas.ddl(ctx, sample.db_id),
+            sql=sample.sql.strip(),
+            evidence=(sample.evidence or "").strip(),
+        )
+
+    @staticmethod
+    def format_output(text: str | None) -> tuple[dict[str, str] | None, str | None]:
+        """``({"question", "evidence"}, None)`` from an answer, or ``(None, error)``.
+
+        The template asks for JSON; a bare one-line question is accepted too.
+        """
+        parsed = parse_json(text, expect=dict)
+        if parsed.ok:
+            question = parsed.value.get("question")
+            if not isinstance(question, str) or not question.strip():
+                return None, "the JSON answer has no question"
+            evidence = parsed.value.get("evidence")
+            evidence = evidence.strip() if isinstance(evidence, str) else ""
+            return {"question": " ".join(question.split()), "evidence": evidence}, None
+        body = strip_thinking(text or "").strip().strip('"').strip()
+        if body and "{" not in body and "```" not in body:
+            return {"question": " ".join(body.split()), "evidence": ""}, None
+        return None, parsed.error or "empty answer"
+
+    def _styles_for(self, ctx: RunContext, sample: Sample) -> list[str]:
+        return self._rng(ctx, sample).sample(self.params.styles, self.params.num_candidates)
+
+    async def process_llm(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        out = StepOutput()
+        todo, done = self._triage(batch, ctx, out, "llm")
+        plan = [(sample, style) for sample in todo for style in self._styles_for(ctx, sample)]
+        requests = [LLMRequest(self.format_input(s, style, ctx)) for s, style in plan]
+        items = await run_batch(ctx.llm, requests, operator=self.name)
+        candidates: dict[str, list[dict[str, str]]] = {s.id: [] for s in todo}
+        errors: dict[str, list[dict[str, str]]] = {s.id: [] for s in todo}
+        for (sample, style), item in zip(plan, items, strict=True):
+            if not item.ok:
+                errors[sample.id].append({"style": style, "error": item.error.message})
+                continue
+            parsed, error = self.format_output(item.text)
+            if parsed is None:
+                errors[sample.id].append({"style": style, "error": error, "raw": item.text or ""})
+                continue
+            candidates[sample.id].append({"style": style, **parsed})
+        chosen = await self._medoids(todo, candidates, ctx)
+        for sample in todo:
+            found = candidates[sample.id]
+            if not found:
+                first = errors[sample.id][0]["error"] if errors[sample.id] else "no answer"
+                out.rejects.append(self.reject(sample, f"question generation failed: {first}"))
+                continue
+            pick = found[chosen[sample.id]]
+            record = sample.model_copy(deep=True)
+            record.question = pick["question"]
+            if pick["evidence"] and not (record.evidence or "").strip():
+                record.evidence = pick["evidence"]
+            record.meta["question_style"] = pick["style"]
+            record.meta["question_candidates"] = found
+            if errors[sample.id]:
+                record.meta["question_errors"] = errors[sample.id]
+            done[sample.id] = stamp(record, self.name, "llm", style=pick["style"])
+        return self._in_order(batch, done, out)
+
+    async def _medoids(
+        self, todo: list[Sample], candidates: dict[str, list[dict[str, str]]], ctx: RunContext
+    ) -> dict[str, int]:
+        """The index of each record's medoid candidate (0 when it has one or none)."""
+        texts = [c["question"] for s in todo if len(candidates[s.id]) > 1 for c in candidates[s.id]]
+        chosen = {s.id: 0 for s in todo}
+        if not texts:
+            return chosen
+        unique = list(dict.fromkeys(texts))
+        try:
+            if ctx.embedder is not None:
+                vectors = ctx.embedder.encode(unique)
+            else:
+                vectors = await ctx.llm.embed(unique, operator=self.name)
+        except LLMItemError as err:
+            log.warning("question_generator: embeddings failed (%s); keeping first candidates", err)
+            return chosen
+        by_text = {t: vectors[i] for i, t in enumerate(unique)}
+        for sample in todo:
+            found = candidates[sample.id]
+            if len(found) > 1:
+                chosen[sample.id] = medoid([by_text[c["question"]] for c in found])
+        return chosen
+
+
+def _realise_reason(message: str) -> str:
+    if message.startswith("unparseable SQL"):
+        return message
+    return f"cannot realise SQL: {message}"

@@ -1,0 +1,77 @@
+"""SQL -> English, offline: the realiser behind the question generator's offline engine.
+
+``realise(sql, schema)`` parses the query once with sqlglot, builds its plan
+(aliases resolved, joins oriented along foreign keys, CTEs inlined) and words
+it as a question or request a person would ask: "What is the name of the
+oldest singer from France?", "How many students have a pet whose type is
+'cat'?". With an ``rng`` the wording varies (question word, interrogative or
+imperative) but the meaning never does.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sqlglot import exp
+
+from sqlfoundry.core.errors import SQLSyntaxError
+from sqlfoundry.db.schema import Schema
+from sqlfoundry.sql.literals import quoted_strings_to_literals
+from sqlfoundry.sql.parse import parse_one
+from sqlfoundry.synth.realiser.errors import RealiseError
+from sqlfoundry.synth.realiser.lexicon import Chooser
+from sqlfoundry.synth.realiser.names import SchemaWords, schema_words
+from sqlfoundry.synth.realiser.plan import Query, build
+from sqlfoundry.synth.realiser.question import Realisation, Realiser
+
+__all__ = ["Realisation", "RealiseError", "SchemaWords", "plan_of", "realise", "realise_detail"]
+
+
+def plan_of(sql: str | exp.Expression, schema: Schema, dialect: str = "sqlite") -> Query:
+    """The realiser's plan of a query (used by the offline chain-of-thought too).
+
+    Raises:
+        RealiseError: the SQL does not parse, or uses something the realiser cannot say.
+    """
+    if isinstance(sql, exp.Expression):
+        tree = sql.copy()
+    else:
+        try:
+            tree = parse_one(sql, dialect)
+        except SQLSyntaxError as err:
+            raise RealiseError(f"unparseable SQL: {err.message}", sql=sql) from err
+    quoted_strings_to_literals(tree, dialect)
+    return build(tree, schema_words(schema))
+
+
+def realise_detail(
+    sql: str | exp.Expression,
+    schema: Schema,
+    *,
+    rng: random.Random | None = None,
+    dialect: str = "sqlite",
+) -> Realisation:
+    """Like :func:`realise`, also saying which phrasing variant was used."""
+    query = plan_of(sql, schema, dialect)
+    return Realiser(schema_words(schema), Chooser(rng)).realise(query)
+
+
+def realise(
+    sql: str | exp.Expression,
+    schema: Schema,
+    *,
+    rng: random.Random | None = None,
+    dialect: str = "sqlite",
+) -> str:
+    """The question ``sql`` answers, in English.
+
+    Args:
+        sql: one SELECT (joins, subqueries, set operations and CTEs allowed).
+        schema: the database's schema; its readable column names are used when present.
+        rng: varies the wording; without one the plainest wording is used.
+        dialect: the SQL dialect to parse with.
+
+    Raises:
+        RealiseError: the SQL does not parse or uses something that cannot be said.
+    """
+    return realise_detail(sql, schema, rng=rng, dialect=dialect).text

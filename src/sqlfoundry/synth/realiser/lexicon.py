@@ -1,0 +1,107 @@
+"""Words the realiser chooses from: column semantics and phrasing variants.
+
+Every list of variants is ordered with the plainest wording first: without an
+rng the realiser always takes the first, so its default output is stable.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# (words in the column's name, adjective for the highest value, for the lowest)
+SUPERLATIVES: tuple[tuple[frozenset[str], str, str], ...] = (
+    (frozenset({"age"}), "oldest", "youngest"),
+    (frozenset({"price", "cost", "fare", "fee"}), "most expensive", "cheapest"),
+    (frozenset({"salary", "wage", "pay"}), "highest-paid", "lowest-paid"),
+    (frozenset({"height"}), "tallest", "shortest"),
+    (frozenset({"weight"}), "heaviest", "lightest"),
+    (frozenset({"length", "duration", "minutes", "runtime", "distance"}), "longest", "shortest"),
+    (frozenset({"capacity", "size", "area"}), "largest", "smallest"),
+    (frozenset({"population"}), "most populous", "least populous"),
+    (frozenset({"speed"}), "fastest", "slowest"),
+    (frozenset({"rating"}), "highest-rated", "lowest-rated"),
+)
+# Dates of birth sort the other way round: the latest birth date is the youngest.
+BIRTH_SUPERLATIVES = ("youngest", "oldest")
+DATE_SUPERLATIVES = ("most recent", "earliest")
+
+# A date or year column named after an event reads as a participle: "born after 1950".
+PARTICIPLES = {
+    "birth": "born", "born": "born", "dob": "born", "birthday": "born",
+    "founded": "founded", "foundation": "founded", "founding": "founded",
+    "built": "built", "build": "built", "construction": "built",
+    "published": "published", "publication": "published", "publish": "published",
+    "hire": "hired", "hired": "hired", "hiring": "hired",
+    "join": "joined", "joined": "joined",
+    "registered": "registered", "registration": "registered",
+    "release": "released", "released": "released",
+    "opened": "opened", "opening": "opened",
+    "established": "established", "establishment": "established",
+    "created": "created", "creation": "created",
+    "launched": "launched", "launch": "launched",
+    "enrolled": "enrolled", "enrollment": "enrolled", "enrolment": "enrolled",
+    "issued": "issued", "issue": "issued",
+    "died": "died", "death": "died", "retired": "retired", "retirement": "retired",
+    "graduated": "graduated", "graduation": "graduated", "arrived": "arrived",
+    "arrival": "arrived", "departed": "departed", "departure": "departed",
+    "started": "started", "ended": "ended", "scheduled": "scheduled", "shipped": "shipped",
+    "delivered": "delivered", "signed": "signed", "placed": "placed",
+}  # fmt: skip
+# Participles of verbs without an object: "customers *who joined* in 2022", not "customers joined".
+INTRANSITIVE = {"joined", "died", "retired", "graduated", "arrived", "departed", "started",
+                "ended"}  # fmt: skip
+
+# Text columns that read as a preposition with their value: "singers from France".
+PLACE_PREPOSITIONS = {
+    "country": "from", "nationality": "from", "citizenship": "from", "hometown": "from",
+    "city": "in", "state": "in", "region": "in", "continent": "in", "district": "in",
+    "province": "in", "county": "in", "location": "in",
+}  # fmt: skip
+
+# Comparison words after "is": value comparisons and counts.
+COMPARE = {
+    ">": ("greater than", "more than", "above", "higher than", "over"),
+    ">=": ("at least", "greater than or equal to", "no less than"),
+    "<": ("less than", "below", "lower than", "under"),
+    "<=": ("at most", "less than or equal to", "no more than"),
+}
+COUNT_COMPARE = {
+    ">": ("more than",),
+    ">=": ("at least",),
+    "<": ("fewer than", "less than"),
+    "<=": ("at most", "no more than"),
+    "=": ("exactly",),
+    "!=": ("a number other than",),
+}
+# Dates and years compare in time.
+TIME_COMPARE = {">": "after", ">=": "on or after", "<": "before", "<=": "on or before"}
+YEAR_COMPARE = {">": "after", ">=": "in or after", "<": "before", "<=": "in or before"}
+
+ASK_ONE = ("What is", "What's")
+ASK_MANY = ("What are",)
+IMPERATIVES = ("List", "Show", "Find", "Give me", "Return", "Tell me")
+IMPERATIVES_ONE = ("Find", "Show", "Give me", "Return", "Tell me")
+COUNT_IMPERATIVES = ("Count", "Find the number of", "Return the number of", "Give me the number of")
+
+ASCENDING = ("in ascending order", "from lowest to highest")
+DESCENDING = ("in descending order", "from highest to lowest")
+ORDER_VERBS = ("ordered by", "sorted by")
+
+
+class Chooser:
+    """Deterministic choices: the first option without an rng, a seeded pick with one."""
+
+    def __init__(self, rng: random.Random | None) -> None:
+        self.rng = rng
+
+    def pick(self, options: Sequence[T]) -> T:
+        if self.rng is None or len(options) == 1:
+            return options[0]
+        return options[self.rng.randrange(len(options))]
+
+    def chance(self, p: float) -> bool:
+        return self.rng is not None and self.rng.random() < p

@@ -1,0 +1,117 @@
+"""Whole queries as questions or requests: a frame, worded with deterministic variety."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlfoundry.synth.realiser.frames import Frame
+from sqlfoundry.synth.realiser.framing import Framer
+from sqlfoundry.synth.realiser.grammar import sentence
+from sqlfoundry.synth.realiser.lexicon import (
+    ASK_MANY,
+    ASK_ONE,
+    COUNT_IMPERATIVES,
+    IMPERATIVES,
+    IMPERATIVES_ONE,
+)
+from sqlfoundry.synth.realiser.plan import Query
+
+
+@dataclass(frozen=True)
+class Realisation:
+    """A realised query: the sentence, and which phrasing variant it took."""
+
+    text: str
+    style: str  # interrogative | imperative
+
+
+class Realiser(Framer):
+    """Turns query plans into sentences; one instance per schema and rng.
+
+    The style is drawn first (interrogative or imperative, or a "Which ...?"
+    question when the frame has one), then the wording within it.
+    """
+
+    def realise(self, query: Query) -> Realisation:
+        frame = self.frame(query)
+        style = "interrogative"
+        if self.choose.rng is not None and self.choose.chance(0.45):
+            style = "imperative"
+        if style == "interrogative" and frame.which and self.choose.chance(0.5):
+            return Realisation(sentence(self.choose.pick(frame.which), ""), "interrogative")
+        if frame.kind == "count":
+            text = self._count_sentence(frame, style)
+        elif frame.kind == "group":
+            text = self._group_sentence(frame, style)
+        elif style == "imperative":
+            verbs = IMPERATIVES if frame.plural else IMPERATIVES_ONE
+            text = sentence(f"{self.choose.pick(verbs)} {frame.np}", ".")
+        else:
+            ask = self.choose.pick(ASK_MANY if frame.plural else ASK_ONE)
+            text = sentence(f"{ask} {frame.np}", "?")
+        return Realisation(text, style)
+
+    def _count_sentence(self, frame: Frame, style: str) -> str:
+        if frame.distinct_count is not None:
+            values, head = frame.distinct_count, frame.head
+            if style == "imperative":
+                verb = self.choose.pick(("Count", "Find the number of"))
+                return sentence(f"{verb} the different {values} of {head}", ".")
+            return sentence(self.choose.pick((
+                f"How many different {values} are there among {head}",
+                f"What is the number of different {values} of {head}",
+            )), "?")  # fmt: skip
+        counted, noun, mod = frame.counted, frame.count_noun or frame.counted, frame.count_mod
+        if style == "imperative":
+            verb = self.choose.pick(COUNT_IMPERATIVES)
+            the = "" if verb != "Count" else "the "
+            return sentence(f"{verb} {the}{counted}", ".")
+        options = [f"What is the number of {counted}"]
+        if mod is None or mod.compact:
+            options.insert(0, f"How many {counted} are there")
+        else:
+            options.insert(0, f"How many {noun} are there {mod.post}")
+        if mod is not None and mod.clause is not None and mod.rel.startswith(_VERBAL):
+            options.insert(0, f"How many {noun} {mod.rel[5:]}")
+        return sentence(self.choose.pick(options), "?")
+
+    def _group_sentence(self, frame: Frame, style: str) -> str:
+        per, items, order = frame.per, frame.items, frame.order
+        of = f" of {frame.head}" if frame.head else ""
+        is_count = items.startswith("the number of ") and " and " not in items
+        if style == "imperative":
+            if frame.per_items:
+                return sentence(self.choose.pick((
+                    f"List {per} with {items}{of}{order}",
+                    f"Show {per} together with {items}{of}{order}",
+                    f"For {per}, give the {frame.per_items} and {items}{of}{order}",
+                )), ".")  # fmt: skip
+            verb = self.choose.pick(("Show", "Find", "Give me", "Return"))
+            return sentence(self.choose.pick((
+                f"{verb} {items}{of} for {per}{order}",
+                f"For {per}, {verb.lower()} {items}{of}{order}",
+            )), ".")  # fmt: skip
+        ask = "What are" if frame.plural else "What is"
+        options = [
+            f"For {per}, {ask.lower()} {items}{of}{order}",
+            f"{ask} {items}{of} for {per}{order}",
+        ]
+        if is_count and frame.head:
+            counted = items.removeprefix("the number of ")
+            options.append(f"How many {counted}{of} are there for {per}{order}")
+        elif is_count:
+            counted = items.removeprefix("the number of ")
+            options.append(f"For {per}, how many {counted} are there{order}")
+        return sentence(self.choose.pick(options), "?")
+
+
+# Relative clauses that read well as the verb of "How many X ...?".
+_VERBAL = (
+    "that have ",
+    "that were ",
+    "that are from ",
+    "that are named ",
+    "that are marked ",
+    "that are not ",
+    "that are among ",
+)

@@ -1,0 +1,72 @@
+"""Set operations as English: UNION is "... or ...", INTERSECT "shared by both ... and
+...", EXCEPT "... but not of those ..."."""
+
+from __future__ import annotations
+
+from sqlfoundry.synth.realiser.frames import Frame
+from sqlfoundry.synth.realiser.mods import Mod, any_of
+from sqlfoundry.synth.realiser.plan import Query, SelectQuery, SetQuery, first_select
+
+
+class SetFrames:
+    """Mixin of the frame builder for UNION / INTERSECT / EXCEPT."""
+
+    def _set_frame(self, query: SetQuery) -> Frame:
+        left, right = self.frame(query.left), self.frame(query.right)
+        l_sel, r_sel = first_select(query.left), first_select(query.right)
+        same_items = left.items == right.items and left.kind == right.kind == "list"
+        same_subject = (
+            same_items
+            and self.subject_of(l_sel).entity == self.subject_of(r_sel).entity
+            and isinstance(query.left, SelectQuery)
+            and isinstance(query.right, SelectQuery)
+        )
+        order = ""
+        if query.order:
+            order = self._order_phrase(query.order, self.scope_of(l_sel))
+        if query.limit is not None:
+            order += f", keeping only the first {query.limit}"
+        which: list[str] = []
+        l_head, r_head = left.head.removeprefix("all "), right.head.removeprefix("all ")
+        if same_items:
+            items = left.items
+            if query.kind == "union":
+                l_mod = self._plain_mods(query.left)
+                r_mod = self._plain_mods(query.right)
+                if same_subject and l_mod is not None and r_mod is not None:
+                    merged = any_of([l_mod, r_mod])
+                    np = f"{items} of {self.subject_of(l_sel).entities} {merged.post}"
+                else:
+                    np = f"{items} of {left.head} or of {right.head}"
+            elif query.kind == "intersect":
+                np = f"{items} shared by both {l_head} and {r_head}"
+                bare = items.removeprefix("the ")
+                which.append(f"Which {bare} are shared by both {l_head} and {r_head}{order}?")
+            else:
+                r_mod = self._plain_mods(query.right)
+                if same_subject and r_mod is not None:
+                    np = f"{items} of {left.head}, but not of those {r_mod.relative(True)}"
+                else:
+                    np = f"{items} of {left.head} but not of {right.head}"
+        elif left.kind == right.kind == "list" and left.head == right.head:
+            # Different columns of the same rows: "the source or destination airports of flights".
+            other = right.items.removeprefix("the ")
+            np = {
+                "union": f"{left.items} or {other} of {left.head}",
+                "intersect": f"{left.items} of {left.head} that are also their {other}",
+                "except": f"{left.items} of {left.head} that are not also their {other}",
+            }[query.kind]
+        else:
+            joiner = {"union": "together with", "intersect": "that are also among",
+                      "except": "excluding"}[query.kind]  # fmt: skip
+            np = f"{left.np}, {joiner} {right.np}"
+        frame = Frame(kind="set", items=np, plural=True, order=order, which=which)
+        frame.np = np + order
+        return frame
+
+    def _plain_mods(self, query: Query) -> Mod | None:
+        """The WHERE restrictions of a plain SELECT (no grouping), for merging set sides."""
+        if not isinstance(query, SelectQuery) or query.group or query.limit is not None:
+            return None
+        scope = self.scope_of(query)
+        return self.restrict(query.where, scope)
