@@ -197,8 +197,25 @@ def _run(
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(usage, console=err)
-    for sample in result.samples[:show]:
+    for sample in _spread(result.samples, show):
         _print_sample(output_record(sample))
+
+
+def _spread(samples: list, count: int) -> list:
+    """``count`` samples across difficulty levels and databases, in a stable order."""
+    by_level: dict[Any, list] = {}
+    for s in samples:
+        by_level.setdefault(s.component_difficulty, []).append(s)
+    picked: list = []
+    queues = [iter(group[:: max(1, len(group) // max(1, count))]) for group in by_level.values()]
+    while len(picked) < min(count, len(samples)) and queues:
+        for queue in list(queues):
+            item = next(queue, None)
+            if item is None:
+                queues.remove(queue)
+            elif len(picked) < count:
+                picked.append(item)
+    return picked
 
 
 def _llm_config(file_config: dict[str, Any], flags: tuple, config: Path | None):

@@ -9,8 +9,8 @@ import random
 import pytest
 import sqlglot
 from sqlglot import exp
-
 from synth_testing import answer_with, run
+
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.registry import build

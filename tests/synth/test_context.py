@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from synth_testing import answer_with, run
+
 from sqlfoundry.core.operator import StepOutput
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.synth.base import EngineOperator, stamp

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from synth_testing import run
+
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.registry import build

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from synth_testing import run
+
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.registry import build
 from sqlfoundry.core.sample import Sample

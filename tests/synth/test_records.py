@@ -33,7 +33,9 @@ def test_read_pairs_keeps_going_past_bad_lines(tmp_path: Path):
 
 def test_input_check_rejects_with_reasons(demo_ctx):
     batch = [
-        Sample(id="a", db_id="bookshop", question="How many books?", sql="SELECT count(*) FROM books"),
+        Sample(
+            id="a", db_id="bookshop", question="How many books?", sql="SELECT count(*) FROM books"
+        ),
         Sample(id="b", db_id="bookshop", question="?", sql=None),
         Sample(id="c", db_id="nowhere", question="q", sql="SELECT 1"),
         Sample(id="d", db_id="bookshop", question="q", sql="DELETE FROM books"),

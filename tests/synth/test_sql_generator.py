@@ -7,8 +7,8 @@ import threading
 from collections import Counter
 
 import pytest
-
 from synth_testing import answer_with, run
+
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.registry import build

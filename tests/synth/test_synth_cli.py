@@ -78,7 +78,16 @@ def test_same_seed_same_data_and_rerun_reuses_every_step(demo_root: Path, tmp_pa
 
 def test_changing_one_step_reruns_it_and_the_later_ones(demo_root: Path, tmp_path: Path):
     run_dir = tmp_path / "run"
-    args = ["--db-root", str(demo_root), "--num-per-db", "6", "--workers", "0", "--out", str(run_dir)]
+    args = [
+        "--db-root",
+        str(demo_root),
+        "--num-per-db",
+        "6",
+        "--workers",
+        "0",
+        "--out",
+        str(run_dir),
+    ]
     assert synth(*args).exit_code == 0
     config = tmp_path / "synth.toml"
     config.write_text('[synth.ops.prompt_generator]\ntemplate = "plain"\n')
@@ -184,7 +193,11 @@ def test_synth_llm_engine_against_the_fake_endpoint(demo_root: Path, tmp_path: P
     def answer(messages, n, index):
         text = messages[-1]["content"]
         if "Target complexity" in text:
-            return "```sql\nSELECT last_name FROM doctors\n```" if index == 0 else "```sql\nSELECT count(*) FROM patients\n```"
+            return (
+                "```sql\nSELECT last_name FROM doctors\n```"
+                if index == 0
+                else "```sql\nSELECT count(*) FROM patients\n```"
+            )
         if "SQL query" in text and "question" in text.lower() and "```sql" not in text:
             return "Which doctors work at the clinic?"
         return "Let me think.\n```sql\nSELECT last_name FROM doctors\n```"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from fake_openai import FakeRequest, error_reply
-
 from synth_testing import answer_with, run
+
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.registry import build
 from sqlfoundry.core.sample import Sample
