@@ -129,12 +129,17 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
+    _atomic_write(path, [text])
+
+
+def _atomic_write(path: str | Path, chunks: Iterable[str]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp makes the file private; give it the mode a plain open() would.
@@ -146,7 +151,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write one JSON object per line, atomically; returns the number of lines."""
-    lines = [json.dumps(r, ensure_ascii=False) for r in records]
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
-    return len(lines)
+    """Write one JSON object per line, atomically; returns the number of lines.
+
+    Lines are streamed to the temporary file, so a large run is never held as text.
+    """
+    count = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal count
+        for record in records:
+            count += 1
+            yield json.dumps(record, ensure_ascii=False) + "\n"
+
+    _atomic_write(path, lines())
+    return count
