@@ -211,3 +211,26 @@ def test_synth_llm_engine_against_the_fake_endpoint(demo_root: Path, tmp_path: P
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["llm_usage"]["total"]["calls"] > 0
+
+
+def test_custom_step_list_from_a_yaml_config(demo_root: Path, tmp_path: Path):
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(
+        "synth:\n"
+        "  steps:\n"
+        "    - op: sql_generator\n"
+        "      num_per_db: 4\n"
+        "      difficulty_mix: {easy: 1.0}\n"
+        "    - op: sql_execution_filter\n"
+        "      drop_empty: true\n"
+        "    - op: question_generator\n"
+    )
+    run_dir = tmp_path / "run"
+    result = synth("--db-root", str(demo_root), "--db", "bookshop", "--config", str(config),
+                   "--out", str(run_dir), "--workers", "0")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert [s["operator"] for s in summary["steps"]] == [
+        "sql_generator", "sql_execution_filter", "question_generator"]  # fmt: skip
+    data = records(run_dir)
+    assert len(data) == 4 and all(r["question"] and r["prompt"] is None for r in data)
