@@ -1,19 +1,28 @@
 """Retrieval over synthesized pairs: sqlfoundry's own Text-to-SQL method with no model.
 
 For each database, sqlfoundry's offline synthesis writes a few hundred
-question/SQL pairs once (:mod:`retrieval_pairs`; cached on disk). A question
+question/SQL pairs once (:mod:`retrieval_pairs`, cached on disk): queries
+sampled from the schema and real values, plus one of each everyday query shape
+per table and foreign key (:mod:`retrieval_templates`), all worded by the
+offline SQL-to-English realiser. Only the database itself is read. A question
 is answered by
 
-1. reading it: its values (quoted strings, numbers, values found in the
-   database, :mod:`value_substitution`), its terms with those values taken out,
-   its structure cues, and its links to tables and columns
-   (:mod:`retrieval_linking`);
-2. ranking every pair by lexical similarity, schema agreement, structure
-   agreement and value fit (:mod:`retrieval_index`), and taking the best;
-3. putting the question's values into the pair's SQL in place of its literals.
+1. reading it: its values (quoted strings, numbers with the comparison around
+   them, values found in the database: :mod:`value_substitution_index`), its
+   terms with those values taken out, its structure cues ("how many", "for
+   each", "oldest") and its links to tables and columns (:mod:`retrieval_linking`);
+2. ranking the pairs by lexical similarity, schema agreement, structure
+   agreement and value fit, each scored as it would be once fitted to the
+   question (:mod:`retrieval_index`), and taking the best;
+3. fitting its SQL (:mod:`retrieval_adapt`): columns the question does not name
+   swapped for ones of the same table and kind that it does, SELECT items left
+   out or added, MAX / MIN and sort directions turned round, conditions added
+   for values no literal takes; and putting the question's values in place of
+   the pair's literals (:mod:`value_substitution`).
 
-It is a modest method: it can only answer with a query shaped like one it
-synthesized. Its figures on Spider dev are in ``benchmarks/README.md``.
+It is a modest method: an answer is always a synthesized query, or a template,
+with a few columns and values changed; it cannot write a shape it has not seen.
+``benchmarks/bench_local_method.py`` measures it on Spider dev.
 
 ``retrieval_sql_generator`` runs it as a pipeline step (question, db_id ->
 pred_sql).
@@ -33,21 +42,18 @@ from typing import Any
 from pydantic import Field
 
 from sqlfoundry.core.context import RunContext
-from sqlfoundry.core.errors import DatabaseError, InputError, SqlfoundryError
+from sqlfoundry.core.errors import ConfigError, DatabaseError, InputError, SqlfoundryError
 from sqlfoundry.core.operator import Operator, Params, StepOutput
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.methods import retrieval_pairs
-from sqlfoundry.methods.retrieval_adapt import adapt
-from sqlfoundry.methods.retrieval_index import Pair, PairIndex, Query, Scored
+from sqlfoundry.methods.retrieval_adapt import adapt, add_conditions
+from sqlfoundry.methods.retrieval_features import Pair, key_columns
+from sqlfoundry.methods.retrieval_index import PairIndex, Query, Scored
 from sqlfoundry.methods.retrieval_linking import SchemaLexicon, question_cues, terms
-from sqlfoundry.methods.value_substitution import (
-    QuestionValue,
-    ValueIndex,
-    find_values,
-    substitute,
-)
+from sqlfoundry.methods.value_substitution import substitute
+from sqlfoundry.methods.value_substitution_index import QuestionValue, ValueIndex, find_values
 from sqlfoundry.synth.base import stamp
 
 log = logging.getLogger(__name__)
@@ -61,7 +67,13 @@ class RetrievalAnswer:
         sql: the retrieved SQL with the question's values put in.
         score: the winning pair's ranking score (higher is better; not a probability).
         matched_question: the synthesized question of the pair that won.
-        substitutions: ``{old literal: new literal}`` as written in the SQL.
+        substitutions: what was changed in the pair's SQL to fit the question:
+            ``{old literal: new literal}`` as written in the SQL (``"'France'":
+            "'Netherlands'"``); for the fitting steps also ``{"table.old": "table.new"}``
+            (a column swapped; ``""`` when left out of the SELECT list),
+            ``{"+select": "table.a, ..."}`` (columns added), ``{"+table.column":
+            "= 'v'"}`` (a condition added) and ``{"DESC": "ASC"}`` / ``{"MAX": "MIN"}``
+            (the query turned round).
     """
 
     sql: str
@@ -114,7 +126,7 @@ class RetrievalMethod:
         seed: int = 0,
     ) -> None:
         if num_per_db < 1:
-            raise InputError(f"num_per_db must be at least 1, got {num_per_db}")
+            raise ConfigError(f"num_per_db must be at least 1, got {num_per_db}")
         self.databases = databases
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.num_per_db = num_per_db
@@ -183,7 +195,7 @@ class RetrievalMethod:
         plain_terms = terms(plain)
         return Query(
             terms=[t for t in plain_terms if not t.isdigit()],
-            cues=question_cues(plain),
+            cues=question_cues(plain, db.lexicon.cue_names),
             links=db.lexicon.link(plain_terms, plain),
             values=list(values),
         )
@@ -191,11 +203,13 @@ class RetrievalMethod:
     @staticmethod
     def _answer(scored: Scored, values: Sequence[QuestionValue], db: _Database) -> RetrievalAnswer:
         try:
-            sql, changed = adapt(scored.pair.sql, scored.swaps, scored.drops, db.schema)
+            sql, changed = adapt(scored.pair.sql, scored.swaps, scored.drops, db.schema,
+                                 scored.flip, scored.adds)  # fmt: skip
             sub = substitute(sql, values, db.schema, db.schema.dialect)
-            sql, changed = sub.sql, {**changed, **sub.replaced}
-        except SqlfoundryError as err:  # the pair parsed when indexed; keep it as it is
-            log.debug("adapting %r failed: %s", scored.pair.sql, err)
+            sql, added = add_conditions(sub.sql, scored.inserts, db.schema)
+            changed = {**changed, **sub.replaced, **added}
+        except Exception as err:  # noqa: BLE001 - a failed fit leaves the pair's SQL as it is
+            log.warning("fitting %r to the question failed: %s", scored.pair.sql, err)
             sql, changed = scored.pair.sql, {}
         return RetrievalAnswer(sql, round(scored.score, 4), scored.pair.question, changed)
 
@@ -208,15 +222,19 @@ class RetrievalMethod:
         from_cache = pairs is not None
         if pairs is None:
             pairs = self._synthesize(db_id, schema)
-            retrieval_pairs.save(path, pairs)
+            try:
+                retrieval_pairs.save(path, pairs)
+            except OSError as err:  # an unwritable cache costs the next start, not this one
+                log.warning("%s: cannot write the retrieval cache %s: %s", db_id, path, err)
         with self.databases.open(db_id) as database:
             values = ValueIndex.build(database, schema)
+        lexicon = SchemaLexicon(schema)
+        index = PairIndex(pairs, kinds=lexicon.kinds, keys=key_columns(schema))
         info = PreparedInfo(db_id, len(pairs), len(values), from_cache,
                             round(time.perf_counter() - start, 3), path)  # fmt: skip
         log.info("%s: %d pairs (%s), %d values in %.2f s", db_id, len(pairs),
                  "cached" if from_cache else "synthesized", len(values), info.seconds)  # fmt: skip
-        lexicon = SchemaLexicon(schema)
-        return _Database(schema, lexicon, values, PairIndex(pairs, kinds=lexicon.kinds), info)
+        return _Database(schema, lexicon, values, index, info)
 
     def _synthesize(self, db_id: str, schema: Schema) -> list[Pair]:
         samples = retrieval_pairs.synthesize(self.databases, db_id, self.num_per_db, self.seed)

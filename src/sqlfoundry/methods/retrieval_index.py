@@ -1,11 +1,6 @@
-"""The pair index: synthesized question/SQL pairs of one database, and how they are ranked.
+"""The pair index: the pairs of one database, and how they are ranked for a question.
 
-Each :class:`Pair` keeps, besides its question and SQL, what ranking needs so
-nothing is parsed at question time: the question's terms with its values taken
-out, the tables and columns the SQL reads (join keys left out), the structure
-cues the SQL carries (:func:`sql_cues`) and its value slots.
-
-:meth:`PairIndex.search` scores every pair for a question as the sum of
+:meth:`PairIndex.search` scores every pair (:mod:`retrieval_features`) as the sum of
 
 - lexical similarity: BM25 between the question's terms and the pair's, values
   left out on both sides (the values are swapped in later, so "singers from
@@ -18,32 +13,27 @@ cues the SQL carries (:func:`sql_cues`) and its value slots.
 - value fit: a literal the question has no value for would stay the synthesized
   one, which is almost always wrong, and a value the question names that the SQL
   has no place for is lost.
+
+Each pair is scored as it would be once fitted to the question: a column the
+question does not name may be swapped for one of the same table and kind that it
+does, a bare SELECT item left out, a named column added to a plain SELECT list,
+a value no literal takes added as a condition, and MAX / MIN and sort
+directions turned round ("youngest" for a pair about the oldest). Each change
+costs a little, so a pair that fits as it is wins over one that needs changes.
+:mod:`retrieval_adapt` makes the changes on the SQL.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlglot import exp
-
-from sqlfoundry.db.schema import Schema
-from sqlfoundry.methods.retrieval_linking import Links, terms
-from sqlfoundry.methods.value_substitution import (
-    QuestionValue,
-    Slot,
-    column_sets,
-    fit,
-    literal_slots,
-    resolve_column,
-)
-from sqlfoundry.sql.literals import quoted_strings_to_literals
-from sqlfoundry.sql.parse import parse_one
-from sqlfoundry.sql.references import referenced_columns, referenced_tables
-
-_AGGREGATES = {exp.Count: "count", exp.Avg: "avg", exp.Sum: "sum", exp.Max: "max", exp.Min: "min"}
+from sqlfoundry.methods.retrieval_features import Pair
+from sqlfoundry.methods.retrieval_linking import Links
+from sqlfoundry.methods.value_substitution import Slot, fit
+from sqlfoundry.methods.value_substitution_index import QuestionValue
 
 # How much agreeing (or not) on each cue weighs; cues people often leave unsaid weigh less.
 CUE_WEIGHTS = {
@@ -54,7 +44,7 @@ CUE_WEIGHTS = {
 # A question word for a cue the SQL lacks is weaker evidence than the reverse for
 # most cues: "over", "more", "each" appear in questions of every shape, and people
 # often leave "ascending" unsaid. "average" or "how many" are never idle.
-QUESTION_ONLY_FACTOR = {"count": 1.0, "avg": 1.0, "sum": 0.7, "max": 0.7, "min": 0.7}
+QUESTION_ONLY_FACTOR = {"count": 1.0, "avg": 1.0, "sum": 0.7, "max": 0.7, "min": 0.7, "group": 0.8}
 DEFAULT_QUESTION_ONLY_FACTOR = 0.5
 
 
@@ -68,171 +58,14 @@ class Weights:
     value: float = 1.0
     unlinked_column: float = 0.8
     missing_column: float = 0.25
+    missing_table: float = 0.3
     slot: float = 1.0
     unused_value: float = 0.8
     swap_cost: float = 0.35
+    insert_cost: float = 0.3
+    flip_cost: float = 0.2
+    add_cost: float = 0.3
     drop_cost: float = 0.15
-
-
-@dataclass(frozen=True)
-class Pair:
-    """One question/SQL pair with its ranking features."""
-
-    question: str
-    sql: str
-    id: str = ""
-    hardness: str | None = None
-    origin: str = "synthesized"
-    terms: tuple[str, ...] = ()
-    tables: frozenset[str] = frozenset()
-    columns: frozenset[tuple[str, str]] = frozenset()
-    cues: frozenset[str] = frozenset()
-    slots: tuple[Slot, ...] = ()
-    # Bare columns of the outer SELECT list used nowhere else: they can be left out.
-    droppable: frozenset[tuple[str, str]] = frozenset()
-    width: int = 1  # expressions in the outer SELECT list
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "question": self.question,
-            "sql": self.sql,
-            "hardness": self.hardness,
-            "origin": self.origin,
-            "terms": list(self.terms),
-            "tables": sorted(self.tables),
-            "columns": sorted(list(c) for c in self.columns),
-            "cues": sorted(self.cues),
-            "slots": [s.to_list() for s in self.slots],
-            "droppable": sorted(list(c) for c in self.droppable),
-            "width": self.width,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Pair:
-        return cls(
-            question=data["question"],
-            sql=data["sql"],
-            id=data.get("id", ""),
-            hardness=data.get("hardness"),
-            origin=data.get("origin", "synthesized"),
-            terms=tuple(data.get("terms", ())),
-            tables=frozenset(data.get("tables", ())),
-            columns=frozenset(tuple(c) for c in data.get("columns", ())),
-            cues=frozenset(data.get("cues", ())),
-            slots=tuple(Slot.from_list(s) for s in data.get("slots", ())),
-            droppable=frozenset(tuple(c) for c in data.get("droppable", ())),
-            width=int(data.get("width", 1)),
-        )
-
-
-def make_pair(
-    question: str,
-    sql: str,
-    schema: Schema,
-    *,
-    id: str = "",
-    hardness: str | None = None,
-    origin: str = "synthesized",
-) -> Pair:
-    """A :class:`Pair` with its features read off the SQL.
-
-    Raises:
-        SQLSyntaxError: the SQL does not parse.
-    """
-    tree = quoted_strings_to_literals(parse_one(sql, schema.dialect), schema.dialect)
-    slots = tuple(literal_slots(tree, schema))
-    value_terms = {t for s in slots for t in terms(s.value)}
-    return Pair(
-        question=question,
-        sql=sql,
-        id=id,
-        hardness=hardness,
-        origin=origin,
-        terms=tuple(t for t in terms(question) if t not in value_terms and not t.isdigit()),
-        tables=frozenset(referenced_tables(tree, schema.dialect)),
-        columns=frozenset(_used_columns(tree, schema)),
-        cues=sql_cues(tree),
-        slots=slots,
-        droppable=frozenset(_droppable(tree, schema)),
-        width=len(tree.expressions) if isinstance(tree, exp.Select) else 1,
-    )
-
-
-def _droppable(tree: exp.Expression, schema: Schema) -> set[tuple[str, str]]:
-    if not isinstance(tree, exp.Select) or len(tree.expressions) < 2:
-        return set()
-    columns = column_sets(schema)
-    uses: dict[tuple[str, str], int] = {}
-    for node in tree.find_all(exp.Column):
-        key = resolve_column(node, columns)
-        uses[key] = uses.get(key, 0) + 1
-    bare = [resolve_column(e, columns) for e in tree.expressions if isinstance(e, exp.Column)]
-    return {key for key in bare if key[0] and uses.get(key) == 1}
-
-
-def _used_columns(tree: exp.Expression, schema: Schema) -> set[tuple[str, str]]:
-    """Columns the query reads outside its join conditions (keys joined on say little)."""
-    bare = tree.copy()
-    for join in bare.find_all(exp.Join):
-        join.set("on", None)
-        join.set("using", None)
-    found = referenced_columns(bare, schema.dialect, schema.column_map())
-    return {(t, c) for t, c in found if c != "*" and t}
-
-
-def sql_cues(tree: exp.Expression) -> frozenset[str]:
-    """The structure cues of a query: the SQL side of :func:`question_cues`."""
-    cues: set[str] = set()
-    for node in tree.walk():
-        kind = _AGGREGATES.get(type(node))
-        if kind is not None:
-            if node.find_ancestor(exp.Order) is not None:
-                continue
-            # A COUNT only in HAVING or a filter is "at least 3 ...", not "how many".
-            if kind == "count" and not _projected(node):
-                continue
-            cues.add(kind)
-        elif isinstance(node, exp.Group):
-            select = node.parent
-            if isinstance(select, exp.Select) and any(
-                e.find(*_AGGREGATES) for e in select.expressions
-            ):
-                cues.add("group")
-        elif isinstance(node, exp.Order):
-            cues.update(_order_cues(node))
-        elif isinstance(node, (exp.Not, exp.NEQ, exp.Except)):
-            cues.add("neg")
-        elif isinstance(node, exp.Intersect):
-            cues.add("intersect")
-        elif isinstance(node, exp.Union):
-            cues.add("union")
-        elif isinstance(node, (exp.GT, exp.GTE)):
-            cues.add("gt")
-        elif isinstance(node, (exp.LT, exp.LTE)):
-            cues.add("lt")
-        elif isinstance(node, exp.Between):
-            cues.add("between")
-        elif isinstance(node, (exp.Like, exp.ILike)):
-            cues.add("like")
-    return frozenset(cues)
-
-
-def _projected(node: exp.Expression) -> bool:
-    """Whether ``node`` sits in a SELECT list (not in WHERE / HAVING / ORDER BY)."""
-    child, parent = node, node.parent
-    while parent is not None and not isinstance(parent, exp.Select):
-        child, parent = parent, parent.parent
-    return parent is not None and child.arg_key == "expressions"
-
-
-def _order_cues(order: exp.Order) -> set[str]:
-    select = order.parent
-    limit = select.args.get("limit") if isinstance(select, exp.Query) else None
-    descending = bool(order.expressions) and bool(order.expressions[0].args.get("desc"))
-    if limit is None:
-        return {"order", "desc" if descending else "asc"}
-    return {"max" if descending else "min"}
 
 
 # --------------------------------------------------------------------------- BM25
@@ -289,6 +122,9 @@ class Scored:
     Attributes:
         swaps: ``(table, column) -> column`` of the same table to read instead.
         drops: bare columns of the SELECT list to leave out.
+        inserts: conditions to add for values no literal takes.
+        flip: turn every sort direction and MAX / MIN round ("youngest" for "oldest").
+        adds: columns to add to the SELECT list.
     """
 
     score: float
@@ -296,6 +132,19 @@ class Scored:
     parts: dict[str, float]
     swaps: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     drops: frozenset[tuple[str, str]] = frozenset()
+    inserts: tuple[Insert, ...] = ()
+    flip: bool = False
+    adds: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Insert:
+    """A condition to add to the outer WHERE for a value no literal of the query takes."""
+
+    table: str
+    column: str
+    op: str
+    value: QuestionValue
 
 
 # number and year columns stand in for each other, text and yes/no ones too.
@@ -307,12 +156,31 @@ def compatible(kind: str, other: str) -> bool:
     return _KIND_GROUPS.get(kind, kind) == _KIND_GROUPS.get(other, other)
 
 
+def _structure(question: frozenset[str], sql: frozenset[str], w: Weights) -> float:
+    """Structure agreement, with the query turned round when that fits better."""
+    if should_flip(question, sql):
+        return w.structure * (cue_agreement(question, flipped(sql)) - w.flip_cost)
+    return w.structure * cue_agreement(question, sql)
+
+
+@dataclass
+class _Fit:
+    score: float
+    parts: dict[str, float]
+    swaps: dict[tuple[str, str], tuple[str, str]]
+    drops: frozenset[tuple[str, str]]
+    inserts: tuple[Insert, ...]
+    flip: bool
+    adds: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class _Adaptation:
     score: float
     swaps: dict[tuple[str, str], tuple[str, str]]
     drops: frozenset[tuple[str, str]]
     slots: tuple[Slot, ...]
+    adds: tuple[tuple[str, str], ...] = ()
 
 
 class PairIndex:
@@ -324,6 +192,8 @@ class PairIndex:
             schema's columns; with it a pair's column the question does not name
             may be swapped for one of the same table and kind that it does name.
         weights: the score weights.
+        keys: the schema's key columns (:func:`key_columns`).
+        shortlist: how many pairs, best by a quick score, get the full score.
     """
 
     def __init__(
@@ -331,11 +201,15 @@ class PairIndex:
         pairs: Sequence[Pair],
         kinds: dict[tuple[str, str], str] | None = None,
         weights: Weights | None = None,
+        keys: set[tuple[str, str]] | None = None,
+        shortlist: int = 50,
     ) -> None:
         self.pairs = list(pairs)
         self.kinds = kinds or {}
+        self.keys = keys or set()
         self.weights = weights or Weights()
         self.bm25 = BM25([p.terms for p in self.pairs])
+        self.shortlist = shortlist
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -346,22 +220,90 @@ class PairIndex:
             return []
         lexical = self.bm25.scores(query.terms)
         top = max(lexical) or 1.0
-        w = self.weights
         named = _named_by_table(query)
-        scored = []
+        w = self.weights
+        # A quick score first (words, structure, named columns); only the best
+        # ``shortlist`` pairs get the full score with its fitting steps.
+        structure: dict[frozenset[str], float] = {}
+        quick = []
         for i, pair in enumerate(self.pairs):
-            fitted = self._adapt(pair, query, named)
-            slotted, unused = fit(fitted.slots, query.values)
-            parts = {
-                "lexical": w.lexical * lexical[i] / top,
-                "schema": w.schema * fitted.score,
-                "structure": w.structure * cue_agreement(query.cues, pair.cues),
-                "value": w.value * (w.slot * slotted - w.unused_value * unused),
-            }
-            scored.append(Scored(sum(parts.values()), pair, parts, fitted.swaps, fitted.drops))
-        # Ties go to the shorter query, then to the earlier pair (sort is stable).
-        scored.sort(key=lambda s: (-s.score, len(s.pair.sql)))
-        return scored[:k]
+            cue_score = structure.get(pair.cues)
+            if cue_score is None:
+                cue_score = structure[pair.cues] = _structure(query.cues, pair.cues, w)
+            named_columns = sum(
+                1.0 if query.links.column(c) >= 0.75 or c in named.valued else -0.5
+                for c in pair.columns
+            )
+            quick.append((-(w.lexical * lexical[i] / top + cue_score + 0.5 * named_columns), i))
+        fitted: dict[int, _Fit] = {}
+        ranked = []
+        for _, i in heapq.nsmallest(self.shortlist, quick):
+            pair = self.pairs[i]
+            fit_ = fitted[i] = self._fit(pair, query, named)
+            score = w.lexical * lexical[i] / top + fit_.score
+            ranked.append((-score, len(pair.sql), i))
+        out = []
+        for negative, _, i in heapq.nsmallest(k, ranked):
+            f = fitted[i]
+            parts = {"lexical": self.weights.lexical * lexical[i] / top, **f.parts}
+            out.append(Scored(-negative, self.pairs[i], parts, f.swaps, f.drops, f.inserts,
+                              f.flip, f.adds))  # fmt: skip
+        return out
+
+    def _fit(self, pair: Pair, query: Query, named: _Named) -> _Fit:
+        """Every part of a pair's score but the lexical one, and the changes it needs."""
+        w = self.weights
+        adapted = self._adapt(pair, query, named)
+        slotted, unused = fit(adapted.slots, query.values)
+        inserts = self._inserts(pair, adapted, [query.values[j] for j in unused], named,
+                                query.links)  # fmt: skip
+        left = sum(query.values[j].confidence for j in unused)
+        left -= sum(ins.value.confidence for ins in inserts)
+        flip = should_flip(query.cues, pair.cues)
+        structure = _structure(query.cues, pair.cues, w)
+        parts = {
+            "schema": w.schema * adapted.score,
+            "structure": structure,
+            "value": w.value * (w.slot * slotted - w.unused_value * left
+                                - w.insert_cost * len(inserts)),
+        }  # fmt: skip
+        return _Fit(sum(parts.values()), parts, adapted.swaps, adapted.drops, inserts, flip,
+                    adapted.adds)  # fmt: skip
+
+    def _inserts(
+        self,
+        pair: Pair,
+        fitted: _Adaptation,
+        unused: list[QuestionValue],
+        named: _Named,
+        links: Links,
+    ) -> tuple[Insert, ...]:
+        """Conditions for values the query has no literal for: a database value on a
+        column that holds it, a number on a numeric column the question names, each
+        on a table of the outer SELECT."""
+        if not unused or not pair.outer_tables:
+            return ()
+        taken = {(s.table, s.column) for s in fitted.slots}
+        out: list[Insert] = []
+        for value in unused:
+            if len(out) == 2:
+                break
+            if value.kind == "db":
+                # The column the question names ("destination ATO"), else any holder.
+                options = sorted((c for c in value.columns
+                                  if c[0] in pair.outer_tables and c not in taken),
+                                 key=lambda c: (-links.column(c), c))  # fmt: skip
+                op = "="
+            elif value.is_number and value.confidence >= 1.0:
+                options = [c for t in sorted(pair.outer_tables) for _, c in named.columns.get(t, ())
+                           if c not in taken and self.kinds.get(c) in ("number", "year")]  # fmt: skip
+                op = value.comparator
+            else:
+                continue
+            if options:
+                taken.add(options[0])
+                out.append(Insert(options[0][0], options[0][1], op, value))
+        return tuple(out)
 
     def _adapt(self, pair: Pair, query: Query, named: _Named) -> _Adaptation:
         """Score how well the pair's columns match the question's, swapping or leaving
@@ -388,8 +330,11 @@ class PairIndex:
                                if c not in used and compatible(kind, self.kinds.get(c, ""))),
                               None)  # fmt: skip
             if choice is None:
+                # A key only stands in for a listed column: "the IDs of ...", never for a
+                # measure someone averages or sorts by.
                 choice = next(((s, c) for s, c in named.columns.get(column[0], ())
-                               if c not in used and compatible(kind, self.kinds.get(c, ""))),
+                               if c not in used and compatible(kind, self.kinds.get(c, ""))
+                               and (c not in self.keys or column in pair.projected)),
                               None)  # fmt: skip
             if choice is not None:
                 swaps[column] = choice[1]
@@ -402,17 +347,28 @@ class PairIndex:
                 score -= w.unlinked_column * (1 - strength)
         for table in pair.tables:
             score += 0.5 * (links.table(table) - 0.3)
-        for column, strength in links.columns.items():
-            if strength >= 0.99 and column[0] in pair.tables and column not in used:
+        adds: list[tuple[str, str]] = []
+        for column, strength in sorted(links.columns.items()):
+            if strength < 0.99 or column[0] not in pair.tables or column in used:
+                continue
+            if pair.plain and column[0] in pair.outer_tables and len(adds) < 3:
+                # "the names, ages and countries of ...": list it too.
+                adds.append(column)
+                used.add(column)
+                score += strength - w.add_cost
+            else:
                 score -= w.missing_column
+        for table, strength in links.tables.items():
+            if strength >= 0.99 and table not in pair.tables:
+                score -= w.missing_table
         slots = pair.slots
         if swaps:
             slots = tuple(
-                Slot(*swaps[(s.table, s.column)], s.kind, s.like, s.value)
+                Slot(*swaps[(s.table, s.column)], s.kind, s.op, s.value)
                 if (s.table, s.column) in swaps else s
                 for s in slots
             )  # fmt: skip
-        return _Adaptation(score, swaps, frozenset(drops), slots)
+        return _Adaptation(score, swaps, frozenset(drops), slots, tuple(adds))
 
 
 @dataclass
@@ -437,6 +393,23 @@ def _named_by_table(query: Query) -> _Named:
             valued.add(column)
             values.setdefault(column[0], []).append(column)
     return _Named(columns, values, valued)
+
+
+_OPPOSITE = {"max": "min", "min": "max", "asc": "desc", "desc": "asc"}
+
+
+def should_flip(question: frozenset[str], sql: frozenset[str]) -> bool:
+    """Whether the query asks for the other end than the question: it has one of
+    MAX / MIN (or of ascending / descending) and the question only the other one."""
+    for a, b in (("max", "min"), ("desc", "asc")):
+        for mine, other in ((a, b), (b, a)):
+            if mine in sql and other not in sql and other in question and mine not in question:
+                return True
+    return False
+
+
+def flipped(cues: frozenset[str]) -> frozenset[str]:
+    return frozenset(_OPPOSITE.get(c, c) for c in cues)
 
 
 def cue_agreement(question: frozenset[str], sql: frozenset[str]) -> float:

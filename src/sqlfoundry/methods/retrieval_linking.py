@@ -31,7 +31,7 @@ STOP_WORDS = frozenset(
     that this these those there their its his her it they them do does did done please
     each every any some also as into about than then have has had having i we you our
     your can could would should will shall may might must get got one ones whom out up
-    s t whose s""".split()
+    s t many much""".split()
 )
 
 # Words that say what shape the query has; matched on lower-case text with word bounds.
@@ -44,7 +44,7 @@ _CUES: dict[str, tuple[str, ...]] = {
             "most recent", "most expensive", "farthest"),
     "min": ("minimum", "min", "lowest", "smallest", "least", "fewest", "youngest", "earliest",
             "shortest", "lightest", "cheapest", "worst", "minimal"),
-    "group": ("each", "per", "for every", "corresponding", "grouped", "by each", "for all"),
+    "group": ("each", "per", "for every", "corresponding", "grouped", "by each"),
     "order": ("order", "ordered", "sort", "sorted", "descending", "ascending", "alphabetical",
               "alphabetically", "arranged", "ranked", "rank"),
     "neg": ("not", "no", "never", "without", "except", "other than", "excluding", "none",
@@ -70,12 +70,14 @@ _CUE_PATTERNS = {
 _DESCENDING = re.compile(
     r"\b(?:descending|decreasing|reverse alphabetical|reversed? (?:alphabetical )?order|"
     r"from (?:the )?(?:highest|largest|biggest|most|oldest|newest|latest|longest|greatest|"
-    r"heaviest|tallest)|high to low|large to small|most recent first|newest first|z to a)\b"
+    r"heaviest|tallest)|high to low|large to small|z to a|(?:highest|largest|biggest|oldest|"
+    r"newest|latest|longest|greatest|most recent|most \w+) first)\b"
 )
 _ASCENDING = re.compile(
     r"\b(?:ascending|increasing|alphabetical|alphabetically|lexicographic\w*|"
     r"from (?:the )?(?:lowest|smallest|least|fewest|youngest|earliest|oldest to|shortest|"
-    r"cheapest|first)|low to high|small to large|a to z)\b"
+    r"cheapest|first)|low to high|small to large|a to z|(?:lowest|smallest|youngest|earliest|"
+    r"shortest|cheapest|least \w+) first)\b"
 )
 _TOTAL_NUMBER = re.compile(r"\btotal (?:number|count|amount of (?:different|distinct))\b")
 
@@ -107,18 +109,42 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOP_WORDS]
 
 
-def question_cues(question: str) -> frozenset[str]:
-    """The structure cues a question's wording carries (see the module doc)."""
+def question_cues(question: str, names: Iterable[str] = ()) -> frozenset[str]:
+    """The structure cues a question's wording carries (see the module doc).
+
+    Args:
+        question: the question.
+        names: lower-case column names read as English ("number of products"); a cue
+            word inside one of them is part of the name, not a cue.
+    """
     low = " " + question.lower().replace("’", "'") + " "
-    found = {cue for cue, pattern in _CUE_PATTERNS.items() if pattern.search(low)}
-    if _DESCENDING.search(low):
+    for name in names:
+        if name in low:
+            low = re.sub(rf"(?<![a-z]){re.escape(name)}(?![a-z])", " ", low)
+    found = set()
+    # A sort direction ("from the oldest to the youngest") is read first and taken
+    # out, so its superlatives do not read as MAX / MIN.
+    direction = _DESCENDING.search(low)
+    if direction:
         found.add("desc")
-    elif _ASCENDING.search(low):
-        found.add("asc")
+    else:
+        direction = _ASCENDING.search(low)
+        if direction:
+            found.add("asc")
+    if direction:
+        low = low[: direction.start()] + " " + _span_rest(low, direction.end())
+    found.update(cue for cue, pattern in _CUE_PATTERNS.items() if pattern.search(low))
     if "sum" in found and _TOTAL_NUMBER.search(low):
         found.discard("sum")  # "the total number of" is a count
         found.add("count")
     return frozenset(found)
+
+
+def _span_rest(low: str, end: int) -> str:
+    """What follows a sort direction, without its "to the youngest" half."""
+    rest = low[end:]
+    match = re.match(r"\s+to\s+(?:the\s+)?\w+", rest)
+    return rest[match.end() :] if match else rest
 
 
 # --------------------------------------------------------------------------- schema links
@@ -149,6 +175,8 @@ class SchemaLexicon:
         self.superlatives: dict[tuple[str, str], tuple[str, ...]] = {}
         # number, year, date, text or bool: which columns may stand in for which.
         self.kinds: dict[tuple[str, str], str] = {}
+        # Column names holding cue words ("number of products", "average attendance").
+        self.cue_names: list[str] = []
         for table in schema.tables:
             tkey = table.name.lower()
             tw = names.table(table.name)
@@ -169,10 +197,19 @@ class SchemaLexicon:
                         self.superlatives[ckey] = tuple(cw.superlative)
                     self.kinds[ckey] = cw.kind
                 self.column_phrases[ckey] = _phrases(texts)
+                for text in texts:
+                    low = " ".join(words(text))
+                    if " " in low and question_cues(low) and low not in self.cue_names:
+                        self.cue_names.append(low)
+        # Longest first, so "average attendance" goes before "attendance".
+        self.cue_names.sort(key=len, reverse=True)
 
     def link(self, question_terms: Iterable[str], question: str = "") -> Links:
         """Link a question (its :func:`terms`, and its text for superlatives) to the schema."""
         present = set(question_terms)
+        # "high schoolers" names the Highschooler table: join neighbouring words too.
+        plain = words(question)
+        present.update(stem(a + b) for a, b in zip(plain, plain[1:], strict=False))
         tables = {t: self._strength(ps, present) for t, ps in self.table_phrases.items()}
         columns = {c: self._strength(ps, present) for c, ps in self.column_phrases.items()}
         low = question.lower()

@@ -34,13 +34,14 @@ from sqlfoundry.core.registry import build, registered
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.pool import SafeExecutor
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.methods.retrieval_index import Pair, make_pair
+from sqlfoundry.methods.retrieval_features import Pair, make_pair
+from sqlfoundry.methods.retrieval_templates import TEMPLATES_VERSION, template_samples
 
 log = logging.getLogger(__name__)
 
 SYNTH_OPERATORS = ("sql_generator", "sql_execution_filter", "question_generator")
 # Bump when Pair's features change: cached features are then computed again.
-PAIR_FORMAT = 3
+PAIR_FORMAT = 8
 # Spider-style shares of hardness: everyday questions are mostly easy and medium ones.
 DIFFICULTY_MIX = {"easy": 0.3, "medium": 0.4, "hard": 0.15, "extra": 0.15}
 SYNTH_TIMEOUT = 5.0
@@ -90,6 +91,7 @@ def cache_key(databases: Any, db_id: str, num_per_db: int, seed: int) -> str:
         "seed": seed,
         "mix": DIFFICULTY_MIX,
         "operators": {name: cls.version for name, cls in operators.items()},
+        "templates": TEMPLATES_VERSION,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -113,7 +115,9 @@ def load_cached(path: Path, schema: Schema) -> list[Pair] | None:
         if all(r.get("format") == PAIR_FORMAT for r in records):
             return [Pair.from_dict(r) for r in records]
         samples = [Sample(id=r.get("id", ""), db_id=schema.db_id, question=r["question"],
-                          sql=r["sql"], hardness=r.get("hardness")) for r in records]  # fmt: skip
+                          sql=r["sql"], hardness=r.get("hardness"),
+                          meta={"origin": r.get("origin", "synthesized")})
+                   for r in records]  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError) as err:
         log.warning("%s: unreadable retrieval cache, building again: %s", path, err)
         return None
@@ -126,8 +130,13 @@ def save(path: Path, pairs: list[Pair]) -> None:
     atomic_write_jsonl(path, ({**p.to_dict(), "format": PAIR_FORMAT} for p in pairs))
 
 
-def synthesize(databases: Any, db_id: str, num_per_db: int, seed: int) -> list[Sample]:
+def synthesize(
+    databases: Any, db_id: str, num_per_db: int, seed: int, templates: bool = True
+) -> list[Sample]:
     """Run the offline synthesis pipeline for one database; its kept records.
+
+    With ``templates``, the skeleton queries of :mod:`retrieval_templates` join the
+    sampled ones before the execution filter and the realiser.
 
     Safe to call from a thread that runs an event loop (the pipeline then runs
     on a worker thread of its own).
@@ -149,6 +158,8 @@ def synthesize(databases: Any, db_id: str, num_per_db: int, seed: int) -> list[S
                 for reject in result.rejects[:3]:
                     log.debug("%s: %s rejected a record: %s", db_id, op.name, reject.reason)
                 batch = result.samples
+                if op.name == "sql_generator" and templates:
+                    batch = batch + template_samples(databases, db_id)
                 if not batch:
                     break
             return batch
@@ -172,8 +183,9 @@ def pairs_from_samples(samples: list[Sample], schema: Schema) -> list[Pair]:
             continue
         seen.add(key)
         try:
+            origin = sample.meta.get("origin", "synthesized")
             pairs.append(make_pair(sample.question, sample.sql, schema, id=sample.id,
-                                   hardness=sample.hardness))  # fmt: skip
+                                   hardness=sample.hardness, origin=origin))  # fmt: skip
         except SqlfoundryError as err:
             log.debug("%s: pair skipped: %s", sample.id, err)
     return pairs
