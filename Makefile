@@ -28,6 +28,11 @@ demo: $(STAMP) $(DEMO_FILES)
 	@echo; echo "== sqlfoundry export runs/demo --format llamafactory --out runs/demo/llamafactory"
 	@$(VENV)/bin/sqlfoundry export runs/demo --format llamafactory --out runs/demo/llamafactory
 	@echo; echo "Open runs/demo/report.html for the charts; runs/demo/data.jsonl holds the records."
+	@echo; echo "Next, NL2SQL with no model: start the gateway in local mode with"
+	@echo "  $(VENV)/bin/sqlfoundry serve --config examples/gateway_local.toml"
+	@echo "and ask it, e.g.:"
+	@echo "  curl -s http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\"
+	@echo "    -d '{\"model\": \"demo\", \"db_id\": \"bookshop\", \"messages\": [{\"role\": \"user\", \"content\": \"How many books are there?\"}]}'"
 
 # The local PostgreSQL and MariaDB servers back the connector tests; start them if stopped.
 services:

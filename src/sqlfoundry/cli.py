@@ -508,8 +508,8 @@ def llm_check(
         fail(error)
 
 
-# The synthesis commands live in their own module; importing it registers them.
-from sqlfoundry import cli_synth  # noqa: E402, F401
+# The synthesis and gateway commands live in their own modules; importing registers them.
+from sqlfoundry import cli_serve, cli_synth  # noqa: E402, F401  # isort: skip
 
 
 def main() -> None:

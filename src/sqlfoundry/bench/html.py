@@ -12,6 +12,7 @@ from sqlfoundry.core.html import STYLE, bar_chart
 
 MAX_FAILURES = 300
 
+
 def _bar_chart(title: str, groups: dict[str, dict[str, Any]], metric: str) -> str:
     """One bar per group: length = accuracy, caption = accuracy and count."""
     bars = []

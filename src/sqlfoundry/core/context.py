@@ -71,6 +71,7 @@ class RunContext:
             raise ConfigError("this step runs SQL but the run has no executor")
         if not jobs:
             return []
+
         def run() -> list[Any]:
             with self._exec_lock:
                 return self.executor.run(list(jobs))

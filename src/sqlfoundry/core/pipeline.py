@@ -134,8 +134,9 @@ class Pipeline:
                 ``Sample.to_json_dict`` by default.
         """
         return asyncio.run(
-            self.arun(samples, run_dir, ctx, progress=progress, input_rejects=input_rejects,
-                      record=record)  # fmt: skip
+            self.arun(
+                samples, run_dir, ctx, progress=progress, input_rejects=input_rejects, record=record
+            )  # fmt: skip
         )
 
     async def arun(

@@ -98,8 +98,7 @@ class KeyTable:
 
 def _missing() -> str:
     return (
-        "no API key provided: send it as 'Authorization: Bearer <key>' "
-        "(the OpenAI SDK's api_key)"
+        "no API key provided: send it as 'Authorization: Bearer <key>' (the OpenAI SDK's api_key)"
     )
 
 

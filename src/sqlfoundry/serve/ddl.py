@@ -24,13 +24,17 @@ from sqlfoundry.sql.parse import dialect_instance, parse_error_messages, tokens_
 
 DIALECTS = ("mysql", "postgres", "sqlite")
 
-# First words that open a statement, after upper-casing.
+# First words that open a statement, after upper-casing. CREATE must be followed by
+# one of _CREATES, so a question such as "Create a list of ..." stays a question.
 _STARTS = (
-    ("CREATE",),
     ("ALTER", "TABLE"),
     ("COMMENT", "ON"),
     ("DROP", "TABLE"),
     ("INSERT", "INTO"),
+)
+_CREATES = frozenset(
+    "TABLE TEMP TEMPORARY UNLOGGED GLOBAL LOCAL OR INDEX UNIQUE VIEW MATERIALIZED SEQUENCE "
+    "TYPE SCHEMA EXTENSION VIRTUAL".split()
 )
 # Words that continue a CREATE TABLE after its closing parenthesis (table options).
 _CONTINUES = frozenset(
@@ -57,6 +61,8 @@ def _words(line: str, n: int = 2) -> tuple[str, ...]:
 
 def starts_statement(line: str) -> bool:
     words = _words(line)
+    if len(words) == 2 and words[0] == "CREATE":
+        return words[1] in _CREATES
     return any(words[: len(start)] == start for start in _STARTS)
 
 
@@ -118,7 +124,14 @@ def split_ddl(text: str, dialect: str = "auto") -> SplitText:
             buffer.append(following)
             opened = opened or "(" in following
             i += 1
-        out.statements.append("\n".join(buffer).strip())
+        statement = "\n".join(buffer).strip()
+        if _words(statement)[:2] == ("CREATE", "TABLE") and not (
+            "(" in statement or ";" in statement
+        ):
+            # "Create table of sales per month": words, not a column list.
+            out.prose.extend(buffer)
+        else:
+            out.statements.append(statement)
     return out
 
 
@@ -229,7 +242,9 @@ def _column(building: _Building, node: exp.ColumnDef, dialect: str) -> Column:
         kind_node = constraint.args.get("kind")
         if isinstance(kind_node, exp.PrimaryKeyColumnConstraint):
             column.primary_key = True
-        elif isinstance(kind_node, exp.NotNullColumnConstraint) and not kind_node.args.get("allow_null"):
+        elif isinstance(kind_node, exp.NotNullColumnConstraint) and not kind_node.args.get(
+            "allow_null"
+        ):
             column.nullable = False
         elif isinstance(kind_node, exp.CommentColumnConstraint):
             description = _text(kind_node.this)
@@ -237,7 +252,9 @@ def _column(building: _Building, node: exp.ColumnDef, dialect: str) -> Column:
             ref_table, ref_columns = _reference(kind_node)
             if ref_columns:
                 building.table.foreign_keys.append(
-                    ForeignKey(columns=[column.name], ref_table=ref_table, ref_columns=ref_columns[:1])
+                    ForeignKey(
+                        columns=[column.name], ref_table=ref_table, ref_columns=ref_columns[:1]
+                    )
                 )
             else:
                 building.pending.append((column.name, ref_table))

@@ -36,12 +36,18 @@ _STOP = frozenset(
 
 
 def _stem(word: str) -> str:
+    """A crude English stem. Question and identifiers go through the same one, so what
+    matters is that "booked", "bookings" and "book" meet, not that stems are words."""
     if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith(("ses", "xes", "ches", "shes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
+        word = word[:-3] + "y"
+    elif len(word) > 4 and word.endswith(("sses", "uses", "xes", "ches", "shes")):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
+        word = word[:-2]
     return word
 
 
@@ -64,14 +70,18 @@ class LinkIndex:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.table_words = [words(t.name) for t in schema.tables]
+        self.column_count = sum(len(t.columns) for t in schema.tables)
         self.columns: list[list[_ColumnInfo]] = [
-            [_column_info(c) for c in t.columns] for t in schema.tables
+            [_column_info(c, own) for c in t.columns]
+            for t, own in zip(schema.tables, self.table_words, strict=True)
         ]
         position = {t.name.lower(): i for i, t in enumerate(schema.tables)}
         self.position = position
         # (table, column) index pairs joined by each foreign key, both directions.
         self.links: list[tuple[int, int, int, int]] = []
         self.neighbours: dict[int, set[int]] = {i: set() for i in range(len(schema.tables))}
+        # Per table, the columns that are the source of a foreign key.
+        self.link_columns: list[set[int]] = [set() for _ in schema.tables]
         for ti, table in enumerate(schema.tables):
             for fk in table.foreign_keys:
                 tj = position.get(fk.ref_table.lower())
@@ -82,12 +92,24 @@ class LinkIndex:
                     cj = _column_index(schema.tables[tj], ref)
                     if ci is not None and cj is not None:
                         self.links.append((ti, ci, tj, cj))
+                        self.link_columns[ti].add(ci)
                         self.neighbours[ti].add(tj)
                         self.neighbours[tj].add(ti)
+        # Key-path lengths between every two tables (None when unconnected), for choosing
+        # which chosen table a candidate should join through without searching every pair.
+        self.distance = [self._distances(t) for t in range(len(schema.tables))]
 
-    @property
-    def column_count(self) -> int:
-        return sum(len(t.columns) for t in self.schema.tables)
+    def _distances(self, start: int) -> list[int | None]:
+        distance: list[int | None] = [None] * len(self.schema.tables)
+        distance[start] = 0
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for nxt in self.neighbours[node]:
+                if distance[nxt] is None:
+                    distance[nxt] = distance[node] + 1
+                    queue.append(nxt)
+        return distance
 
 
 def _column_index(table: Table, name: str) -> int | None:
@@ -95,11 +117,15 @@ def _column_index(table: Table, name: str) -> int | None:
     return next((i for i, c in enumerate(table.columns) if c.name.lower() == lowered), None)
 
 
-def _column_info(column: Column) -> _ColumnInfo:
-    name_words = words(column.name) | (words(column.readable_name) if column.readable_name else frozenset())
+def _column_info(column: Column, table_words: frozenset[str]) -> _ColumnInfo:
+    name_words = words(column.name) | (
+        words(column.readable_name) if column.readable_name else frozenset()
+    )
+    # reviews.review_date is about dates: the table's own word says nothing about the column.
+    name_words = (name_words - table_words) or name_words
     desc = " ".join(x for x in (column.description, column.value_description) if x)
     values = tuple(
-        normal
+        f" {normal} "  # padded: matched as whole words inside the padded question
         for v in column.samples
         if isinstance(v, str) and len(normal := _normal(v)) >= 3 and not normal.isdigit()
     )
@@ -117,6 +143,10 @@ def _name_score(name_words: frozenset[str], question: frozenset[str]) -> float:
     return len(name_words & question) / len(name_words)
 
 
+# Which columns of which tables to keep: ((table index, (column index, ...)), ...), in schema order.
+Selection = tuple[tuple[int, tuple[int, ...]], ...]
+
+
 def link_schema(
     index: LinkIndex, question: str, max_tables: int | None, max_columns: int | None
 ) -> Schema:
@@ -124,56 +154,89 @@ def link_schema(
 
     Returns the original Schema object when it already fits.
     """
+    selection = select(index, question, max_tables, max_columns)
+    return index.schema if selection is None else subset(index.schema, selection)
+
+
+def select(
+    index: LinkIndex, question: str, max_tables: int | None, max_columns: int | None
+) -> Selection | None:
+    """What :func:`link_schema` keeps, as indexes; None when the schema already fits.
+
+    A selection is hashable, so renderings of it can be cached.
+    """
     schema = index.schema
     n_tables = len(schema.tables)
     table_cap = min(max_tables or n_tables, n_tables)
     column_cap = max_columns or index.column_count
     if n_tables <= table_cap and index.column_count <= column_cap:
-        return schema
+        return None
     q_words = words(question)
     q_text = f" {_normal(question)} "
-    column_scores = [
-        [
-            3.0 * _name_score(info.name_words, q_words)
-            + 0.5 * min(4, len(info.desc_words & q_words))
-            + (2.0 if any(f" {v} " in q_text for v in info.values) else 0.0)
-            for info in columns
-        ]
-        for columns in index.columns
-    ]
-    table_scores = [
-        3.0 * _name_score(index.table_words[t], q_words)
-        + max(column_scores[t], default=0.0)
-        + 0.1 * sum(column_scores[t])
-        for t in range(n_tables)
-    ]
+    column_scores = []
+    table_scores = []
+    for t, columns in enumerate(index.columns):
+        scores = []
+        for info in columns:
+            score = 0.0
+            if info.name_words:
+                score += 3.0 * len(info.name_words & q_words) / len(info.name_words)
+            if info.desc_words:
+                score += 0.5 * min(4, len(info.desc_words & q_words))
+            for value in info.values:
+                if value in q_text:
+                    score += 2.0
+                    break
+            scores.append(score)
+        column_scores.append(scores)
+        # A foreign-key column (orders.customer_id) is evidence for the table it points to,
+        # not for its own: it counts for its column, not for its table.
+        links = index.link_columns[t]
+        own = [score for c, score in enumerate(scores) if c not in links] if links else scores
+        table_scores.append(
+            3.0 * _name_score(index.table_words[t], q_words)
+            + max(own, default=0.0)
+            + 0.1 * sum(own)
+        )
     # One column per table at least, so never more tables than the column budget.
     table_cap = min(table_cap, column_cap)
     kept = _choose_tables(index, table_scores, table_cap)
     columns = _choose_columns(index, kept, column_scores, column_cap)
-    return _subset(schema, kept, columns)
+    return tuple((t, tuple(sorted(columns[t]))) for t in kept)
 
 
 def _choose_tables(index: LinkIndex, scores: list[float], cap: int) -> list[int]:
-    ranked = sorted(range(len(scores)), key=lambda t: (-scores[t], t))
-    chosen = [t for t in ranked if scores[t] > 0][:cap]
-    if not chosen:
+    """The best-scoring tables that stay joinable: each new table comes with the tables on
+    its shortest key path to those already chosen, or not at all when they do not fit."""
+    ranked = [t for t in sorted(range(len(scores)), key=lambda t: (-scores[t], t)) if scores[t] > 0]
+    if not ranked:
         # Nothing in the question names anything: the first tables, as the schema orders them.
         return list(range(cap))
-    # Bridge tables: a table on the shortest key path between two chosen ones.
-    for a in list(chosen):
-        for b in list(chosen):
-            if a >= b or len(chosen) >= cap:
-                continue
-            path = _path(index, a, b)
-            middle = [t for t in path[1:-1] if t not in chosen]
-            if path and len(chosen) + len(middle) <= cap:
-                chosen.extend(middle)
+    chosen = [ranked[0]]
+    for table in ranked[1:]:
+        if len(chosen) >= cap:
+            break
+        if table in chosen:
+            continue
+        reachable = [c for c in chosen if index.distance[table][c] is not None]
+        if reachable:
+            nearest = min(reachable, key=lambda c: (index.distance[table][c], chosen.index(c)))
+            path = _path(index, table, nearest, scores)
+            added = [t for t in path[:-1] if t not in chosen]
+        else:
+            # Unconnected tables still come in alone: a question may need a cross join.
+            added = [table]
+        if len(chosen) + len(added) <= cap:
+            chosen.extend(added)
     return sorted(chosen)
 
 
-def _path(index: LinkIndex, start: int, goal: int) -> list[int]:
-    """Tables on the shortest foreign-key path from ``start`` to ``goal`` (empty if none)."""
+def _path(index: LinkIndex, start: int, goal: int, scores: list[float]) -> list[int]:
+    """Tables on the shortest foreign-key path from ``start`` to ``goal`` (empty if none).
+
+    Among paths of one length, the one through better-scoring tables wins
+    (``flight_crew`` over ``airports`` between crew members and flights).
+    """
     previous = {start: -1}
     queue = deque([start])
     while queue:
@@ -183,7 +246,7 @@ def _path(index: LinkIndex, start: int, goal: int) -> list[int]:
             while previous[path[-1]] != -1:
                 path.append(previous[path[-1]])
             return path[::-1]
-        for nxt in sorted(index.neighbours[node]):
+        for nxt in sorted(index.neighbours[node], key=lambda t: (-scores[t], t)):
             if nxt not in previous:
                 previous[nxt] = node
                 queue.append(nxt)
@@ -214,10 +277,10 @@ def _choose_columns(
         if ti in kept_set and tj in kept_set:
             take(ti, ci)
             take(tj, cj)
-    # 3. the rest by score, then by table rank and position.
+    # 3. the rest by score; unscored ones by position, taking turns between the tables.
     rest = sorted(
         ((t, c) for t in kept for c in range(len(index.schema.tables[t].columns))),
-        key=lambda tc: (-scores[tc[0]][tc[1]], kept.index(tc[0]), tc[1]),
+        key=lambda tc: (-scores[tc[0]][tc[1]], tc[1], tc[0]),
     )
     for t, c in rest:
         if budget <= 0:
@@ -226,30 +289,28 @@ def _choose_columns(
     return chosen
 
 
-def _subset(schema: Schema, kept: list[int], columns: dict[int, set[int]]) -> Schema:
+def subset(schema: Schema, selection: Selection) -> Schema:
+    """The Schema holding only the selected tables and columns, and the keys among them."""
+    kept = {schema.tables[t].name.lower(): {schema.tables[t].columns[c].name.lower() for c in cols}
+            for t, cols in selection}  # fmt: skip
     tables = []
-    names = {schema.tables[t].name.lower(): columns[t] for t in kept}
-    for t in kept:
+    for t, cols in selection:
         table = schema.tables[t]
-        cols = [c for i, c in enumerate(table.columns) if i in columns[t]]
-        kept_names = {c.name.lower() for c in cols}
-        fks = []
-        for fk in table.foreign_keys:
-            target = schema.table(fk.ref_table)
-            ref_cols = names.get(fk.ref_table.lower())
-            if target is None or ref_cols is None:
-                continue
-            ref_names = {target.columns[i].name.lower() for i in ref_cols}
-            if all(c.lower() in kept_names for c in fk.columns) and all(
-                r.lower() in ref_names for r in fk.ref_columns
-            ):
-                fks.append(ForeignKey(columns=fk.columns, ref_table=fk.ref_table,
-                                      ref_columns=fk.ref_columns))  # fmt: skip
+        kept_names = kept[table.name.lower()]
+        fks = [
+            ForeignKey(columns=fk.columns, ref_table=fk.ref_table, ref_columns=fk.ref_columns)
+            for fk in table.foreign_keys
+            if fk.ref_table.lower() in kept
+            and all(c.lower() in kept_names for c in fk.columns)
+            and all(r.lower() in kept[fk.ref_table.lower()] for r in fk.ref_columns)
+        ]
         tables.append(
-            table.model_copy(update={
-                "columns": cols,
-                "primary_key": [k for k in table.primary_key if k.lower() in kept_names],
-                "foreign_keys": fks,
-            })  # fmt: skip
+            table.model_copy(
+                update={
+                    "columns": [table.columns[c] for c in cols],
+                    "primary_key": [k for k in table.primary_key if k.lower() in kept_names],
+                    "foreign_keys": fks,
+                }
+            )  # fmt: skip
         )
     return schema.model_copy(update={"tables": tables})

@@ -60,6 +60,8 @@ class LocalAnswerer:
     def __init__(self, method: Method) -> None:
         self.method = method
         self._tasks: dict[str, asyncio.Future] = {}
+        # Called in the event loop when a database is ready (the gateway freezes the GC then).
+        self.on_ready: Callable[[], None] | None = None
 
     def start(self, db_ids: list[str]) -> None:
         """Begin preparing ``db_ids`` in the background (call inside the running loop)."""
@@ -71,9 +73,14 @@ class LocalAnswerer:
         if task is None:
             loop = asyncio.get_running_loop()
             task = self._tasks[db_id] = loop.run_in_executor(None, self._prepare, db_id)
-            # A failure is reported to each request; this keeps it from being "never retrieved".
-            task.add_done_callback(lambda t: t.exception())
+            task.add_done_callback(self._done)
         return task
+
+    def _done(self, task: asyncio.Future) -> None:
+        # A failure is reported to each request; asking for it here keeps it from being
+        # logged as "never retrieved".
+        if task.exception() is None and self.on_ready is not None:
+            self.on_ready()
 
     def _prepare(self, db_id: str) -> None:
         log.info("local: preparing %s", db_id)

@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlglot import exp
+
 from sqlfoundry.core.errors import SqlfoundryError, SQLSyntaxError
 from sqlfoundry.db.base import Database, ExecResult, failed, json_value
 from sqlfoundry.db.manager import DatabaseManager
@@ -35,7 +37,7 @@ from sqlfoundry.db.schema import Schema
 from sqlfoundry.llm.parse import parse_sql
 from sqlfoundry.serve.config import PostprocessConfig
 from sqlfoundry.sql.parse import parse_one
-from sqlfoundry.sql.references import referenced_columns, referenced_tables
+from sqlfoundry.sql.references import referenced_columns
 from sqlfoundry.sql.transpile import transpile
 
 _CELL_CHARS = 40
@@ -85,7 +87,9 @@ class PreviewRunner:
 
     def __init__(self, manager: DatabaseManager, threads: int = 4) -> None:
         self.manager = manager
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sqlfoundry-preview")
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="sqlfoundry-preview"
+        )
         self._local = threading.local()
         self._opened: list[Database] = []
         self._lock = threading.Lock()
@@ -157,7 +161,7 @@ class PostProcessor:
         outcome.sql = outcome.extracted = sql
         return outcome
 
-    def check(self, outcome: Outcome, schema: Schema | None) -> None:
+    def check(self, outcome: Outcome, names: SchemaNames | None) -> None:
         """Validate and transpile ``outcome.sql`` in place."""
         sql = outcome.sql
         if sql is None:
@@ -169,7 +173,7 @@ class PostProcessor:
             except SQLSyntaxError as err:
                 self._problem(outcome, f"not valid {self.dialect}: {err.message}")
         if self.config.validate_sql and tree is not None:
-            for problem in unknown_names(tree, self.dialect, schema) if schema else []:
+            for problem in unknown_names(tree, self.dialect, names) if names else []:
                 self._problem(outcome, problem)
             if outcome.valid is None:
                 outcome.valid = True
@@ -209,25 +213,34 @@ class PostProcessor:
         outcome.preview = preview_info(result)
         outcome.notes.extend(preview_lines(result, self.config.execute_timeout))
 
-    async def run(self, text: str, *, schema: Schema | None, db_id: str | None,
+    async def run(self, text: str, *, names: SchemaNames | None, db_id: str | None,
                   db_dialect: str | None) -> Outcome:  # fmt: skip
         outcome = self.extract(text)
-        self.check(outcome, schema)
+        self.check(outcome, names)
         await self.execute(outcome, db_id, db_dialect)
         return outcome
 
 
-def unknown_names(tree: Any, dialect: str, schema: Schema) -> list[str]:
+class SchemaNames:
+    """The names validation checks against, computed once per schema."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.columns = {t.name.lower(): {c.name.lower() for c in t.columns} for t in schema.tables}
+        self.every = set().union(*self.columns.values()) if self.columns else set()
+        self.column_map = schema.column_map()
+
+
+def unknown_names(tree: exp.Expression, dialect: str, names: SchemaNames) -> list[str]:
     """Tables and columns the query reads that the schema does not have."""
-    columns = {t.name.lower(): {c.name.lower() for c in t.columns} for t in schema.tables}
-    problems = [f"unknown table {t}" for t in sorted(referenced_tables(tree, dialect)) if t not in columns]
-    every = set().union(*columns.values()) if columns else set()
-    for table, column in sorted(referenced_columns(tree, dialect, schema.column_map())):
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    tables = {t.name.lower() for t in tree.find_all(exp.Table) if t.name}
+    problems = [f"unknown table {t}" for t in sorted(tables - ctes) if t not in names.columns]
+    for table, column in sorted(referenced_columns(tree, dialect, names.column_map)):
         if column == "*":
             continue
-        if table in columns and column not in columns[table]:
+        if table in names.columns and column not in names.columns[table]:
             problems.append(f"unknown column {table}.{column}")
-        elif not table and column not in every:
+        elif not table and column not in names.every:
             problems.append(f"unknown column {column}")
     return problems
 

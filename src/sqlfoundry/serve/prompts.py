@@ -49,7 +49,9 @@ def _template_for(service: ServiceConfig) -> tuple[PromptTemplate, str]:
     if service.type in ("base", "seq2seq"):
         return builtin_template(service.type), service.schema_format or "compact"
     name = f"openai_{service.version}"
-    return builtin_template(name), service.schema_format or ("codex" if service.version == "v1" else "ddl")
+    return builtin_template(name), service.schema_format or (
+        "codex" if service.version == "v1" else "ddl"
+    )
 
 
 class PromptBuilder:
@@ -76,7 +78,12 @@ class PromptBuilder:
         return to_ddl(schema, examples=self.examples)
 
     def messages(
-        self, question: str, schema_text: str, *, evidence: str | None = None, db_id: str | None = None
+        self,
+        question: str,
+        schema_text: str,
+        *,
+        evidence: str | None = None,
+        db_id: str | None = None,
     ) -> list[dict[str, str]]:
         values = {
             "question": " ".join(question.split()),

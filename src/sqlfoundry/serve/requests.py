@@ -100,7 +100,9 @@ def _describe(err: ValidationError):
         return bad_request("'messages' is empty: send at least one user message",
                            "missing_messages", "messages")  # fmt: skip
     where = ".".join(loc) or "body"
-    return bad_request(f"invalid request: {where}: {first['msg']}", "invalid_request", loc[0] if loc else None)
+    return bad_request(
+        f"invalid request: {where}: {first['msg']}", "invalid_request", loc[0] if loc else None
+    )
 
 
 def user_content(request: ChatRequest) -> str:
@@ -117,7 +119,9 @@ def user_content(request: ChatRequest) -> str:
             ]
             content = "\n".join(parts)
         if not content or not content.strip():
-            raise bad_request("the user message is empty: ask a question", "empty_content", "messages")
+            raise bad_request(
+                "the user message is empty: ask a question", "empty_content", "messages"
+            )
         return content
     raise bad_request("no user message: the last message should be the user's question",
                       "missing_user_message", "messages")  # fmt: skip
@@ -184,7 +188,8 @@ def parse_content(text: str, *, db_id: str | None = None, evidence: str | None =
     for line in split.prose:
         field, rest = _label(line)
         if field is not None:
-            current = field
+            # A database name is one line; a question or a hint may run on over several.
+            current = None if field == "db_id" else field
             fields.setdefault(field, []).append(rest)
         elif not line.strip():
             current = None
@@ -202,7 +207,9 @@ def parse_content(text: str, *, db_id: str | None = None, evidence: str | None =
             source = "compact"
     except SchemaTextError as err:
         code = "invalid_ddl" if split.statements else "invalid_schema"
-        raise bad_request(f"cannot read the schema in the message: {err.message}", code, "messages") from None
+        raise bad_request(
+            f"cannot read the schema in the message: {err.message}", code, "messages"
+        ) from None
     question = " ".join(x for x in fields.get("question", []) if x) or _free_question(free)
     if not question:
         raise bad_request("no question found in the user message", "empty_content", "messages")
@@ -222,7 +229,9 @@ def _free_question(lines: list[str]) -> str:
     return " ".join(ln.lstrip("-#/* ").strip() for ln in lines).strip()
 
 
-def _from_json(text: str, db_id: str | None, evidence: str | None, ddl_dialect: str) -> NL2SQLInput | None:
+def _from_json(
+    text: str, db_id: str | None, evidence: str | None, ddl_dialect: str
+) -> NL2SQLInput | None:
     try:
         data = json.loads(text)
     except ValueError:
@@ -291,7 +300,9 @@ def parse_compact(text: str, db_id: str = "request") -> Schema:
         if not eq:
             raise SchemaTextError(f"foreign key {link!r} is not 'table.column = table.column'")
         (t1, c1), (t2, c2) = _dotted(left), _dotted(right)
-        _table(tables, t1).foreign_keys.append(ForeignKey(columns=[c1], ref_table=t2, ref_columns=[c2]))
+        _table(tables, t1).foreign_keys.append(
+            ForeignKey(columns=[c1], ref_table=t2, ref_columns=[c2])
+        )
     if not tables:
         raise SchemaTextError("'Tables:' lists no table")
     return Schema(db_id=db_id, tables=list(tables.values()))

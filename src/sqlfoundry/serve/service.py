@@ -7,15 +7,18 @@ prompt. The model is the upstream endpoint, or sqlfoundry's offline method for
 optionally previews the SQL of every choice.
 
 Work that depends only on the database is done once per (service, database)
-and kept: the introspected schema, the linking index, and the rendered schema
-text of the prompt when linking leaves the schema whole.
+and kept: the introspected schema, the names validation checks against, the
+linking index, the prompt's text of the whole schema, and the text of each
+linked subset met so far (an LRU: questions about the same tables share it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +31,9 @@ from sqlfoundry.db.schema import Schema
 from sqlfoundry.serve import wire
 from sqlfoundry.serve.config import ServiceConfig
 from sqlfoundry.serve.errors import GatewayError, bad_request, not_found
-from sqlfoundry.serve.linking import LinkIndex, link_schema
+from sqlfoundry.serve.linking import LinkIndex, Selection, link_schema, select, subset
 from sqlfoundry.serve.local import LocalAnswerer
-from sqlfoundry.serve.postprocess import Outcome, PostProcessor, PreviewRunner
+from sqlfoundry.serve.postprocess import Outcome, PostProcessor, PreviewRunner, SchemaNames
 from sqlfoundry.serve.prompts import PromptBuilder
 from sqlfoundry.serve.requests import ChatRequest, NL2SQLInput, parse_content, user_content
 from sqlfoundry.serve.upstream import Upstream, UpstreamStream, choice_text, delta_text
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # Seconds between SSE keep-alive comments on a quiet stream.
 _PING = 15
+# Rendered schema texts kept per database, one per distinct linked subset.
+_TEXTS_PER_DATABASE = 1024
 
 
 @dataclass(slots=True)
@@ -47,8 +52,21 @@ class DatabaseContext:
 
     schema: Schema
     dialect: str
+    names: SchemaNames
     index: LinkIndex | None = None
     schema_text: str | None = None  # the whole schema as the prompt shows it
+    # Linked subsets seen so far -> their prompt text (an LRU).
+    texts: OrderedDict[Selection, str] = field(default_factory=OrderedDict)
+
+    def text_for(self, selection: Selection, render: Callable[[Schema], str]) -> str:
+        text = self.texts.get(selection)
+        if text is None:
+            text = self.texts[selection] = render(subset(self.schema, selection))
+            if len(self.texts) > _TEXTS_PER_DATABASE:
+                self.texts.popitem(last=False)
+        else:
+            self.texts.move_to_end(selection)
+        return text
 
 
 @dataclass(slots=True)
@@ -57,7 +75,7 @@ class Job:
 
     request: ChatRequest
     input: NL2SQLInput
-    schema: Schema | None  # the whole schema, for validation
+    names: SchemaNames | None  # the whole schema's names, for validation
     db_id: str | None  # the database to execute on, if any
     db_dialect: str | None
     tables: list[str] = field(default_factory=list)  # the tables the prompt shows
@@ -96,8 +114,10 @@ class Service:
         self.reply_mode = config.postprocess.reply
         linking = config.linking
         self._link = (linking.max_tables, linking.max_columns) if linking.enabled else None
-        self._samples = max(config.examples, 3 if self._link else 0)
+        # Linking matches values of the question against samples: more of them help.
+        self._samples = max(config.examples, 10 if self._link else 0)
         self._databases: dict[str, DatabaseContext] = {}
+        self.gc_freeze = False  # set by the gateway once it has frozen its start-up objects
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------ models listing
@@ -109,6 +129,13 @@ class Service:
                               "dialect": self.config.dialect, "db_id": self.config.db_id,
                               "databases": self.config.databases}  # fmt: skip
         return card
+
+    def named_databases(self) -> list[str]:
+        """The databases the config names for this service (loaded at start-up)."""
+        names = list(self.config.databases or [])
+        if self.config.db_id and self.config.db_id not in names:
+            names.insert(0, self.config.db_id)
+        return names
 
     def default_databases(self) -> list[str]:
         """The databases a local service prepares at start-up."""
@@ -143,12 +170,15 @@ class Service:
                     raise GatewayError(503, f"cannot read database {db_id!r}: {err.message}",
                                        type="server_error", code="database_unavailable") from None  # fmt: skip
                 self._databases[db_id] = ctx
+                if gc.isenabled() and self.gc_freeze:
+                    gc.freeze()  # the context lives as long as the server; see Gateway.lifespan
         return ctx
 
     def _load(self, db_id: str) -> DatabaseContext:
         assert self.manager is not None
         schema = self.manager.schema(db_id, sample_values=self._samples)
-        ctx = DatabaseContext(schema=schema, dialect=self.manager.spec(db_id).dialect)
+        ctx = DatabaseContext(schema=schema, dialect=self.manager.spec(db_id).dialect,
+                              names=SchemaNames(schema))  # fmt: skip
         if self.builder is not None:
             ctx.index = LinkIndex(schema) if self._link else None
             ctx.schema_text = self.builder.schema_text(schema)
@@ -161,14 +191,24 @@ class Service:
         if self.local is not None:
             return await self._prepare_local(request, parsed)
         assert self.builder is not None
+        builder = self.builder
         if parsed.schema is not None:
+            # The message brought its schema: nothing about it can be cached.
             schema = parsed.schema
-            ctx = None
             db_id = parsed.db_id  # only when named: DDL alone has nothing to execute on
-            if db_id is not None and self.config.postprocess.execute:
-                ctx = await self.database(db_id)
-            index = LinkIndex(schema) if self._link else None
-            text = None
+            ctx = (
+                await self.database(db_id)
+                if db_id is not None and self.config.postprocess.execute
+                else None
+            )
+            names = SchemaNames(schema)
+            shown = (
+                link_schema(LinkIndex(schema), parsed.question, *self._link)
+                if self._link
+                else schema
+            )
+            text = builder.schema_text(shown)
+            tables = shown.table_names
         else:
             db_id = parsed.db_id or self.config.db_id
             if db_id is None:
@@ -178,22 +218,35 @@ class Service:
                     "missing_schema", "messages",
                 )  # fmt: skip
             ctx = await self.database(db_id)
-            schema, index, text = ctx.schema, ctx.index, ctx.schema_text
-        shown = schema
-        if index is not None and self._link is not None:
-            shown = link_schema(index, parsed.question, *self._link)
-        if text is None or shown is not schema:
-            text = self.builder.schema_text(shown)
-        messages = self.builder.messages(parsed.question, text, evidence=parsed.evidence,
-                                         db_id=db_id)  # fmt: skip
-        return Job(request=request, input=parsed, schema=schema, db_id=db_id,
-                   db_dialect=ctx.dialect if ctx else None, tables=shown.table_names,
-                   messages=messages)  # fmt: skip
+            names = ctx.names
+            selection = (
+                select(ctx.index, parsed.question, *self._link)
+                if ctx.index and self._link
+                else None
+            )
+            if selection is None:
+                text, tables = ctx.schema_text, ctx.schema.table_names
+            else:
+                text = ctx.text_for(selection, builder.schema_text)
+                tables = [ctx.schema.tables[t].name for t, _ in selection]
+        messages = builder.messages(parsed.question, text, evidence=parsed.evidence, db_id=db_id)
+        return Job(request=request, input=parsed, names=names, db_id=db_id,
+                   db_dialect=ctx.dialect if ctx else None, tables=tables, messages=messages)  # fmt: skip
 
     async def _prepare_local(self, request: ChatRequest, parsed: NL2SQLInput) -> Job:
+        if parsed.schema is not None:
+            raise bad_request(
+                "the local service answers over its own databases, not a schema in the message: "
+                "send the question alone, with db_id",
+                "schema_not_supported", "messages",
+            )  # fmt: skip
         db_id = parsed.db_id or self.config.db_id
         if db_id is None:
-            only = self.config.databases if self.config.databases and len(self.config.databases) == 1 else None
+            only = (
+                self.config.databases
+                if self.config.databases and len(self.config.databases) == 1
+                else None
+            )
             db_id = only[0] if only else None
         if db_id is None:
             raise bad_request(
@@ -203,13 +256,15 @@ class Service:
         if request.n > 1:
             raise bad_request("the local service gives one answer: use n = 1", "invalid_n", "n")
         ctx = await self.database(db_id)
-        return Job(request=request, input=parsed, schema=ctx.schema, db_id=db_id,
+        return Job(request=request, input=parsed, names=ctx.names, db_id=db_id,
                    db_dialect=ctx.dialect, tables=ctx.schema.table_names)  # fmt: skip
 
     # ------------------------------------------------------------ answering
 
     async def _outcome(self, job: Job, text: str) -> Outcome:
-        return await self.post.run(text, schema=job.schema, db_id=job.db_id, db_dialect=job.db_dialect)
+        return await self.post.run(
+            text, names=job.names, db_id=job.db_id, db_dialect=job.db_dialect
+        )
 
     async def _local_answer(self, job: Job) -> tuple[str, dict[str, Any]]:
         assert self.local is not None and job.db_id is not None
@@ -223,11 +278,17 @@ class Service:
         if self.local is not None:
             sql, extra = await self._local_answer(job)
             outcome = await self._outcome(job, sql)
-            choices = [wire.choice(0, outcome.reply(self.reply_mode), "stop", {**outcome.info(), "local": extra})]
+            choices = [
+                wire.choice(
+                    0, outcome.reply(self.reply_mode), "stop", {**outcome.info(), "local": extra}
+                )
+            ]
             return wire.completion(id=wire.new_id(), model=self.name, choices=choices, usage=None,
                                    info=job.info(self.name))  # fmt: skip
         assert self.upstream is not None
-        data = await self.upstream.complete(self.upstream.payload(job.request, job.messages, stream=False))
+        data = await self.upstream.complete(
+            self.upstream.payload(job.request, job.messages, stream=False)
+        )
         choices = []
         for i, raw in enumerate(data["choices"]):
             outcome = await self._outcome(job, choice_text(raw, self.upstream.chat) or "")
@@ -235,7 +296,7 @@ class Service:
             choices.append(wire.choice(index if isinstance(index, int) else i,
                                        outcome.reply(self.reply_mode),
                                        raw.get("finish_reason") or "stop", outcome.info()))  # fmt: skip
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+        usage = data.get("usage")
         return wire.completion(id=wire.new_id(), model=self.name, choices=choices, usage=usage,
                                info=job.info(self.name))  # fmt: skip
 
@@ -292,7 +353,9 @@ class Service:
                     reason = raw.get("finish_reason")
                     if reason and index not in finished:
                         finished.add(index)
-                        async for event in self._finish(job, writer, index, texts.get(index, []), reason):
+                        async for event in self._finish(
+                            job, writer, index, texts.get(index, []), reason
+                        ):
                             yield event
             for index in sorted(set(texts) - finished):
                 async for event in self._finish(job, writer, index, texts[index], "stop"):

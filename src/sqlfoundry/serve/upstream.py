@@ -104,7 +104,9 @@ class Upstream:
         )  # fmt: skip
         self._errors = (aiohttp.ClientError, OSError)
 
-    def payload(self, request: ChatRequest, messages: list[dict[str, str]], *, stream: bool) -> bytes:
+    def payload(
+        self, request: ChatRequest, messages: list[dict[str, str]], *, stream: bool
+    ) -> bytes:
         """The upstream request body: the service's defaults, then the client's sampling values."""
         body: dict[str, Any] = {"model": self.config.model, **self.config.params}
         for name in SAMPLING_PARAMS:
@@ -144,7 +146,11 @@ class Upstream:
             data = json.loads(body)
         except ValueError:
             raise upstream_bad_answer("the body is not JSON") from None
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("choices"), list)
+            or not data["choices"]
+        ):
             raise upstream_bad_answer("no choices in the body")
         for choice in data["choices"]:
             if not isinstance(choice, dict) or not isinstance(choice_text(choice, self.chat), str):
@@ -210,7 +216,8 @@ class UpstreamStream:
             raise upstream_unreachable(_describe(err)) from None
 
     def close(self) -> None:
-        self.response.close()
+        # Back to the pool when the body was read to its end; closed otherwise.
+        self.response.release()
 
 
 def choice_text(choice: dict[str, Any], chat: bool) -> str | None:
@@ -235,4 +242,3 @@ def delta_text(choice: dict[str, Any], chat: bool) -> str:
 def _describe(err: BaseException) -> str:
     text = str(err).strip()
     return text or type(err).__name__
-

@@ -1,0 +1,152 @@
+"""``sqlfoundry serve``: run the NL2SQL gateway.
+
+Registered on the app of :mod:`sqlfoundry.cli`; kept apart so that module stays small.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from sqlfoundry.cli import app, err, fail, load_config_file
+from sqlfoundry.core.errors import SqlfoundryError
+
+QUICK_SERVICE = "nl2sql"
+
+
+@app.command()
+def serve(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Gateway TOML/YAML/JSON: \\[gateway] and \\[services.NAME]."),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default 8000).")] = None,
+    upstream_url: Annotated[
+        str | None,
+        typer.Option("--upstream-url", help="Quick mode: the model's OpenAI-compatible base URL."),
+    ] = None,
+    upstream_model: Annotated[
+        str | None, typer.Option("--upstream-model", help="Quick mode: the model name it serves.")
+    ] = None,
+    upstream_key_env: Annotated[
+        str | None,
+        typer.Option("--upstream-key-env", help="Quick mode: variable holding the upstream key."),
+    ] = None,
+    service_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            help="Quick mode: openai (default with an upstream), base, "
+            "seq2seq, or local (default without one).",
+        ),
+    ] = None,  # fmt: skip
+    db_id: Annotated[
+        str | None, typer.Option("--db-id", help="Quick mode: the database questions are about.")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="SQLFOUNDRY_GATEWAY_API_KEY",
+            help="A key clients must send (Bearer); prefer the environment variable.",
+        ),
+    ] = None,  # fmt: skip
+    db_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--db-root",
+            envvar="SQLFOUNDRY_DB_ROOT",
+            help="Folder of SQLite databases (db_id = file stem).",
+        ),
+    ] = None,  # fmt: skip
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="debug, info, warning (default) or error.")
+    ] = None,
+) -> None:
+    """Serve NL2SQL behind an OpenAI-compatible API (each service is a model).
+
+    With --config, the services come from the file. Without it (quick mode), one
+    service named "nl2sql" calls --upstream-url/--upstream-model, or answers with
+    sqlfoundry's offline method over --db-root when no upstream is given.
+    """
+    from sqlfoundry.serve.app import create_app, run_server
+    from sqlfoundry.serve.config import load_gateway_config
+
+    quick = (upstream_url, upstream_model, upstream_key_env, service_type, db_id)
+    if config is not None and any(v is not None for v in quick):
+        fail(
+            "give either --config FILE or the quick-mode flags (--upstream-url, --type, ...), not both"
+        )
+    try:
+        if config is not None:
+            data = load_config_file(config)
+            base = config.resolve().parent
+        else:
+            data = _quick_config(upstream_url, upstream_model, upstream_key_env, service_type, db_id,
+                                 db_root)  # fmt: skip
+            base = Path.cwd()
+        gateway = dict(data.get("gateway") or {})
+        overrides = {"host": host, "port": port, "log_level": log_level}
+        gateway.update({k: v for k, v in overrides.items() if v is not None})
+        if db_root is not None:
+            gateway["db_root"] = str(db_root.resolve())
+        if api_key:
+            gateway["api_keys"] = [*gateway.get("api_keys", []), api_key]
+        data = {**data, "gateway": gateway}
+        settings = load_gateway_config(data, base_dir=base, source=str(config) if config else None)
+        application = create_app(settings)
+    except SqlfoundryError as error:
+        fail(error)
+        return
+    _announce(settings)
+    run_server(application, host=settings.gateway.host, port=settings.gateway.port,
+               log_level=settings.gateway.log_level, access_log=settings.gateway.access_log)  # fmt: skip
+
+
+def _quick_config(url: str | None, model: str | None, key_env: str | None, kind: str | None,
+                  db_id: str | None, db_root: Path | None) -> dict[str, Any]:  # fmt: skip
+    kind = kind or ("openai" if url or model else "local")
+    service: dict[str, Any] = {"type": kind}
+    if kind == "local":
+        if url or model:
+            fail("a local service answers itself: drop --upstream-url/--upstream-model")
+        if db_root is None:
+            fail(
+                "quick mode needs --upstream-url and --upstream-model, or --db-root for a local service"
+            )
+    else:
+        if not url or not model:
+            fail("quick mode needs --upstream-url URL and --upstream-model NAME (or --config FILE)")
+        upstream: dict[str, Any] = {"base_url": url, "model": model}
+        if key_env:
+            upstream["api_key_env"] = key_env
+        service["upstream"] = upstream
+    if db_id:
+        service["db_id"] = db_id
+    return {"gateway": {}, "services": {QUICK_SERVICE: service}}
+
+
+def _announce(settings: Any) -> None:
+    gateway = settings.gateway
+    base = f"http://{gateway.host}:{gateway.port}"
+    err.print(f"[bold]sqlfoundry gateway[/] on {escape(base)}  (OpenAI base_url: {escape(base)}/v1)",
+              highlight=False, soft_wrap=True)  # fmt: skip
+    for name, service in settings.services.items():
+        if service.type == "local":
+            what = "sqlfoundry's offline method; indexes build in the background (see /health)"
+        else:
+            up = service.upstream
+            version = f" {service.version}" if service.type == "openai" else ""
+            what = f"{service.type}{version} prompt -> {up.model} at {up.base_url}"
+        err.print(
+            f"  model [bold]{escape(name)}[/]: {escape(what)}", highlight=False, soft_wrap=True
+        )
+    keyed = bool(gateway.api_keys or gateway.api_keys_env) or any(
+        s.api_keys or s.api_keys_env for s in settings.services.values()
+    )
+    err.print(f"  API keys: {'required' if keyed else 'none (open to anyone who can reach the port)'}"
+              f" · docs: {escape(base)}/docs · Ctrl-C stops", highlight=False, soft_wrap=True)  # fmt: skip
