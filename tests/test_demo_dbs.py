@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 import re
 import sqlite3
@@ -13,21 +12,13 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "build_demo_dbs.py"
+from demo_builder import SCRIPT, demo_builder
+
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("build_demo_dbs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look the module up in sys.modules while the class body runs.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-builder = _load_script()
+builder = demo_builder()
 DB_IDS = [db.db_id for db in builder.DEMO_DATABASES]
 
 

@@ -8,32 +8,22 @@ synthesized once per session (60 sampled queries per database keeps it quick).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from demo_builder import demo_builder  # noqa: E402
 from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.methods.retrieval import RetrievalMethod
 
-BUILDER = Path(__file__).resolve().parents[2] / "examples" / "build_demo_dbs.py"
 DEMO_DBS = ("bookshop", "clinic", "airline")
 NUM_PER_DB = 60
-
-
-def _builder():
-    spec = importlib.util.spec_from_file_location("build_demo_dbs_for_methods", BUILDER)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo_dbs_methods")
-    _builder().build_all(root)
+    demo_builder().build_all(root)
     return root
 
 

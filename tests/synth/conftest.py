@@ -10,7 +10,6 @@ once per test with a fresh ``llm_ctx``.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,26 +21,17 @@ sys.path.insert(0, str(TESTS / "llm"))
 
 from fake_openai import FakeOpenAI  # noqa: E402
 
+from demo_builder import demo_builder  # noqa: E402
 from sqlfoundry.core.context import RunContext  # noqa: E402
 from sqlfoundry.db.manager import DatabaseManager  # noqa: E402
 from sqlfoundry.db.pool import SafeExecutor  # noqa: E402
-
-BUILDER = TESTS.parent / "examples" / "build_demo_dbs.py"
-
-
-def _builder():
-    spec = importlib.util.spec_from_file_location("build_demo_dbs_for_synth", BUILDER)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """bookshop, clinic and airline, built once per session (Spider layout)."""
     root = tmp_path_factory.mktemp("demo_dbs")
-    _builder().build_all(root)
+    demo_builder().build_all(root)
     return root
 
 

@@ -31,26 +31,22 @@ from sqlfoundry.core.registry import build, registered
 
 Mode = Literal["synth", "refine"]
 
-SYNTHESIS_STEPS = (
-    "sql_generator",
-    "sql_execution_filter",
+# Both modes end the same way: a question, the training prompt, the reasoning, the grades.
+_DECORATE = (
     "question_generator",
     "prompt_generator",
     "cot_generator",
     "component_classifier",
     "execution_classifier",
 )
+SYNTHESIS_STEPS = ("sql_generator", "sql_execution_filter", *_DECORATE)
 REFINEMENT_STEPS = (
     "input_check",
     "sql_execution_filter",
     "sql_consistency_filter",
     "sql_variation_generator",
     "sql_execution_filter",
-    "question_generator",
-    "prompt_generator",
-    "cot_generator",
-    "component_classifier",
-    "execution_classifier",
+    *_DECORATE,
 )
 
 
