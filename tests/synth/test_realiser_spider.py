@@ -109,3 +109,19 @@ def test_every_spider_dev_query_gets_an_offline_cot_ending_in_it(spider):
         )
         assert cot.endswith(f"So the final query is:\n```sql\n{item['query'].strip()}\n```")
         assert "\n2. " in cot
+
+
+@pytest.mark.parametrize(
+    ("db_id", "sql", "expected"),
+    [
+        # A one-letter clip of the entity ("G" for game) is dropped, not read as "g".
+        ("game_1", "SELECT GName FROM Video_Games", "What are the names of all video games?"),
+        ("game_1", "SELECT GType FROM Video_Games", "What are the types of all video games?"),
+        # F/L before "name" are first and last.
+        ("game_1", "SELECT Fname, LName FROM Student WHERE Age > 20",
+         "What are the first and last names of students whose age is greater than 20?"),
+    ],
+)  # fmt: skip
+def test_clipped_column_names(spider_root, db_id: str, sql: str, expected: str):
+    schema = DatabaseManager(root=spider_root / "database").schema(db_id)
+    assert realise(sql, schema) == expected

@@ -73,6 +73,7 @@ class CoTGenerator(EngineOperator):
     """Writes ``cot``: reasoning that ends in a ```sql block; see the module doc."""
 
     name = "cot_generator"
+    version = 2  # 2: one-letter clipped column names ("GName") read as the noun
     inputs = ("question", "sql", "db_id")
     outputs = ("cot",)
     Params = CoTParams

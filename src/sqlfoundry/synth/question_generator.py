@@ -86,6 +86,7 @@ class QuestionGenerator(EngineOperator):
     """Writes ``question`` from ``sql``; see the module doc."""
 
     name = "question_generator"
+    version = 2  # 2: one-letter clipped column names ("GName") read as the noun
     inputs = ("sql", "db_id")
     outputs = ("question", "evidence")
     Params = QuestionParams

@@ -231,6 +231,14 @@ def _column_noun(column: Column, entity: str, table: str) -> str:
     if len(parts) >= 2 and parts[0] in _NAME_LETTERS and parts[1] == "name":
         parts = [_NAME_LETTERS[parts[0]]] + parts[1:]
     ent = entity.lower().split()
+    # "GName" in Video_Games: a one-letter clip of the entity before the noun.
+    if (
+        len(parts) >= 2
+        and len(parts[0]) == 1
+        and parts[0].isalpha()
+        and any(word.startswith(parts[0]) for word in ent)
+    ):
+        parts = parts[1:]
     if len(parts) == 2 and parts[0] == "number" and parts[1].endswith("s"):
         parts = ["number", "of", parts[1]]  # "Number_products" -> "number of products"
     # "ContId" in continents: a clipped entity name before the key word.
