@@ -226,8 +226,17 @@ class SQLGenerator(EngineOperator):
                 out.rejects.append(self.reject(seed, "no usable tables: the database has no table"))
                 continue
             plans.append(plan)
-        for round_index in range(_LLM_ROUNDS):
-            await self._llm_round(plans, round_index, ctx, out.rejects)
+        # Each database runs its rounds on its own, so one database's checking gap
+        # overlaps with the others' requests; rejects are gathered in plan order.
+        per_plan: list[list[Reject]] = [[] for _ in plans]
+
+        async def rounds(plan: _LLMPlan, rejects: list[Reject]) -> None:
+            for round_index in range(_LLM_ROUNDS):
+                await self._llm_round([plan], round_index, ctx, rejects)
+
+        await asyncio.gather(*(rounds(p, r) for p, r in zip(plans, per_plan, strict=True)))
+        for rejects in per_plan:
+            out.rejects.extend(rejects)
         for plan in plans:
             if not plan.kept:
                 out.rejects.append(
