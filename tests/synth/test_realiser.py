@@ -21,6 +21,17 @@ def schemas(demo_root):
 # (database, SQL, the question without an rng: the plainest wording)
 CASES = [
     ("bookshop", "SELECT count(*) FROM books", "How many books are there?"),
+    # MAX / MIN of a date read as latest / earliest.
+    (
+        "clinic",
+        "SELECT MAX(hire_date) FROM doctors",
+        "What is the latest hire date of all doctors?",
+    ),
+    (
+        "clinic",
+        "SELECT MIN(hire_date), MAX(annual_salary) FROM doctors WHERE specialty = 'Cardiology'",
+        "What are the earliest hire date and maximum annual salary of doctors whose specialty is Cardiology?",
+    ),
     (
         "bookshop",
         "SELECT title, price FROM books WHERE genre = 'Mystery' ORDER BY price DESC",

@@ -73,7 +73,9 @@ class CoTGenerator(EngineOperator):
     """Writes ``cot``: reasoning that ends in a ```sql block; see the module doc."""
 
     name = "cot_generator"
-    version = 2  # 2: one-letter clipped column names ("GName") read as the noun
+    version = (
+        3  # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest
+    )
     inputs = ("question", "sql", "db_id")
     outputs = ("cot",)
     Params = CoTParams

@@ -86,7 +86,9 @@ class QuestionGenerator(EngineOperator):
     """Writes ``question`` from ``sql``; see the module doc."""
 
     name = "question_generator"
-    version = 2  # 2: one-letter clipped column names ("GName") read as the noun
+    version = (
+        3  # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest
+    )
     inputs = ("sql", "db_id")
     outputs = ("question", "evidence")
     Params = QuestionParams

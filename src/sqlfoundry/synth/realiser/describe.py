@@ -242,6 +242,11 @@ class Describer:
             inner = arg.expressions[0]
             return f"{word} of the different {plural_noun(self.noun(inner, scope))}"
         if isinstance(arg, exp.Column):
+            col = scope.q.col(arg)
+            words = col.words if col is not None else None
+            if isinstance(node, (exp.Min, exp.Max)) and words and words.kind in ("date", "year"):
+                # MAX(hire_date): the latest hire date, not the "maximum" one.
+                word = "latest" if isinstance(node, exp.Max) else "earliest"
             return f"{word} {self.noun(arg, scope)}"
         return f"{word} of {self.noun(arg, scope)}"
 
