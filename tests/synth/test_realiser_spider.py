@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 
 import pytest
 
@@ -67,16 +66,12 @@ def _problems(item, schema, text) -> list[tuple[str, str]]:
 def test_every_spider_dev_query_is_realised(spider):
     dev, schemas = spider
     assert len(dev) == 1034
-    start = time.perf_counter()
     texts = [realise(item["query"], schemas[item["db_id"]]) for item in dev]
-    elapsed = time.perf_counter() - start
     problems = [
         p for item, text in zip(dev, texts, strict=True)
         for p in _problems(item, schemas[item["db_id"]], text)
     ]  # fmt: skip
-    assert problems == []
-    # The synthesis benchmark needs >= 1,000 queries/s; leave room for slow CI machines.
-    assert len(dev) / elapsed > 300
+    assert problems == []  # speed is measured in benchmarks/bench_synth.py, not here
 
 
 def test_spider_wordings_from_an_rng_are_clean_and_deterministic(spider):
