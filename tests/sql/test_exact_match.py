@@ -1,7 +1,6 @@
 import json
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -397,9 +396,7 @@ def test_every_official_verdict(name, variant, fixture):
     assert len(pairs) == len(expected)
     schemas = load_spider_schemas(tables)
 
-    start = time.perf_counter()
     results = [exact_match(g, p, schemas[db], variant=variant) for g, db, p in pairs]
-    elapsed = time.perf_counter() - start
 
     mismatches = [
         f"{fixture}:{lineno}: official {want!r}, ours {_verdict_line(got)!r}\n  gold: {g}\n  pred: {p}"
@@ -409,6 +406,3 @@ def test_every_official_verdict(name, variant, fixture):
         if _verdict_line(got) != want
     ]
     assert not mismatches, f"{len(mismatches)} differ:\n" + "\n".join(mismatches[:10])
-    if name == "taoyds_example":
-        # ~0.1 s here; the official scorer takes ~0.6 s for the same pairs.
-        assert elapsed < 1.0, f"1034 pairs took {elapsed:.2f} s"
