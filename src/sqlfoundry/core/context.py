@@ -36,7 +36,6 @@ class RunContext:
     llm: Any = None
     embedder: Any = None
     seed: int = 0
-    _schemas: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     # The executor's worker pool serves one caller at a time; batches run concurrently.
     _exec_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -55,11 +54,9 @@ class RunContext:
         return self.llm
 
     def schema(self, db_id: str, sample_values: int = 5) -> Any:
-        """The database's ``Schema`` (cached for the run); raises DatabaseNotFoundError."""
-        key = (db_id, sample_values)
-        if key not in self._schemas:
-            self._schemas[key] = self.databases.schema(db_id, sample_values=sample_values)
-        return self._schemas[key]
+        """The database's ``Schema`` (the manager introspects each once); raises
+        DatabaseNotFoundError."""
+        return self.databases.schema(db_id, sample_values=sample_values)
 
     def has_database(self, db_id: str) -> bool:
         return self.databases is not None and db_id in self.databases
