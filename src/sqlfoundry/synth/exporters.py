@@ -38,8 +38,6 @@ import csv
 import io
 import json
 import logging
-import os
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +47,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from sqlfoundry.core.errors import ConfigError, MissingDependencyError
-from sqlfoundry.core.io import atomic_write_text
+from sqlfoundry.core.io import atomic_path, atomic_write_text
 from sqlfoundry.core.operator import Params
 from sqlfoundry.core.sample import Sample
 
@@ -347,7 +345,8 @@ def _write_parquet(report: ExportReport, path: Path, records: list[dict[str, Any
     table = pa.table(
         {c: pa.array([_flat(r.get(c)) for r in records], type=pa.string()) for c in columns}
     )
-    _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    with atomic_path(path) as tmp:
+        pq.write_table(table, str(tmp))
     report.files.append(path)
     return columns
 
@@ -505,16 +504,3 @@ def export(
 def _write_text(report: ExportReport, path: Path, text: str) -> None:
     atomic_write_text(path, text)
     report.files.append(path)
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Let ``write`` create a temporary file next to ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The writer creates the file itself, so it gets the mode a plain open() gives.
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    try:
-        write(str(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
