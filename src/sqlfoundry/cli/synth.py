@@ -1,7 +1,4 @@
-"""``sqlfoundry synth``, ``refine`` and ``export``: the synthesis commands.
-
-Registered on the app of :mod:`sqlfoundry.cli`; kept apart so that module stays small.
-"""
+"""``sqlfoundry synth``, ``refine`` and ``export``: the synthesis commands."""
 
 from __future__ import annotations
 
@@ -14,14 +11,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sqlfoundry.cli import (
+from sqlfoundry.cli.common import (
+    CacheDir,
     DbRoot,
+    LlmBaseUrl,
+    LlmKeyEnv,
+    LlmModel,
     PasswordEnv,
     Server,
-    _manager,
-    app,
+    database_manager,
     err,
     fail,
+    llm_config,
     load_config_file,
     out,
 )
@@ -42,19 +43,8 @@ Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data."
 Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
 Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per query.")]
 Show = Annotated[int, typer.Option("--show", help="Print this many samples at the end.")]
-LlmBaseUrl = Annotated[
-    str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint.")
-]
-LlmModel = Annotated[
-    str | None, typer.Option("--llm-model", help="Model name the endpoint serves.")
-]
-LlmKeyEnv = Annotated[
-    str | None, typer.Option("--llm-api-key-env", help="Environment variable holding the API key.")
-]
-CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Shared LLM response cache.")]
 
 
-@app.command()
 def synth(
     db_root: DbRoot = None,
     server: Server = None,
@@ -84,7 +74,7 @@ def synth(
     """
     from sqlfoundry.synth.records import database_seeds
 
-    manager = _manager(db_root, server, db_password_env)
+    manager = database_manager(db_root, server, db_password_env)
     known = manager.db_ids()
     if db_ids:
         missing = [d for d in db_ids if d not in known]
@@ -99,7 +89,6 @@ def synth(
     _run("synth", database_seeds(known), [], manager, config, overrides, llm_flags, run_dir, show)
 
 
-@app.command()
 def refine(
     input_path: Annotated[
         Path, typer.Option("--input", help="JSON/JSONL pairs: db_id, question, SQL (or query).")
@@ -126,7 +115,7 @@ def refine(
     """
     from sqlfoundry.synth.records import read_pairs
 
-    manager = _manager(db_root, server, db_password_env)
+    manager = database_manager(db_root, server, db_password_env)
     try:
         samples, problems = read_pairs(input_path)
     except SqlfoundryError as error:
@@ -166,14 +155,12 @@ def _run(
     try:
         settings = SynthSettings.from_sources(file_config.get("synth"), overrides)
         pipeline = build_pipeline(mode, settings)  # every parameter checked before any work
-        llm_config = (
-            _llm_config(file_config, llm_flags, config) if settings.engine == "llm" else None
-        )
+        llm = llm_config(file_config, *llm_flags, config) if settings.engine == "llm" else None
     except SqlfoundryError as error:
         fail(error)
 
     async def go():
-        async with run_context(settings, manager, llm_config) as ctx:
+        async with run_context(settings, manager, llm) as ctx:
             with _StepProgress() as progress:
                 result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
                                              input_rejects=input_rejects, record=output_record)  # fmt: skip
@@ -216,18 +203,6 @@ def _spread(samples: list, count: int) -> list:
             elif len(picked) < count:
                 picked.append(item)
     return picked
-
-
-def _llm_config(file_config: dict[str, Any], flags: tuple, config: Path | None):
-    from sqlfoundry.llm import LLMConfig
-
-    base_url, model, key_env, cache_dir = flags
-    overrides = {"base_url": base_url, "model": model, "api_key_env": key_env,
-                 "cache_dir": str(cache_dir) if cache_dir else None}  # fmt: skip
-    cfg = LLMConfig.from_sources(file_config.get("llm") or {}, overrides=overrides,
-                                 source=str(config) if config else None)  # fmt: skip
-    cfg.require_endpoint()
-    return cfg
 
 
 class _StepProgress:
@@ -308,7 +283,6 @@ def _print_sample(record: dict[str, Any]) -> None:
         out.print(f"[bold]CoT:[/]\n{escape(head)}", highlight=False, soft_wrap=True)
 
 
-@app.command()
 def export(
     source: Annotated[
         Path, typer.Argument(help="A run directory (its data.jsonl) or a data.jsonl file.")

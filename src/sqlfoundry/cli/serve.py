@@ -1,7 +1,4 @@
-"""``sqlfoundry serve``: run the NL2SQL gateway.
-
-Registered on the app of :mod:`sqlfoundry.cli`; kept apart so that module stays small.
-"""
+"""``sqlfoundry serve``: run the NL2SQL gateway."""
 
 from __future__ import annotations
 
@@ -11,13 +8,12 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from sqlfoundry.cli import app, err, fail, load_config_file
+from sqlfoundry.cli.common import err, fail, load_config_file
 from sqlfoundry.core.errors import SqlfoundryError
 
 QUICK_SERVICE = "nl2sql"
 
 
-@app.command()
 def serve(
     config: Annotated[
         Path | None,

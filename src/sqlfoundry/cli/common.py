@@ -1,0 +1,156 @@
+"""What every command shares: consoles, the error exit, option types, config files.
+
+Command modules import from here and never from each other; :mod:`sqlfoundry.cli.main`
+registers them on the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from sqlfoundry.core.errors import SqlfoundryError
+
+out = Console()
+err = Console(stderr=True)
+
+DbRoot = Annotated[
+    Path | None,
+    typer.Option(
+        "--db-root",
+        help="Folder searched at any depth for <db_id>.sqlite / <db_id>.db files.",
+        envvar="SQLFOUNDRY_DB_ROOT",
+    ),
+]
+Server = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="A PostgreSQL or MySQL/MariaDB server, e.g. postgresql://user@127.0.0.1:5432; "
+        "each database on it is a db_id.",
+        envvar="SQLFOUNDRY_DB_SERVER",
+    ),
+]
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option("--db-password-env", help="Environment variable holding the server password."),
+]
+LlmBaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."
+    ),
+]
+LlmModel = Annotated[
+    str | None, typer.Option("--llm-model", help="Model name the endpoint serves.")
+]
+LlmKeyEnv = Annotated[
+    str | None, typer.Option("--llm-api-key-env", help="Environment variable holding the API key.")
+]
+CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Shared LLM response cache.")]
+
+
+def setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+    )
+    # sqlglot warns on every statement it falls back on; our own messages say more.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+def fail(error: SqlfoundryError | str, code: int = 2) -> NoReturn:
+    """Print one error line and leave with ``code``."""
+    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def database_manager(db_root: Path | None, server: str | None, password_env: str | None) -> Any:
+    """The ``DatabaseManager`` for ``--db-root`` or ``--server``; fails when neither is given."""
+    from sqlfoundry.db.manager import DatabaseManager, ServerSettings
+
+    if db_root is None and server is None:
+        fail("give --db-root DIR (or set SQLFOUNDRY_DB_ROOT) or --server URL")
+    try:
+        settings = ServerSettings.from_url(server, password_env=password_env) if server else None
+        return DatabaseManager(root=db_root, server=settings)
+    except SqlfoundryError as error:
+        fail(error)
+
+
+def progress_bar(description: str, total: int) -> tuple[Any, Any]:
+    """A rich progress bar on stderr (off when stderr is not a terminal) and its advance()."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task(description, total=total)
+    return progress, lambda n: progress.advance(task, n)
+
+
+def load_config_file(path: Path | None) -> dict[str, Any]:
+    """Read a TOML, YAML or JSON config file into a dict (empty when no file is given)."""
+    import json
+
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            return tomllib.loads(text)
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text) or {}
+        return json.loads(text)
+    except FileNotFoundError:
+        fail(f"{path}: no such config file")
+    except Exception as error:  # noqa: BLE001 - any parse error is reported the same way
+        fail(f"{path}: cannot read config: {error}")
+
+
+def llm_config(
+    file_config: dict[str, Any],
+    base_url: str | None,
+    model: str | None,
+    key_env: str | None,
+    cache_dir: Path | None,
+    config: Path | None,
+    *,
+    require: bool = True,
+) -> Any:
+    """``LLMConfig`` from the file's ``[llm]``, the environment, then the flags."""
+    from sqlfoundry.llm import LLMConfig
+
+    overrides = {"base_url": base_url, "model": model, "api_key_env": key_env,
+                 "cache_dir": str(cache_dir) if cache_dir else None}  # fmt: skip
+    cfg = LLMConfig.from_sources(file_config.get("llm") or {}, overrides=overrides,
+                                 source=str(config) if config else None)  # fmt: skip
+    if require:
+        cfg.require_endpoint()
+    return cfg

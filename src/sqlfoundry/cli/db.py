@@ -1,0 +1,186 @@
+"""``sqlfoundry schema``, ``classify`` and ``exec``: look at databases and run queries."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from sqlfoundry.cli.common import (
+    DbRoot,
+    PasswordEnv,
+    Server,
+    database_manager,
+    err,
+    fail,
+    progress_bar,
+)
+from sqlfoundry.core.errors import SqlfoundryError
+
+
+def schema(
+    db: Annotated[str, typer.Argument(help="A .sqlite/.db file path, or a db_id.")],
+    db_root: DbRoot = None,
+    server: Server = None,
+    db_password_env: PasswordEnv = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="ddl | compact | codex | json | central | parallel"),
+    ] = "ddl",
+    samples: Annotated[int, typer.Option(help="Distinct sample values per column.")] = 5,
+    spider_json: Annotated[
+        bool, typer.Option("--spider-json", help="Print a Spider tables.json entry instead.")
+    ] = False,
+) -> None:
+    """Show a database's schema: tables, columns, keys, row counts and sample values."""
+    import json
+
+    from sqlfoundry.db.manager import DatabaseManager
+    from sqlfoundry.db.render import FORMATS, render
+    from sqlfoundry.db.spider_tables import schema_to_spider
+
+    if fmt not in FORMATS:
+        fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    try:
+        path = Path(db)
+        if path.suffix.lower() in (".sqlite", ".db", ".sqlite3") or path.is_file():
+            if not path.is_file():
+                fail(f"{db}: no such database file")
+            manager = DatabaseManager.for_file(path)
+            db_id = path.stem
+        else:
+            manager = database_manager(db_root, server, db_password_env)
+            db_id = db
+        info = manager.schema(db_id, sample_values=samples)
+    except SqlfoundryError as error:
+        fail(error)
+    if spider_json:
+        print(json.dumps(schema_to_spider(info), indent=2, ensure_ascii=False))
+    else:
+        print(render(info, fmt))
+
+
+def classify(
+    input_path: Annotated[
+        Path, typer.Argument(help="Spider gold file (SQL<TAB>db_id) or JSONL with SQL / query.")
+    ],
+    output: Annotated[
+        Path, typer.Argument(help="JSONL: the input fields + hardness + components.")
+    ],
+    dialect: Annotated[str, typer.Option(help="SQL dialect of the queries.")] = "sqlite",
+) -> None:
+    """Add Spider hardness and component counts to every query."""
+    from sqlfoundry.core.io import atomic_write_jsonl, read_records
+    from sqlfoundry.sql.classify import classify_record
+
+    try:
+        lines = list(read_records(input_path))
+    except SqlfoundryError as error:
+        fail(error)
+    start = time.perf_counter()
+    progress, advance = progress_bar("classify", len(lines))
+    records = []
+    with progress:
+        for line in lines:
+            if line.error is not None:
+                records.append({"hardness": None, "components": None, "error": str(line.error)})
+            else:
+                records.append(
+                    classify_record(line.data, dialect=dialect, where=f"{line.file}:{line.line}")
+                )
+            advance(1)
+    atomic_write_jsonl(output, records)
+    elapsed = time.perf_counter() - start
+    counts = Counter(r["hardness"] for r in records)
+    levels = ("easy", "medium", "hard", "extra")
+    parts = " · ".join(f"{h} {counts.get(h, 0)}" for h in levels)
+    bad = [r for r in records if r.get("error")]
+    err.print(
+        f"[bold]{len(records)} queries in {elapsed:.2f} s[/]: {parts} · unreadable {len(bad)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for r in bad[:5]:
+        err.print(f"  [yellow]{escape(r['error'])}[/]", highlight=False, soft_wrap=True)
+    err.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)
+
+
+def exec_(
+    input_path: Annotated[Path, typer.Argument(help="Spider gold file (SQL<TAB>db_id) or JSONL.")],
+    output: Annotated[Path, typer.Argument(help="Results, one JSON line per input line.")],
+    db_root: DbRoot = None,
+    server: Server = None,
+    db_password_env: PasswordEnv = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per query.")] = 30.0,
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = in this process).")] = (
+        os.cpu_count() or 1
+    ),
+    max_rows: Annotated[int, typer.Option(help="Rows kept per result in the output.")] = 20,
+) -> None:
+    """Run every query read-only across worker processes and write one result per line."""
+    from sqlfoundry.core.io import atomic_write_jsonl, read_records, sql_of
+    from sqlfoundry.db.base import ExecResult
+    from sqlfoundry.db.pool import SafeExecutor
+
+    manager = database_manager(db_root, server, db_password_env)
+    try:
+        lines = list(read_records(input_path))
+    except SqlfoundryError as error:
+        fail(error)
+    jobs, slots = [], []
+    results: list[ExecResult | None] = [None] * len(lines)
+    for i, line in enumerate(lines):
+        sql = sql_of(line.data) if line.data else None
+        db_id = line.data.get("db_id") if line.data else None
+        if line.error or sql is None or not isinstance(db_id, str):
+            reason = (
+                line.error.message if line.error else "record needs 'SQL' (or 'query') and 'db_id'"
+            )
+            results[i] = ExecResult(
+                status="error",
+                error=f"{line.file}:{line.line}: {reason}",
+                error_type="InputError",
+                db_id=db_id if isinstance(db_id, str) else None,
+            )
+            continue
+        jobs.append((sql, db_id))
+        slots.append(i)
+    start = time.perf_counter()
+    progress, advance = progress_bar("exec", len(jobs))
+    with progress, SafeExecutor(manager, workers=workers, timeout=timeout) as executor:
+        for i, result in zip(slots, executor.run(jobs, progress=advance), strict=True):
+            results[i] = result
+    elapsed = time.perf_counter() - start
+    records = []
+    for i, result in enumerate(results):
+        assert result is not None
+        result.index = i
+        records.append(result.to_dict(max_rows=max_rows))
+    atomic_write_jsonl(output, records)
+    _exec_summary(records, elapsed, output)
+
+
+def _exec_summary(records: list[dict[str, Any]], elapsed: float, output: Path) -> None:
+    counts = Counter(r["status"] for r in records)
+    parts = " · ".join(f"{s} {counts.get(s, 0)}" for s in ("ok", "error", "timeout", "rejected"))
+    err.print(
+        f"[bold]{len(records)} queries in {elapsed:.2f} s[/]: {parts}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    failures = [r for r in records if r["status"] != "ok"]
+    for r in failures[:5]:
+        err.print(
+            f"  [yellow]#{r['index']}[/] {escape(str(r['db_id']))}: {r['status']}: "
+            f"{escape(str(r['error']))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(failures) > 5:
+        err.print(f"  ... and {len(failures) - 5} more (see {escape(str(output))})", soft_wrap=True)
+    err.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)
