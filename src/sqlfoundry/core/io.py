@@ -36,7 +36,7 @@ def read_jsonl(path: str | Path) -> Iterator[Line]:
     """Yield one Line per non-blank line of a JSONL file (or a JSON list file)."""
     path = Path(path)
     name = str(path)
-    text = _read(path)
+    text = read_text(path)
     if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
         try:
             items = json.loads(text)
@@ -80,7 +80,7 @@ def read_gold(path: str | Path) -> Iterator[Line]:
     """
     path = Path(path)
     name = str(path)
-    for number, raw in enumerate(_read(path).splitlines(), start=1):
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
         if not raw.strip():
             continue
         sql, tab, db_id = raw.rpartition("\t")
@@ -106,7 +106,9 @@ def sql_of(record: dict[str, Any]) -> str | None:
     return None
 
 
-def _read(path: Path) -> str:
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file; InputError naming the file when it is missing or unreadable."""
+    path = Path(path)
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -234,9 +234,24 @@ QUESTION_STYLES = (
 
 
 @cache
+def prompt_data(name: str) -> dict[str, Any]:
+    """A TOML data file of the prompt library (``prompts/<name>.toml``): the guides
+    templates are filled with, such as the question styles or the depth techniques.
+
+    Raises:
+        TemplateError: no such file, or it is not valid TOML.
+    """
+    entry = _folder().joinpath(name + ".toml")
+    if not entry.is_file():
+        raise TemplateError(f"no prompt data file {name!r}", file=f"prompts/{name}.toml")
+    try:
+        return tomllib.loads(entry.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise TemplateError(f"invalid TOML: {err}", file=f"prompts/{name}.toml") from None
+
+
 def _styles() -> dict[str, dict[str, str]]:
-    text = _folder().joinpath("question_styles.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return prompt_data("question_styles")
 
 
 def question_style(style: str) -> dict[str, str]:
