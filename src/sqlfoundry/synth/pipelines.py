@@ -63,6 +63,7 @@ def load_operators() -> None:
         sql_generator,
         variation_generator,
     )
+    from sqlfoundry.synth.producers import operators  # noqa: F401
 
 
 class SynthSettings(BaseModel):
