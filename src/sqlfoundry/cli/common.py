@@ -53,6 +53,15 @@ LlmKeyEnv = Annotated[
     str | None, typer.Option("--llm-api-key-env", help="Environment variable holding the API key.")
 ]
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Shared LLM response cache.")]
+Engine = Annotated[
+    str | None,
+    typer.Option(
+        "--engine", help="offline (no model; the default) or llm.", show_default=False
+    ),  # fmt: skip
+]
+Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data.")]
+Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
+Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per query.")]
 
 
 def setup_logging(verbose: bool) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sqlfoundry.cli import db, evaluate, llm, serve, synth
+from sqlfoundry.cli import db, evaluate, llm, pairs, serve, synth
 from sqlfoundry.cli.common import err, setup_logging
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -42,6 +42,18 @@ app.command("synth")(synth.synth)
 app.command("refine")(synth.refine)
 app.command("export")(synth.export)
 app.command("serve")(serve.serve)
+
+pairs_app = typer.Typer(
+    help="Question/SQL pairs from chats, SQL logs and schemas; evolved, validated, deduplicated.",
+    no_args_is_help=True,
+)
+pairs_app.command("from-chat")(pairs.from_chat)
+pairs_app.command("from-log")(pairs.from_log)
+pairs_app.command("from-schema")(pairs.from_schema)
+pairs_app.command("evolve")(pairs.evolve)
+pairs_app.command("personas")(pairs.personas)
+pairs_app.command("teachings")(pairs.teachings)
+app.add_typer(pairs_app, name="pairs")
 
 
 def main() -> None:

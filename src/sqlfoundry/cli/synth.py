@@ -14,11 +14,15 @@ from rich.table import Table
 from sqlfoundry.cli.common import (
     CacheDir,
     DbRoot,
+    Engine,
     LlmBaseUrl,
     LlmKeyEnv,
     LlmModel,
     PasswordEnv,
+    Seed,
     Server,
+    Timeout,
+    Workers,
     database_manager,
     err,
     fail,
@@ -28,20 +32,11 @@ from sqlfoundry.cli.common import (
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
-Engine = Annotated[
-    str | None,
-    typer.Option(
-        "--engine", help="offline (no model; the default) or llm.", show_default=False
-    ),  # fmt: skip
-]
 ConfigFile = Annotated[
     Path | None,
     typer.Option("--config", help="TOML/YAML/JSON with \\[synth] (and \\[llm]) sections."),
 ]
 RunDir = Annotated[Path, typer.Option("--out", help="Run directory (created; re-run to resume).")]
-Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data.")]
-Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
-Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per query.")]
 Show = Annotated[int, typer.Option("--show", help="Print this many samples at the end.")]
 
 
