@@ -345,3 +345,25 @@ def test_teachings_generator_llm_drops_ungrounded_teachings_and_tops_up(llm_ctx,
     assert "not in the schema: authors.secret_column" in generator.rejects[0]["reason"]
     prompt = fake.requests[-1].body["messages"][1]["content"]
     assert "orders.status takes the values" in prompt  # the profile's facts ground the model
+
+
+def test_schema_synthesizer_llm_prose_instead_of_sql_fails_after_the_retries(llm_ctx, fake):
+    model = PairModel()
+    model.malformed = {"pair_sql", "pair_sql_retry"}
+    fake.handler = model.handler
+    producer = SchemaSynthesizer(PairDatabase(llm_ctx, "clinic"), count=1, max_attempts=2)
+    [only] = run(producer.to_pairs())
+    assert not only.success and only.sql == "" and only.meta["attempts"] == 2
+    assert only.meta["error"].startswith("no SQL in the answer (no SQL found")
+    assert model.kinds["pair_sql"] == 1 and model.kinds["pair_sql_retry"] == 1
+
+
+def test_teachings_generator_llm_malformed_falls_back_to_the_profile(llm_ctx, fake):
+    model = PairModel()
+    model.malformed = {"teachings_generation"}
+    fake.handler = model.handler
+    generator = TeachingsGenerator(PairDatabase(llm_ctx, "clinic"))
+    teachings = run(generator.generate())
+    assert len(teachings) == 3 and teachings[0].kind == "guardrail"
+    assert generator.rejects[0]["reason"].startswith("unparsable answer")
+    assert generator.rejects[0]["raw"] == "I am sorry, I cannot help with that request."

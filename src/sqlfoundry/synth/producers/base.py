@@ -9,9 +9,9 @@ streams: a pair goes on to the next producer as soon as it is made.
 Producers with per-input work (an LLM call, SQL to run) go through
 :meth:`PairProducer.each`, which
 
-* works on up to ``concurrency`` inputs at once and yields their outputs in
-  input order, so a run is reproducible and a chain keeps an endpoint busy;
-* bounds the producer's LLM requests by the same ``concurrency``;
+* works on up to twice ``concurrency`` inputs at once and yields their outputs
+  in input order, so a run is reproducible and a chain keeps an endpoint busy;
+* bounds the producer's LLM requests in flight by ``concurrency``;
 * checkpoints every input's output under the producer's config (see
   :mod:`.checkpoint`) when a run directory is set, so a re-run resumes.
 
@@ -251,7 +251,7 @@ class PairProducer(EngineUser, ABC):
         work: Callable[[Any], Awaitable[Outcome]],
         key: Callable[[Any], Any],
     ) -> AsyncIterator[list[ExtractedPair]]:
-        """Run ``work`` on every input, ``concurrency`` at a time, yielding in input order.
+        """Run ``work`` on every input, many at a time, yielding in input order.
 
         Args:
             inputs: chunks of inputs (pairs, conversations, statements...).
@@ -264,7 +264,9 @@ class PairProducer(EngineUser, ABC):
         if self.run_dir is not None:
             folder = self.run_dir / "producers" / f"{self.name}-{self.signature()}"
             store = CheckpointStore(folder)
-        slots = asyncio.Semaphore(self.concurrency)
+        # Twice as many inputs as requests allowed: while some inputs wait for their
+        # turn (or for the input ahead of them), others keep the endpoint busy.
+        slots = asyncio.Semaphore(2 * self.concurrency)
         queue: asyncio.Queue[Any] = asyncio.Queue()
         end = object()
 
@@ -357,7 +359,11 @@ def as_pair(item: Any) -> ExtractedPair:
 
 
 class ChainedProducer(PairProducer):
-    """Several producers one after the other (e.g. one schema synthesizer per database)."""
+    """Several producers' pairs one after the other (e.g. one schema synthesizer per database).
+
+    The producers run at the same time, so an endpoint stays busy while the
+    first one is still short of work; their chunks come out in producer order.
+    """
 
     name = "chain"
 
@@ -370,10 +376,31 @@ class ChainedProducer(PairProducer):
         return list(self.producers)
 
     async def produce(self) -> AsyncIterator[list[ExtractedPair]]:
-        for producer in self.producers:
-            async for chunk in producer.produce():
-                self.stats["pairs"] += len(chunk)
-                yield chunk
+        queues: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in self.producers]
+        end = object()
+
+        async def drain(producer: PairProducer, queue: asyncio.Queue[Any]) -> None:
+            try:
+                async for chunk in producer.produce():
+                    queue.put_nowait(chunk)
+                queue.put_nowait(end)
+            except Exception as err:  # handed to the consumer, in order
+                queue.put_nowait(_Failure(err))
+
+        tasks = [
+            asyncio.ensure_future(drain(p, q)) for p, q in zip(self.producers, queues, strict=True)
+        ]
+        try:
+            for queue in queues:
+                while (entry := await queue.get()) is not end:
+                    if isinstance(entry, _Failure):
+                        raise entry.error
+                    self.stats["pairs"] += len(entry)
+                    yield entry
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class PairList(PairProducer):

@@ -18,6 +18,7 @@ down to the SQL; only the LLM engine writes those.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 from sqlglot import exp
 
@@ -60,23 +61,22 @@ def realise(schema: Schema, sql: str, seed: str, *, dialect: str | None = None) 
 
 def readings(
     schema: Schema, sql: str, form: str, seed: str, dialect: str | None = None
-) -> list[str]:
+) -> Iterator[str]:
     """The distinct realisations in ``form`` (``interrogative`` or ``imperative``) among
-    the first draws from ``seed``, in the order drawn."""
-    found: list[str] = []
+    the first draws from ``seed``, in the order drawn (lazily: take what you need)."""
+    found: set[str] = set()
     for attempt in range(_TRIES):
         result = realise(schema, sql, f"{seed}:{form}:{attempt}", dialect=dialect)
         if result.style == form and result.text not in found:
-            found.append(result.text)
-    return found
+            found.add(result.text)
+            yield result.text
 
 
 def reading(
     schema: Schema, sql: str, form: str, seed: str, dialect: str | None = None
 ) -> str | None:
     """The first realisation in ``form``, or None."""
-    found = readings(schema, sql, form, seed, dialect)
-    return found[0] if found else None
+    return next(readings(schema, sql, form, seed, dialect), None)
 
 
 def in_style(
