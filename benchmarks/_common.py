@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -49,3 +50,12 @@ def machine() -> str:
     return (
         f"{platform.node()} · {os.cpu_count()} cores · {cpu} · Python {platform.python_version()}"
     )
+
+
+def demo_dbs() -> Path:
+    """The demo databases under ``examples/demo_dbs``, built first when missing."""
+    demo = REPO / "examples" / "demo_dbs"
+    if not (demo / "clinic" / "clinic.sqlite").exists():
+        subprocess.run([sys.executable, str(REPO / "examples" / "build_demo_dbs.py"), "--out",
+                        str(demo)], check=True, capture_output=True)  # fmt: skip
+    return demo

@@ -27,7 +27,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _common import REPO, machine
+from _common import REPO, demo_dbs, machine
 
 from sqlfoundry.llm import LLMConfig
 from sqlfoundry.synth.producers import (
@@ -101,10 +101,7 @@ def in_flight(times: list[float]) -> tuple[float, float]:
 
 
 def main() -> None:
-    demo = REPO / "examples" / "demo_dbs"
-    if not (demo / "clinic" / "clinic.sqlite").exists():
-        subprocess.run([sys.executable, str(REPO / "examples" / "build_demo_dbs.py"), "--out",
-                        str(demo)], check=True, capture_output=True)  # fmt: skip
+    demo = demo_dbs()
     print(f"machine: {machine()}")
     print(f"chain: {len(DATABASES)} databases x {len(COMPLEXITIES)} complexities x {COUNT} pairs"
           " -> depth 1 -> breadth 2 -> validate (run) -> dedupe exact")  # fmt: skip

@@ -25,7 +25,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _common import REPO, machine
+from _common import REPO, demo_dbs, machine
 
 CLI = Path(sys.executable).with_name("sqlfoundry")
 LATENCY = 0.1
@@ -79,10 +79,7 @@ while True:
 
 
 def main() -> None:
-    demo = REPO / "examples" / "demo_dbs"
-    if not (demo / "clinic" / "clinic.sqlite").exists():
-        subprocess.run([sys.executable, str(REPO / "examples" / "build_demo_dbs.py"), "--out",
-                        str(demo)], check=True, capture_output=True)  # fmt: skip
+    demo = demo_dbs()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
