@@ -10,7 +10,7 @@ list as its source, so they chain::
                 BreadthEvolver(DepthEvolver(SchemaSynthesizer(db, count=5), db=db), db=db),
                 db, execute=True,
             ),
-            strategy="sql-only",
+            strategy="exact",
         ).to_pairs(run_dir="runs/pairs")
 
 Each step with an LLM engine (the ``db`` was opened with ``llm=LLMConfig(...)``)

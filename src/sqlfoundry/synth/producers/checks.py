@@ -1,4 +1,4 @@
-"""Checks on a pair's SQL before it runs: a single read-only query, over the schema's tables and columns."""
+"""Checks on a pair's SQL before it runs: one read-only query over the schema's tables and columns."""
 
 from __future__ import annotations
 

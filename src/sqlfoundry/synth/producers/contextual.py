@@ -1,4 +1,4 @@
-"""Contextual extractors: pairs from multi-turn chats, each follow-up resolved into a standalone question.
+"""Contextual extractors: pairs from multi-turn chats, follow-ups resolved into standalone questions.
 
 They walk a conversation keeping a *context* of turns (``User: ...`` and the
 assistant's text, ``Assistant: ...``); at each query call they take a

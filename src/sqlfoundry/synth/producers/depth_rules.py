@@ -252,29 +252,35 @@ def _hypothetical(select, sources, profile, rng) -> Evolution | str:
         return "no measure to apply a what-if to"
     percent = rng.choice((5, 10, 15, 20, 25))
     direction = rng.choice((1, -1))
-    factor = exp.Literal.number(round(1 + direction * percent / 100, 2))
-    aggregates = [
-        e
-        for e in select.expressions
-        if isinstance(_unaliased(e), (exp.Sum, exp.Avg, exp.Min, exp.Max))
-    ]
-    if len(select.expressions) == 1 and aggregates and not select.args.get("group"):
-        inner = _unaliased(aggregates[0]).this
-        column = inner if isinstance(inner, exp.Column) else None
-        if column is not None:
-            scaled = select.copy()
-            scaled.set("expressions", [exp.Round(this=exp.Mul(this=_unaliased(aggregates[0]).copy(),
-                                                             expression=factor), decimals=exp.Literal.number(2))])  # fmt: skip
-            return Evolution("hypothetical", [scaled], wording=select.copy(),
-                             hypothesis=_hypothesis(column.name, percent, direction))  # fmt: skip
+    lone = _unaliased(select.expressions[0]) if len(select.expressions) == 1 else None
+    scalable = (exp.Sum, exp.Avg, exp.Min, exp.Max)
+    # A lone SUM/AVG/MIN/MAX of a column: scale it, and word the query as it is.
+    if (
+        isinstance(lone, scalable)
+        and isinstance(lone.this, exp.Column)
+        and not select.args.get("group")
+    ):
+        scaled = select.copy()
+        scaled.set("expressions", [_scaled(lone.copy(), percent, direction)])
+        return Evolution("hypothetical", [scaled], wording=select.copy(),
+                         hypothesis=_hypothesis(lone.this.name, percent, direction))  # fmt: skip
+    # Otherwise: the total or the average of a measure of the query's rows.
     source, measure = rng.choice(measures)
-    func = rng.choice((exp.Sum, exp.Avg))
-    base = _bare(select).select(func(this=_column(source, measure, qualify)))
-    scaled = _bare(select).select(exp.Round(
-        this=exp.Mul(this=func(this=_column(source, measure, qualify)), expression=factor),
-        decimals=exp.Literal.number(2)))  # fmt: skip
-    return Evolution("hypothetical", [scaled], wording=base,
-                     hypothesis=_hypothesis(measure.name, percent, direction))  # fmt: skip
+    aggregate = rng.choice((exp.Sum, exp.Avg))(this=_column(source, measure, qualify))
+    base = _bare(select).select(aggregate.copy())
+    scaled = _bare(select).select(_scaled(aggregate, percent, direction))
+    return Evolution(
+        "hypothetical",
+        [scaled],
+        wording=base,
+        hypothesis=_hypothesis(measure.name, percent, direction),
+    )
+
+
+def _scaled(value: exp.Expression, percent: int, direction: int) -> exp.Expression:
+    """``ROUND(value * 1.15, 2)`` for 15% up."""
+    factor = exp.Literal.number(round(1 + direction * percent / 100, 2))
+    return exp.Round(this=exp.Mul(this=value, expression=factor), decimals=exp.Literal.number(2))
 
 
 def _unaliased(node: exp.Expression) -> exp.Expression:
@@ -282,6 +288,7 @@ def _unaliased(node: exp.Expression) -> exp.Expression:
 
 
 def _hypothesis(column: str, percent: int, direction: int) -> str:
+    """The what-if clause: "Assuming every price were 15% higher"."""
     change = "higher" if direction > 0 else "lower"
     return f"Assuming every {humanize(column)} were {percent}% {change}"
 

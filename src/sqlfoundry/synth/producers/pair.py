@@ -82,7 +82,7 @@ class ExtractedPair(BaseModel):
     # ------------------------------------------------------------------ records
 
     def to_record(self) -> dict[str, Any]:
-        """One JSON line: the synthesis input fields (``SQL``), then ``success``, ``context``, ``meta``."""
+        """One JSON line: the synthesis input fields (``SQL``...), ``success``, ``context``, ``meta``."""
         record: dict[str, Any] = {
             "id": self.id or self.key(),
             "db_id": self.db_id,
