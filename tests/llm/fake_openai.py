@@ -4,7 +4,8 @@ A test double, not a product default. It speaks just enough HTTP/1.1 (keep-alive
 Content-Length bodies) on a plain asyncio server, which keeps it fast enough to
 stand in for a real endpoint in the benchmark too.
 
-Endpoints: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/embeddings``.
+Endpoints: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/completions``
+(raw prompt, ``n``, ``logprobs``, ``echo``), ``POST /v1/embeddings``.
 Default answers are deterministic: a chat reply names the request's sequence
 number, so a reply served from a cache is recognisable. A test steers it with
 
@@ -14,7 +15,9 @@ number, so a reply served from a cache is recognisable. A test steers it with
   content after a delay);
 - ``handler``: a function of the request returning a Reply or None (default);
 - ``api_key``: when set, other keys get 401; ``models``: the served models (404 otherwise);
-- ``models_status``: make ``GET /models`` answer this status instead.
+- ``models_status``: make ``GET /models`` answer this status instead;
+- ``logprobs_supported``: False answers as a server without log probabilities
+  (``logprobs: null`` in every default choice, whatever was asked).
 
 It counts requests per path and tracks the most requests in flight at once.
 
@@ -99,6 +102,7 @@ class FakeOpenAI:
         self.record = record
         self.port = port
         self.models_status: int | None = None
+        self.logprobs_supported = True
         self.script: deque[Reply] = deque()
         self.handler: Callable[[FakeRequest], Reply | None] | None = None
         self.requests: list[FakeRequest] = []
@@ -217,7 +221,7 @@ class FakeOpenAI:
             if self.models_status is not None:
                 return error_reply(self.models_status, "no such route")
             return Reply()
-        if request.path not in ("/v1/chat/completions", "/v1/embeddings"):
+        if request.path not in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
             return error_reply(404, f"no route {request.path}")
         model = (request.body or {}).get("model")
         if model not in self.models:
@@ -240,7 +244,14 @@ class FakeOpenAI:
         if request.path == "/v1/embeddings":
             return embeddings_body(request.body)
         self._seq += 1
-        return chat_body(request.body, self._seq)
+        if request.path == "/v1/completions":
+            body = completion_body(request.body, self._seq)
+        else:
+            body = chat_body(request.body, self._seq)
+        if not self.logprobs_supported:
+            for choice in body["choices"]:
+                choice["logprobs"] = None
+        return body
 
 
 class _Connection(asyncio.Protocol):
@@ -340,6 +351,76 @@ def chat_body(body: dict[str, Any], seq: int) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{seq}",
         "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model"),
+        "choices": choices,
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def token_spans(text: str) -> list[tuple[int, str]]:
+    """``(offset, token)`` for each token of ``text``: a run of spaces and the word after it."""
+    spans, start = [], 0
+    for word in text.split():
+        at = text.index(word, start)
+        spans.append((start, text[start : at + len(word)]))
+        start = at + len(word)
+    return spans
+
+
+def completion_body(body: dict[str, Any], seq: int) -> dict[str, Any]:
+    """A ``/completions`` answer whose text is `` completion <seq>.<choice>``.
+
+    With ``logprobs`` (an int), generated token j has log probability -0.1 * (j + 1) and
+    ``logprobs`` alternatives; with ``echo`` the text starts with the prompt, whose tokens
+    have -0.01 * (j + 1), the first None as real servers give it.
+    """
+    prompt = body.get("prompt", "")
+    if isinstance(prompt, list):
+        prompt = prompt[0] if prompt else ""
+    n = int(body.get("n") or 1)
+    max_tokens = int(body.get("max_tokens") if body.get("max_tokens") is not None else 16)
+    echo = bool(body.get("echo"))
+    k = body.get("logprobs")
+    choices = []
+    completion_tokens = 0
+    for i in range(n):
+        generated = token_spans(f" completion {seq}.{i}")
+        finish = "stop"
+        if len(generated) > max_tokens:
+            generated, finish = generated[:max_tokens], "length"
+        completion_tokens += len(generated)
+        text = "".join(t for _, t in generated)
+        choice: dict[str, Any] = {"index": i, "text": (prompt if echo else "") + text,
+                                  "finish_reason": finish, "logprobs": None}  # fmt: skip
+        if k is not None:
+            tokens, values, offsets = [], [], []
+            base = 0
+            if echo:
+                for j, (offset, token) in enumerate(token_spans(prompt)):
+                    tokens.append(token)
+                    values.append(None if j == 0 else -0.01 * (j + 1))
+                    offsets.append(offset)
+                base = len(prompt)
+            for j, (offset, token) in enumerate(generated):
+                tokens.append(token)
+                values.append(-0.1 * (j + 1))
+                offsets.append(base + offset)
+            tops = [
+                None if v is None else {(t if a == 0 else f"alt{a}"): v - a for a in range(int(k))}
+                for t, v in zip(tokens, values, strict=True)
+            ]
+            choice["logprobs"] = {"tokens": tokens, "token_logprobs": values,
+                                  "top_logprobs": tops, "text_offset": offsets}  # fmt: skip
+        choices.append(choice)
+    prompt_tokens = len(prompt.split())
+    return {
+        "id": f"cmpl-{seq}",
+        "object": "text_completion",
         "created": 0,
         "model": body.get("model"),
         "choices": choices,

@@ -163,6 +163,11 @@ class LLMResponseError(LLMItemError):
     """The server answered 200 but the body is not a usable completion; ``raw`` keeps it."""
 
 
+class LLMLogprobsMissingError(LLMResponseError):
+    """Log probabilities were asked for and the answer has none: the server does not give
+    them (or not for this model), so no other request will have them either."""
+
+
 class LLMRetriesExhaustedError(LLMItemError):
     """429, 5xx or timeouts went on past the retry budget for this request."""
 

@@ -332,6 +332,121 @@ class LLMClient:
         )
         return generations
 
+    # ------------------------------------------------------------------ text completions
+
+    def completion_payload(
+        self,
+        prompt: str,
+        *,
+        logprobs: int | None = None,
+        echo: bool = False,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The normalised ``/completions`` body (config defaults filled in), sent and hashed."""
+        cfg = self.config
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "prompt": prompt,
+            "temperature": cfg.temperature if temperature is None else temperature,
+            "top_p": cfg.top_p if top_p is None else top_p,
+            "max_tokens": cfg.max_tokens if max_tokens is None else max_tokens,
+        }
+        if logprobs is not None:
+            payload["logprobs"] = logprobs
+        if echo:
+            payload["echo"] = True
+        if stop is not None:
+            payload["stop"] = [stop] if isinstance(stop, str) else list(stop)
+        if seed is not None:
+            payload["seed"] = seed
+        payload.update(cfg.extra_body)
+        if extra_body:
+            payload.update(extra_body)
+        return payload
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        n: int = 1,
+        logprobs: int | None = None,
+        echo: bool = False,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        operator: str = DEFAULT_OPERATOR,
+        use_cache: bool = True,
+    ) -> list[Generation]:
+        """``n`` completions of a raw prompt through ``/completions`` (base models).
+
+        Args:
+            logprobs: None for none; k >= 0 for each token's log probability with its
+                top-k alternatives (each ``TokenLogprob`` has its ``offset`` in the text).
+            echo: the text starts with the prompt, whose tokens come with log
+                probabilities too: with ``max_tokens`` 1 this scores a given text.
+
+        Returns, raises: as :meth:`generate`; an answer without the asked-for log
+        probabilities raises ``LLMLogprobsMissingError``.
+        """
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        payload = self.completion_payload(
+            prompt,
+            logprobs=logprobs,
+            echo=echo,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            stop=stop,
+            seed=seed,
+            extra_body=extra_body,
+        )
+        caching = use_cache and self.cache.readable
+        key = request_key({"kind": "completion", **payload}) if caching else ""
+        have: dict[int, Generation] = {}
+        if caching:
+            for index, value in self.cache.get(key, range(n)).items():
+                have[index] = Generation.from_dict(value, index=index, cached=True)
+            if have:
+                self.usage.record_cache_hits(operator, len(have))
+        try:
+            while len(have) < n:
+                missing = [i for i in range(n) if i not in have]
+                fresh = await self._text_completion(payload, len(missing), operator)
+                for index, generation in zip(missing, fresh, strict=False):
+                    generation.index = index
+                    have[index] = generation
+                if caching:
+                    self.cache.put(key, {i: have[i].to_dict() for i in missing if i in have})
+        except LLMError:
+            self.usage.record_failure(operator)
+            raise
+        return [have[i] for i in range(n)]
+
+    async def _text_completion(
+        self, payload: dict[str, Any], n: int, operator: str
+    ) -> list[Generation]:
+        from sqlfoundry.llm.completions import parse_text_completion
+
+        body = payload if n == 1 else {**payload, "n": n}
+        estimate = len(payload["prompt"]) // 4 + payload["max_tokens"] * n
+        data, raw = await self._call("/completions", body, operator, estimate)
+        usage = Usage.from_dict(data.get("usage") if isinstance(data, dict) else None)
+        self.usage.record_call(operator, self.model, usage)
+        generations, _, _ = parse_text_completion(
+            data, want_logprobs=payload.get("logprobs") is not None, raw=raw,
+            base_url=self.base_url,
+        )  # fmt: skip
+        return generations
+
     # ------------------------------------------------------------------ embeddings
 
     async def embed(
@@ -560,6 +675,9 @@ class SyncLLMClient:
 
     def embed(self, texts: Sequence[str], **kwargs: Any):
         return self._run(self.client.embed(texts, **kwargs))
+
+    def complete(self, prompt: str, **kwargs: Any) -> list[Generation]:
+        return self._run(self.client.complete(prompt, **kwargs))
 
     def run_batch(self, requests: Sequence[Any], **kwargs: Any):
         from sqlfoundry.llm.batch import run_batch

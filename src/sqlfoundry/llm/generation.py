@@ -9,10 +9,11 @@ that is not a usable completion raises LLMResponseError with the raw body kept.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlfoundry.core.errors import LLMResponseError
+from sqlfoundry.core.errors import LLMLogprobsMissingError, LLMResponseError
 from sqlfoundry.llm.usage import Usage
 
 RAW_KEEP = 2000  # characters of a bad body kept on the error
@@ -20,18 +21,27 @@ RAW_KEEP = 2000  # characters of a bad body kept on the error
 
 @dataclass(slots=True)
 class TokenLogprob:
-    """One generated token, its log probability and the top alternatives at that position."""
+    """One generated token, its log probability and the top alternatives at that position.
+
+    ``offset`` is where the token starts in the completion's text, when the server
+    says (``/completions`` does; chat does not).
+    """
 
     token: str
     logprob: float
     top: list[tuple[str, float]] = field(default_factory=list)
+    offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"token": self.token, "logprob": self.logprob, "top": [list(t) for t in self.top]}
+        out = {"token": self.token, "logprob": self.logprob, "top": [list(t) for t in self.top]}
+        if self.offset is not None:
+            out["offset"] = self.offset
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TokenLogprob:
-        return cls(data["token"], data["logprob"], [(t, lp) for t, lp in data.get("top", [])])
+        return cls(data["token"], data["logprob"], [(t, lp) for t, lp in data.get("top", [])],
+                   data.get("offset"))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -104,6 +114,51 @@ class Generation:
         )
 
 
+def malformed(raw: str, base_url: str | None) -> Callable[[str], LLMResponseError]:
+    """The error maker for a body that is not a usable completion (``raw`` kept on it)."""
+
+    def bad(why: str) -> LLMResponseError:
+        return LLMResponseError(
+            f"malformed completion: {why}", base_url=base_url, status=200, raw=raw[:RAW_KEEP]
+        )
+
+    return bad
+
+
+def logprobs_missing(
+    bad: Callable[[str], LLMResponseError], position: int
+) -> LLMLogprobsMissingError:
+    """The error for a choice without the log probabilities that were asked for."""
+    error = bad(f"logprobs were requested but choice {position} has none")
+    return LLMLogprobsMissingError(error.message, base_url=error.base_url, status=200,
+                                   raw=error.raw)  # fmt: skip
+
+
+def completion_choices(
+    data: Any, bad: Callable[[str], LLMResponseError]
+) -> tuple[list[dict[str, Any]], Usage, str | None]:
+    """A completion body's ``choices`` (each an object), usage and model, for both endpoints.
+
+    Raises:
+        LLMResponseError: not an object, no ``choices`` list (or an error sent with
+            status 200), or a choice that is not an object.
+    """
+    if not isinstance(data, dict):
+        raise bad("the body is not a JSON object")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            raise bad(f"the server sent an error with status 200: {error['message']}")
+        raise bad("no 'choices' list")
+    for position, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            raise bad(f"choice {position} is not an object")
+    usage = Usage.from_dict(data.get("usage"))
+    model = data.get("model") if isinstance(data.get("model"), str) else None
+    return choices, usage, model
+
+
 def parse_chat_completion(
     data: Any, *, want_logprobs: bool, raw: str = "", base_url: str | None = None
 ) -> tuple[list[Generation], Usage, str | None]:
@@ -114,25 +169,10 @@ def parse_chat_completion(
             is not a string, or asked-for logprobs that are malformed.
     """
 
-    def bad(why: str) -> LLMResponseError:
-        return LLMResponseError(
-            f"malformed completion: {why}", base_url=base_url, status=200, raw=raw[:RAW_KEEP]
-        )
-
-    if not isinstance(data, dict):
-        raise bad("the body is not a JSON object")
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices:
-        error = data.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            raise bad(f"the server sent an error with status 200: {error['message']}")
-        raise bad("no 'choices' list")
-    usage = Usage.from_dict(data.get("usage"))
-    model = data.get("model") if isinstance(data.get("model"), str) else None
+    bad = malformed(raw, base_url)
+    choices, usage, model = completion_choices(data, bad)
     out = []
     for position, choice in enumerate(choices):
-        if not isinstance(choice, dict):
-            raise bad(f"choice {position} is not an object")
         message = choice.get("message")
         if not isinstance(message, dict):
             raise bad(f"choice {position} has no 'message' object")
@@ -164,7 +204,7 @@ def parse_chat_completion(
 
 def _parse_logprobs(block: Any, bad, position: int) -> list[TokenLogprob]:
     if block is None:
-        raise bad(f"logprobs were requested but choice {position} has none")
+        raise logprobs_missing(bad, position)
     content = block.get("content") if isinstance(block, dict) else None
     if content is None:
         content = []
