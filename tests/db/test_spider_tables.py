@@ -30,6 +30,7 @@ from sqlfoundry.db.spider_tables import (
         ("VARCHAR(40)", "text"),
         ("character varying(60)", "text"),
         ("TEXT", "text"),
+        ("tinytext", "text"),
         ("", "text"),
         ("DATE", "time"),
         ("DATETIME", "time"),

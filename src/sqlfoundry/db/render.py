@@ -4,6 +4,10 @@
 - ``compact``: ``Tables: t: c1 , c2 ; ...`` with optional keys (seq2seq style);
 - ``codex``: ``# Table t, columns = [ ... ]`` lines;
 - ``central``: one dict for the database; ``parallel``: one dict per column.
+
+For SQL-o1's schema-aware prompt there is also :func:`to_coarse_ddl` (one
+``CREATE TABLE`` line per table with coarse types and the real keys) and
+:func:`rows_text` (a table's first rows as value tuples).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 from typing import Any
 
 from sqlfoundry.db.schema import Column, Schema, Table
+from sqlfoundry.db.spider_tables import spider_type
 
 FORMATS = ("ddl", "compact", "codex", "json", "central", "parallel")
 
@@ -185,6 +190,53 @@ def _resolved_pairs(schema: Schema) -> list[tuple[str, str, str, str]]:
         if src and ref and src_col and ref_col:
             out.append((src.name, src_col.name, ref.name, ref_col.name))
     return out
+
+
+def coarse_type(declared: str | None) -> str:
+    """``TEXT``, ``NUMBER``, ``TIME``, ``BOOLEAN`` or ``OTHERS``: Spider's coarse types, the
+    words SQL-o1's prompt uses. An empty declared type (SQLite allows it) is ``TEXT``."""
+    return spider_type(declared or "").upper()
+
+
+def coarse_table_ddl(table: Table) -> str:
+    """One line: ``CREATE TABLE t (a NUMBER, b TEXT, PRIMARY KEY (a), FOREIGN KEY (b) REFERENCES
+    u (c));`` with the table's real primary and foreign keys."""
+    parts = [f"{_ident(c.name)} {coarse_type(c.type)}" for c in table.columns]
+    if table.primary_key:
+        parts.append(f"PRIMARY KEY ({', '.join(_ident(c) for c in table.primary_key)})")
+    for fk in table.foreign_keys:
+        parts.append(
+            f"FOREIGN KEY ({', '.join(_ident(c) for c in fk.columns)}) REFERENCES "
+            f"{_ident(fk.ref_table)} ({', '.join(_ident(c) for c in fk.ref_columns)})"
+        )
+    return f"CREATE TABLE {_ident(table.name)} ({', '.join(parts)});"
+
+
+def to_coarse_ddl(schema: Schema) -> str:
+    """Every table as :func:`coarse_table_ddl`, one per line, in schema order."""
+    return "\n".join(coarse_table_ddl(t) for t in schema.tables)
+
+
+def _row_value(value: Any, max_chars: int) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).hex()
+    if isinstance(value, str):
+        value = _one_line(value)
+        text = value if len(value) <= max_chars else value[:max_chars] + "..."
+        return "'" + text.replace("'", "''") + "'"
+    return str(value)
+
+
+def rows_text(table: Table, rows: list[tuple], *, max_chars: int = 100) -> str:
+    """``t (a, b):`` then one ``(1, 'x')`` line per row; strings longer than ``max_chars``
+    are cut and end in ``...``. A table without rows says ``(no rows)``."""
+    header = f"{_ident(table.name)} ({', '.join(_ident(c.name) for c in table.columns)}):"
+    if not rows:
+        return f"{header}\n(no rows)"
+    lines = ["(" + ", ".join(_row_value(v, max_chars) for v in row) + ")" for row in rows]
+    return "\n".join([header, *lines])
 
 
 def render(schema: Schema, fmt: str) -> str:

@@ -12,8 +12,9 @@ from sqlfoundry.db.schema import Column, ForeignKey, Schema, Table
 _TYPE_WORDS = (
     ("boolean", ("bool",)),
     ("time", ("date", "time", "year")),
-    ("number", ("int", "real", "num", "float", "double", "decimal", "dec", "money", "serial")),
+    # text before number: "tinytext" and "mediumtext" hold "int"
     ("text", ("char", "text", "clob", "string", "varchar")),
+    ("number", ("int", "real", "num", "float", "double", "decimal", "dec", "money", "serial")),
 )
 
 
