@@ -246,7 +246,15 @@ def test_samples_are_accepted(tmp_path):
 
 
 def test_bad_format_options_and_missing_pyarrow(tmp_path, monkeypatch):
-    assert set(EXPORT_FORMATS) == {"llamafactory", "openai", "parquet", "hf", "jsonl", "csv"}
+    assert set(EXPORT_FORMATS) == {
+        "llamafactory",
+        "openai",
+        "parquet",
+        "hf",
+        "jsonl",
+        "csv",
+        "sqlo1",
+    }
     with pytest.raises(ConfigError, match="unknown export format 'yaml'"):
         export(RECORDS, "yaml", tmp_path)
     with pytest.raises(ConfigError, match="target"):
@@ -280,4 +288,8 @@ def test_writes_leave_no_temporary_files(tmp_path):
         "llamafactory/sharegpt.json",
         "openai/openai.jsonl",
         "parquet/data.parquet",
+        "sqlo1/alpaca.json",
+        "sqlo1/dataset_info.json",
+        "sqlo1/sharegpt.json",
+        "sqlo1/sqlo1_prompts.json",
     ]

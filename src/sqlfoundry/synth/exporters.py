@@ -18,6 +18,9 @@ hf             ``data/train-00000-of-00001.parquet`` and a ``README.md`` dataset
                whose YAML ``configs`` point at it (``datasets.load_dataset(out_dir)``)
 jsonl          ``data.jsonl``: the records as they are (``flatten=True``: ``meta`` as text)
 csv            ``data.csv``: one column per field, ``meta`` as JSON text
+sqlo1          records made by ``sqlfoundry prepare-sft``: LlamaFactory files whose answer is
+               the bare SQL, and ``sqlo1_prompts.json`` (``input``, ``db_id``, ``target``
+               per item), the file the tree search reads
 =============  ==========================================================================
 
 The chat formats train a model to answer the record's ``prompt``. With
@@ -145,6 +148,14 @@ class NoOptions(Params):
     pass
 
 
+class Sqlo1Options(Params):
+    """``dataset_name``: the prefix of the two ``dataset_info.json`` entries; ``system``: a
+    system prompt for every record (SQL-o1 trains with none)."""
+
+    dataset_name: str = Field("sqlo1", min_length=1)
+    system: str | None = None
+
+
 # --------------------------------------------------------------------------- records
 
 
@@ -214,34 +225,44 @@ def _json_file(value: Any) -> str:
 def _llamafactory(
     records: list[dict[str, Any]], out: Path, opts: LlamaFactoryOptions, report: ExportReport
 ) -> None:
+    pairs = (_chat_pair(record, opts.target, report) for record in records)
+    write_llamafactory([p for p in pairs if p is not None], out, opts.dataset_name, opts.system,
+                       report)  # fmt: skip
+
+
+def write_llamafactory(
+    pairs: list[tuple[str, str]],
+    out: Path,
+    dataset_name: str,
+    system: str | None,
+    report: ExportReport,
+) -> None:
+    """``alpaca.json``, ``sharegpt.json`` and their ``dataset_info.json`` entries
+    (``<dataset_name>_alpaca`` / ``_sharegpt``) for ``(prompt, answer)`` pairs."""
     alpaca: list[dict[str, Any]] = []
     sharegpt: list[dict[str, Any]] = []
-    for record in records:
-        pair = _chat_pair(record, opts.target, report)
-        if pair is None:
-            continue
-        prompt, answer = pair
+    for prompt, answer in pairs:
         row: dict[str, Any] = {"instruction": prompt, "input": "", "output": answer}
         talk: dict[str, Any] = {
             "conversations": [{"from": "human", "value": prompt}, {"from": "gpt", "value": answer}]
         }
-        if opts.system is not None:
-            row["system"] = talk["system"] = opts.system
+        if system is not None:
+            row["system"] = talk["system"] = system
         alpaca.append(row)
         sharegpt.append(talk)
         report.written += 1
 
     alpaca_columns = {"prompt": "instruction", "query": "input", "response": "output"}
     sharegpt_columns = {"messages": "conversations"}
-    if opts.system is not None:
+    if system is not None:
         alpaca_columns["system"] = sharegpt_columns["system"] = "system"
     entries = {
-        f"{opts.dataset_name}_alpaca": {
+        f"{dataset_name}_alpaca": {
             "file_name": "alpaca.json",
             "formatting": "alpaca",
             "columns": alpaca_columns,
         },
-        f"{opts.dataset_name}_sharegpt": {
+        f"{dataset_name}_sharegpt": {
             "file_name": "sharegpt.json",
             "formatting": "sharegpt",
             "columns": sharegpt_columns,
@@ -258,6 +279,41 @@ def _llamafactory(
     _write_text(report, out / "alpaca.json", _json_file(alpaca))
     _write_text(report, out / "sharegpt.json", _json_file(sharegpt))
     _write_text(report, info_path, _json_file(info))
+
+
+SQLO1_PROMPTS = "sqlo1_prompts.json"
+
+
+def _sqlo1(
+    records: list[dict[str, Any]], out: Path, opts: Sqlo1Options, report: ExportReport
+) -> None:
+    """SQL-o1's SFT data: the schema-aware prompt answered by the bare SQL (the search reads
+    the answer as a query to continue), and ``sqlo1_prompts.json``, one ``{input, db_id,
+    target}`` per item with an empty incomplete query (what the search and SQL-o1's own
+    scripts read)."""
+    pairs: list[tuple[str, str]] = []
+    prompts: list[dict[str, Any]] = []
+    for record in records:
+        meta = record.get("meta")
+        info = meta.get("sqlo1") if isinstance(meta, dict) else None
+        prompt, sql = _text(record, "prompt"), _text(record, "SQL")
+        if not isinstance(info, dict) or prompt is None:
+            report.skipped[
+                "no SQL-o1 prompt (prepare the records with sqlfoundry prepare-sft)"
+            ] += 1
+            continue
+        if sql is None:
+            report.skipped["missing field: SQL"] += 1
+            continue
+        pairs.append((prompt, sql.strip()))
+        if not info.get("incomplete_sql"):
+            entry = {"id": record.get("id"), "db_id": record.get("db_id"),
+                     "question": record.get("question"), "input": prompt, "target": sql.strip()}  # fmt: skip
+            if record.get("evidence"):
+                entry["evidence"] = record["evidence"]
+            prompts.append(entry)
+    write_llamafactory(pairs, out, opts.dataset_name, opts.system, report)
+    _write_text(report, out / SQLO1_PROMPTS, _json_file(prompts))
 
 
 def _existing_dataset_info(path: Path) -> dict[str, Any]:
@@ -441,6 +497,12 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
         ExportFormat("hf", "Hugging Face dataset folder (parquet + card)", HFOptions, _hf),
         ExportFormat("jsonl", "JSON lines, every field", JsonlOptions, _jsonl),
         ExportFormat("csv", "CSV, every field, meta as JSON text", NoOptions, _csv),
+        ExportFormat(
+            "sqlo1",
+            "SQL-o1 SFT data: LlamaFactory files (prompt -> bare SQL) and sqlo1_prompts.json",
+            Sqlo1Options,
+            _sqlo1,
+        ),
     )
 }
 
