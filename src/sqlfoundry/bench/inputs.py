@@ -39,6 +39,14 @@ class GoldEntry:
     alternatives: list[str] = field(default_factory=list)
     hardness: str | None = None  # when already known (a loaded benchmark); else computed
 
+    @classmethod
+    def from_sample(cls, sample: Any) -> GoldEntry:
+        """The gold of a loaded benchmark's ``Sample``."""
+        return cls(db_id=sample.db_id, sql=sample.sql or "",
+                   where=sample.meta.get("source", sample.id), difficulty=sample.difficulty,
+                   question=sample.question, hardness=sample.hardness,
+                   alternatives=sample.meta.get("gold_alternatives") or [])  # fmt: skip
+
 
 def read_gold_file(path: str | Path) -> list[GoldEntry]:
     """A Spider gold file (``SQL<TAB>db_id``) or JSON/JSONL with db_id and SQL/query.
@@ -86,10 +94,17 @@ def _from_record(record: dict[str, Any], where: str) -> Prediction:
     tables, columns = _links(record)
     return Prediction(
         sql=sql if sql is not None else "",
-        candidates=[c if isinstance(c, str) else "" for c in candidates],
+        candidates=[_candidate_sql(c) for c in candidates],
         tables=tables,
         columns=columns,
     )
+
+
+def _candidate_sql(candidate: Any) -> str:
+    """A candidate is its SQL, or an object with ``sql`` (and a reward, visits...: the search's)."""
+    if isinstance(candidate, dict):
+        candidate = candidate.get("sql")
+    return candidate if isinstance(candidate, str) else ""
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:
@@ -98,8 +113,8 @@ def read_predictions(path: str | Path) -> list[Prediction]:
     Formats: plain text (one SQL per line, newlines inside a SQL written as
     spaces; an empty line is an empty prediction; a tab ends the SQL, so
     Spider's ``SQL<TAB>db_id`` lines work, as in the official scorers),
-    JSONL (``pred_sql``, and optionally ``candidates``, ``pred_tables``,
-    ``pred_columns``), or BIRD's JSON object
+    JSONL (``pred_sql``, and optionally ``candidates`` as SQL strings or objects
+    with ``sql``, ``pred_tables``, ``pred_columns``), or BIRD's JSON object
     ``{"0": "SQL\\t----- bird -----\\tdb_id", ...}``.
     """
     path = Path(path)
