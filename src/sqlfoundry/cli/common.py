@@ -163,3 +163,74 @@ def llm_config(
     if require:
         cfg.require_endpoint()
     return cfg
+
+
+# --------------------------------------------------------------------------- benchmark inputs
+# For commands that work through a benchmark or a file of pairs (prepare-sft, search).
+
+BenchOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bench",
+        help="A registered benchmark selection, e.g. spider:train or bird:minidev:first-100.",
+    ),
+]
+GoldOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--gold",
+        help="A file of pairs instead (JSON/JSONL with db_id, question, SQL/query/target; or "
+        "SQL<TAB>db_id); needs --db-root or --server.",
+    ),
+]
+QuestionKey = Annotated[
+    str | None,
+    typer.Option("--question-key", help="The field holding the question in --gold items."),
+]
+CompareMode = Annotated[
+    str | None,
+    typer.Option("--mode", help="Result comparison for --gold items: spider or bird."),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Same seed, same output.")]
+WorkersOption = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds per query.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="A TOML/YAML/JSON file with an \\[llm] section (and the command's)."
+    ),
+]
+
+
+def load_items(
+    bench: str | None,
+    gold: Path | None,
+    db_root: Path | None,
+    server: str | None,
+    password_env: str | None,
+    question_key: str | None,
+    mode: str | None,
+) -> Any:
+    """The ``Items`` of ``--bench`` or of ``--gold`` (with ``--db-root`` / ``--server``);
+    fails with one line when they cannot be read."""
+    from sqlfoundry.synth.sft.inputs import Items, load_pairs
+    from sqlfoundry.synth.sft.prompt import default_rows
+
+    if bench and gold:
+        fail("give --bench or --gold, not both")
+    try:
+        if bench:
+            from sqlfoundry.bench.registry import load
+
+            if question_key:
+                fail("--question-key applies to --gold files; a benchmark knows its own")
+            b = load(bench)
+            return Items(samples=b.samples, databases=b.manager(), name=b.name,
+                         mode=mode or b.mode, dialect=b.dialect, rows=default_rows(b.id),
+                         tables_json=b.tables_json)  # fmt: skip
+        if gold is None:
+            fail("give --bench NAME (e.g. spider:dev) or --gold FILE with --db-root DIR")
+        return load_pairs(gold, database_manager(db_root, server, password_env),
+                          question_key=question_key, mode=mode or "spider")  # fmt: skip
+    except SqlfoundryError as error:
+        fail(error)

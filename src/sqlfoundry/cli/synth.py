@@ -285,7 +285,7 @@ def export(
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="llamafactory, openai, parquet, hf, jsonl or csv."
+            "--format", "-f", help="llamafactory, openai, parquet, hf, jsonl, csv or sqlo1."
         ),  # fmt: skip
     ],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
