@@ -144,3 +144,19 @@ def test_unreadable_gold_lines_are_reported_and_the_rest_searched(fake, root, tm
     rejects = lines(tmp_path / "run" / "rejects.jsonl")
     assert [r["source"] for r in rejects] == [f"{gold}:2", f"{gold}:3"]
     assert rejects[1]["reason"] == "missing field: db_id"
+
+
+def test_the_prompt_file_of_prepare_sft_is_searched_as_it_is(fake, root, tmp_path):
+    gold = gold_file(tmp_path / "gold.jsonl", "SELECT count(*) FROM singer")
+    prepared = runner.invoke(app, ["prepare-sft", "--gold", str(gold), "--db-root", str(root),
+                                   "--rows", "2", "--workers", "0", "--out", str(tmp_path / "sft")],
+                             env={"OPENAI_BASE_URL": "", "SQLFOUNDRY_LLM_MODEL": ""})  # fmt: skip
+    assert prepared.exit_code == 0, prepared.output
+    prompts = json.loads((tmp_path / "sft" / "sqlo1_prompts.json").read_text())
+    result = search(fake, root, tmp_path / "sft" / "sqlo1_prompts.json", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    sent = [r.body["messages"] for r in fake.requests if r.path == "/v1/chat/completions"]
+    for prompt in prompts:  # each question's first request is its prompt, as prepared
+        assert [{"role": "user", "content": prompt["input"]}] in sent
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["count"] == 2 and report["ex"] == 0.5  # the targets are the gold
