@@ -36,7 +36,7 @@ from sqlfoundry.core.operator import Operator, Params, StepOutput
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.methods.search.mcts import OPERATOR, Search
-from sqlfoundry.synth.sft.prompt import MAX_CHARS, ROWS_SPIDER, SchemaPrompts, check_prompt
+from sqlfoundry.synth.sft.prompt import MAX_CHARS, ROWS_SPIDER, check_prompt, schema_prompts
 
 
 class MCTSParams(Params):
@@ -108,10 +108,6 @@ class MCTSSearch(Operator):
     inputs = ("db_id", "question", "prompt")
     outputs = ("pred_sql", "candidates", "meta")
     Params = MCTSParams
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._prompts: dict[int, SchemaPrompts] = {}
 
     def context_identity(self, ctx: Any) -> dict[str, Any]:
         llm = getattr(ctx, "llm", None)
@@ -188,14 +184,9 @@ class MCTSSearch(Operator):
             return record.prompt, schema.dialect
         if not record.question or not record.question.strip():
             raise ConfigError("missing field: question (or a SQL-o1 prompt)")
-        key = id(ctx.databases)
-        if key not in self._prompts:
-            self._prompts[key] = SchemaPrompts(ctx.databases, self.params.rows,
-                                               self.params.max_chars)  # fmt: skip
-        text = await asyncio.to_thread(self._prompts[key].get, record.db_id)
-        return self._prompts[key].prompt(
-            record.db_id, record.question, record.evidence
-        ), text.dialect
+        prompts = schema_prompts(ctx.databases, self.params.rows, self.params.max_chars)
+        text = await asyncio.to_thread(prompts.get, record.db_id)
+        return prompts.prompt(record.db_id, record.question, record.evidence), text.dialect
 
 
 def _error(record: Sample, kind: str, message: str) -> None:

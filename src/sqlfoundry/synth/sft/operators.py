@@ -35,7 +35,7 @@ from sqlfoundry.llm.parse import parse_sql
 from sqlfoundry.sql.clauses import normalize_spacing
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
 from sqlfoundry.synth.sft import psg
-from sqlfoundry.synth.sft.prompt import MAX_CHARS, ROWS_SPIDER, SchemaPrompts, messages
+from sqlfoundry.synth.sft.prompt import MAX_CHARS, ROWS_SPIDER, messages, schema_prompts
 from sqlfoundry.synth.sft.prompt import with_incomplete as put_prefix
 
 
@@ -63,21 +63,10 @@ class Sqlo1Prompt(Operator):
     outputs = ("prompt", "sql", "meta")
     Params = Sqlo1PromptParams
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._prompts: dict[int, SchemaPrompts] = {}
-
-    def prompts(self, ctx: RunContext) -> SchemaPrompts:
-        """The schema texts of the run's databases (read once per database)."""
-        key = id(ctx.databases)
-        if key not in self._prompts:
-            self._prompts[key] = SchemaPrompts(ctx.require_databases(self.name),
-                                               self.params.rows, self.params.max_chars)  # fmt: skip
-        return self._prompts[key]
-
     async def process(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
-        prompts = self.prompts(ctx)
+        prompts = schema_prompts(ctx.require_databases(self.name), self.params.rows,
+                                 self.params.max_chars)  # fmt: skip
         problems: dict[str, str] = {}
         for db_id in dict.fromkeys(s.db_id for s in batch if s.db_id):
             try:

@@ -13,6 +13,7 @@ prompt and gives exactly what rendering with that prefix would give.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +142,24 @@ class SchemaPrompts:
                           sample_rows="\n\n".join(blocks))  # fmt: skip
 
 
+_SHARED: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], SchemaPrompts]] = (
+    weakref.WeakKeyDictionary()
+)
+_SHARED_LOCK = threading.Lock()
+
+
+def schema_prompts(
+    databases: Any, rows: int = ROWS_SPIDER, max_chars: int = MAX_CHARS
+) -> SchemaPrompts:
+    """The :class:`SchemaPrompts` of ``databases`` for these settings, one per manager, so
+    the steps of a run (and the runs of a process) read each database once."""
+    with _SHARED_LOCK:
+        per_manager = _SHARED.setdefault(databases, {})
+        if (rows, max_chars) not in per_manager:
+            per_manager[(rows, max_chars)] = SchemaPrompts(databases, rows, max_chars)
+        return per_manager[(rows, max_chars)]
+
+
 def default_rows(benchmark_id: str | None) -> int:
     """Rows per table for a benchmark: 1 for BIRD, 3 otherwise (SQL-o1's choice)."""
     return ROWS_BIRD if benchmark_id and benchmark_id.startswith("bird") else ROWS_SPIDER
@@ -159,5 +178,6 @@ __all__ = [
     "default_rows",
     "messages",
     "render",
+    "schema_prompts",
     "with_incomplete",
 ]
