@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from sqlfoundry.db.schema import Column, ForeignKey, Schema, Table
-from sqlfoundry.methods.retrieval_adapt import adapt, add_conditions
-from sqlfoundry.methods.retrieval_features import Pair, key_columns, make_pair, sql_cues
-from sqlfoundry.methods.retrieval_index import BM25, PairIndex, Query, should_flip
-from sqlfoundry.methods.retrieval_linking import SchemaLexicon, question_cues, stem, terms
-from sqlfoundry.methods.value_substitution import Slot, substitute
-from sqlfoundry.methods.value_substitution_index import ValueIndex, find_values
+from sqlfoundry.methods.retrieval.adapt import adapt, add_conditions
+from sqlfoundry.methods.retrieval.features import Pair, key_columns, make_pair, sql_cues
+from sqlfoundry.methods.retrieval.index import BM25, PairIndex, Query, should_flip
+from sqlfoundry.methods.retrieval.linking import SchemaLexicon, question_cues, stem, terms
+from sqlfoundry.methods.retrieval.substitution import Slot, substitute
+from sqlfoundry.methods.retrieval.values import ValueIndex, find_values
 from sqlfoundry.sql.parse import parse_one
 
 SCHEMA = Schema(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlfoundry.db.pool import SafeExecutor
-from sqlfoundry.methods.retrieval_templates import template_samples
+from sqlfoundry.methods.retrieval.templates import template_samples
 
 
 def test_every_table_gets_the_everyday_shapes_with_its_own_columns(demo_manager):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sqlfoundry.db.schema import Column, Schema, Table
-from sqlfoundry.methods.value_substitution import Slot, assign, literal_slots, substitute
-from sqlfoundry.methods.value_substitution_index import ValueIndex, find_values, normalise
+from sqlfoundry.methods.retrieval.substitution import Slot, assign, literal_slots, substitute
+from sqlfoundry.methods.retrieval.values import ValueIndex, find_values, normalise
 from sqlfoundry.sql.parse import parse_one
 
 SCHEMA = Schema(

@@ -15,9 +15,9 @@ import functools
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.methods.retrieval_features import outer_tables
-from sqlfoundry.methods.retrieval_index import Insert
-from sqlfoundry.methods.value_substitution import column_sets, resolve_column
+from sqlfoundry.methods.retrieval.features import outer_tables
+from sqlfoundry.methods.retrieval.index import Insert
+from sqlfoundry.methods.retrieval.substitution import column_sets, resolve_column
 from sqlfoundry.sql.literals import quoted_strings_to_literals
 from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
 

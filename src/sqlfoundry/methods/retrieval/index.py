@@ -1,6 +1,6 @@
 """The pair index: the pairs of one database, and how they are ranked for a question.
 
-:meth:`PairIndex.search` scores every pair (:mod:`retrieval_features`) as the sum of
+:meth:`PairIndex.search` scores every pair (:mod:`features`) as the sum of
 
 - lexical similarity: BM25 between the question's terms and the pair's, values
   left out on both sides (the values are swapped in later, so "singers from
@@ -20,7 +20,7 @@ does, a bare SELECT item left out, a named column added to a plain SELECT list,
 a value no literal takes added as a condition, and MAX / MIN and sort
 directions turned round ("youngest" for a pair about the oldest). Each change
 costs a little, so a pair that fits as it is wins over one that needs changes.
-:mod:`retrieval_adapt` makes the changes on the SQL.
+:mod:`adapt` makes the changes on the SQL.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlfoundry.methods.retrieval_features import Pair
-from sqlfoundry.methods.retrieval_linking import Links
-from sqlfoundry.methods.value_substitution import Slot, fit
-from sqlfoundry.methods.value_substitution_index import QuestionValue
+from sqlfoundry.methods.retrieval.features import Pair
+from sqlfoundry.methods.retrieval.linking import Links
+from sqlfoundry.methods.retrieval.substitution import Slot, fit
+from sqlfoundry.methods.retrieval.values import QuestionValue
 
 # How much agreeing (or not) on each cue weighs; cues people often leave unsaid weigh less.
 CUE_WEIGHTS = {

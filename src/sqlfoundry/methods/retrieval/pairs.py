@@ -34,8 +34,8 @@ from sqlfoundry.core.registry import build, registered
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.pool import SafeExecutor
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.methods.retrieval_features import Pair, make_pair
-from sqlfoundry.methods.retrieval_templates import TEMPLATES_VERSION, template_samples
+from sqlfoundry.methods.retrieval.features import Pair, make_pair
+from sqlfoundry.methods.retrieval.templates import TEMPLATES_VERSION, template_samples
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def synthesize(
 ) -> list[Sample]:
     """Run the offline synthesis pipeline for one database; its kept records.
 
-    With ``templates``, the skeleton queries of :mod:`retrieval_templates` join the
+    With ``templates``, the skeleton queries of :mod:`templates` join the
     sampled ones before the execution filter and the realiser.
 
     Safe to call from a thread that runs an event loop (the pipeline then runs

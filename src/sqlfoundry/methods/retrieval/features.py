@@ -15,8 +15,8 @@ from typing import Any
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.methods.retrieval_linking import terms
-from sqlfoundry.methods.value_substitution import (
+from sqlfoundry.methods.retrieval.linking import terms
+from sqlfoundry.methods.retrieval.substitution import (
     Slot,
     column_sets,
     literal_slots,

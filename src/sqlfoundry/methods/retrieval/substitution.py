@@ -2,7 +2,7 @@
 
 A retrieved query was written for another question, so its constants are that
 question's (``Country = 'France'``). The values the new question names come
-from :mod:`value_substitution_index` (:func:`find_values`); here
+from :mod:`values` (:func:`find_values`); here
 
 - :func:`literal_slots` lists the literals of a query that stand for values,
   with the column each is compared with;
@@ -20,7 +20,7 @@ from typing import Any
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.methods.value_substitution_index import NUMBER, QuestionValue
+from sqlfoundry.methods.retrieval.values import NUMBER, QuestionValue
 from sqlfoundry.sql.literals import in_value_position, quoted_strings_to_literals
 from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
 

@@ -1,24 +1,24 @@
 """Retrieval over synthesized pairs: sqlfoundry's own Text-to-SQL method with no model.
 
 For each database, sqlfoundry's offline synthesis writes a few hundred
-question/SQL pairs once (:mod:`retrieval_pairs`, cached on disk): queries
+question/SQL pairs once (:mod:`pairs`, cached on disk): queries
 sampled from the schema and real values, plus one of each everyday query shape
-per table and foreign key (:mod:`retrieval_templates`), all worded by the
+per table and foreign key (:mod:`templates`), all worded by the
 offline SQL-to-English realiser. Only the database itself is read. A question
 is answered by
 
 1. reading it: its values (quoted strings, numbers with the comparison around
-   them, values found in the database: :mod:`value_substitution_index`), its
+   them, values found in the database: :mod:`values`), its
    terms with those values taken out, its structure cues ("how many", "for
-   each", "oldest") and its links to tables and columns (:mod:`retrieval_linking`);
+   each", "oldest") and its links to tables and columns (:mod:`linking`);
 2. ranking the pairs by lexical similarity, schema agreement, structure
    agreement and value fit, each scored as it would be once fitted to the
-   question (:mod:`retrieval_index`), and taking the best;
-3. fitting its SQL (:mod:`retrieval_adapt`): columns the question does not name
+   question (:mod:`index`), and taking the best;
+3. fitting its SQL (:mod:`adapt`): columns the question does not name
    swapped for ones of the same table and kind that it does, SELECT items left
    out or added, MAX / MIN and sort directions turned round, conditions added
    for values no literal takes; and putting the question's values in place of
-   the pair's literals (:mod:`value_substitution`).
+   the pair's literals (:mod:`substitution`).
 
 It is a modest method: an answer is always a synthesized query, or a template,
 with a few columns and values changed; it cannot write a shape it has not seen.
@@ -47,13 +47,13 @@ from sqlfoundry.core.operator import Operator, Params, StepOutput
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.methods import retrieval_pairs
-from sqlfoundry.methods.retrieval_adapt import adapt, add_conditions
-from sqlfoundry.methods.retrieval_features import Pair, key_columns
-from sqlfoundry.methods.retrieval_index import PairIndex, Query, Scored
-from sqlfoundry.methods.retrieval_linking import SchemaLexicon, question_cues, terms
-from sqlfoundry.methods.value_substitution import substitute
-from sqlfoundry.methods.value_substitution_index import QuestionValue, ValueIndex, find_values
+from sqlfoundry.methods.retrieval import pairs as retrieval_pairs
+from sqlfoundry.methods.retrieval.adapt import adapt, add_conditions
+from sqlfoundry.methods.retrieval.features import Pair, key_columns
+from sqlfoundry.methods.retrieval.index import PairIndex, Query, Scored
+from sqlfoundry.methods.retrieval.linking import SchemaLexicon, question_cues, terms
+from sqlfoundry.methods.retrieval.substitution import substitute
+from sqlfoundry.methods.retrieval.values import QuestionValue, ValueIndex, find_values
 from sqlfoundry.synth.base import stamp
 
 log = logging.getLogger(__name__)

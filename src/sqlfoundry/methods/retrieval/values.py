@@ -8,7 +8,7 @@
   numbers (with the comparison the words around a number ask for), each with
   its place in the question.
 
-:mod:`value_substitution` puts them into retrieved SQL.
+:mod:`substitution` puts them into retrieved SQL.
 """
 
 from __future__ import annotations

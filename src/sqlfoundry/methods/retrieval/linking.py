@@ -5,7 +5,7 @@
   "singers released" and "singer release" meet.
 - :func:`question_cues` reads the words that say what shape the SQL has:
   "how many" is a COUNT, "average" an AVG, "for each" a GROUP BY, "oldest" a
-  maximum...; :mod:`retrieval_index` reads the same cues off each SQL query.
+  maximum...; :mod:`index` reads the same cues off each SQL query.
 - :class:`SchemaLexicon` links a question's terms to tables and columns through
   their English names (``sqlfoundry.synth.naming`` and the realiser's
   :class:`SchemaWords`: nouns, roles, readable names, BIRD descriptions), and
