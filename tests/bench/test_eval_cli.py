@@ -147,7 +147,7 @@ def test_eval_bench_without_root_says_what_to_set(tmp_path: Path):
         (["--mode", "fuzzy"], "error: unknown --mode 'fuzzy'; choose one of spider, bird, strict"),
         (
             ["--metrics", "ex,bleu"],
-            "error: unknown metric(s) bleu (choose from ex, em, ves, linking)",
+            "error: unknown metric(s) bleu (choose from ex, em, ves, linking, ex_squrve)",
         ),
         (["--metrics", "em"], "error: EM needs the benchmark's tables.json (pass --tables FILE)"),
     ],

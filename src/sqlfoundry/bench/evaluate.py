@@ -18,7 +18,7 @@ from sqlfoundry.db.pool import SafeExecutor
 
 log = logging.getLogger(__name__)
 
-METRICS = ("ex", "em", "ves", "linking")
+METRICS = ("ex", "em", "ves", "linking", "ex_squrve")
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -107,7 +107,8 @@ def evaluate(
     start = time.perf_counter()
     tick = progress("execute", 0) if progress else None
     with SafeExecutor(manager, workers=workers, timeout=timeout, max_rows=None) as executor:
-        verdicts = evaluate_execution(items, executor, mode=mode, dialect=dialect, progress=tick)
+        verdicts = evaluate_execution(items, executor, mode=mode, dialect=dialect, progress=tick,
+                                      squrve="ex_squrve" in metrics)  # fmt: skip
     for item, verdict in zip(items, verdicts, strict=True):
         # A prediction line that could not be read is wrong for that reason.
         if item.meta.get("pred_error") and verdict.error in (MISSING, None):
@@ -116,6 +117,8 @@ def evaluate(
     if "em" in metrics:
         _exact_match(items, verdicts, em_schemas, tables_json)
         shown.append("em")
+    if "ex_squrve" in metrics:
+        shown.append("ex_squrve")
     report = build_report(verdicts, mode=mode, shown=shown, name=name)
     if "ves" in metrics:
         tick = progress("time (VES)", sum(v.ex for v in verdicts)) if progress else None

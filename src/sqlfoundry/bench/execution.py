@@ -32,7 +32,7 @@ from sqlglot.tokens import TokenType
 
 from sqlfoundry.core.errors import WriteRejectedError
 from sqlfoundry.db.base import ExecResult, failed, json_value
-from sqlfoundry.db.compare import results_match
+from sqlfoundry.db.compare import results_match, squrve_equal
 from sqlfoundry.db.pool import SafeExecutor
 from sqlfoundry.sql.parse import tokens_of
 
@@ -76,6 +76,8 @@ class ItemVerdict:
     em: bool | None = None
     em_error: str | None = None
     ves_ratio: float | None = None
+    # Squrve's looser execution match (extra predicted columns allowed); never EX.
+    ex_squrve: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -94,6 +96,8 @@ class ItemVerdict:
                 out["em_error"] = self.em_error
         if self.ves_ratio is not None:
             out["ves_time_ratio"] = round(self.ves_ratio, 4)
+        if self.ex_squrve is not None:
+            out["ex_squrve"] = self.ex_squrve
         if self.candidates_correct:
             out["candidates_correct"] = self.candidates_correct
         out["gold_result"] = self.gold_preview
@@ -236,8 +240,13 @@ def evaluate_execution(
     mode: str = "spider",
     dialect: str = "sqlite",
     progress: Callable[[int], None] | None = None,
+    squrve: bool = False,
 ) -> list[ItemVerdict]:
-    """Judge every item by execution. Identical (SQL, database) pairs run once."""
+    """Judge every item by execution. Identical (SQL, database) pairs run once.
+
+    ``squrve`` also judges each item by Squrve's looser match
+    (:func:`sqlfoundry.db.compare.squrve_equal`) into ``ex_squrve``.
+    """
     prepared: dict[tuple[str, bool], tuple[str, bool] | WriteRejectedError] = {}
     jobs: dict[tuple[str, str], int] = {}
     refused: dict[tuple[str, str], ExecResult] = {}
@@ -301,9 +310,16 @@ def evaluate_execution(
                 gold_preview=_preview(gold_results[0]),
                 pred_preview=_preview(pred_result),
                 candidates_correct=candidates_correct,
+                ex_squrve=_squrve_match(gold_results[0], pred_result) if squrve else None,
             )
         )
     return verdicts
+
+
+def _squrve_match(gold: ExecResult, pred: ExecResult | None) -> bool:
+    if pred is None or not pred.ok or not gold.ok:
+        return False
+    return squrve_equal(gold.rows, pred.rows, len(gold.columns), len(pred.columns))
 
 
 def _judge(

@@ -3,7 +3,18 @@
 A selection string is ``bench[:subset][:filter[,filter...]]``, for example
 ``spider:dev:difficulty-hard`` or ``bird:minidev:db_id-california_schools``.
 Filters: ``difficulty-X`` (Spider hardness, or the label the data came with),
-``db_id-X``, ``first-N``.
+``db_id-X``, ``first-N``; and Squrve's benchmark-identifier filters, joined by
+``.`` as Squrve writes them (or by ``,``):
+
+- ``db_size-[OP-]N``: the database's number of columns compared with N, where OP
+  is ``l`` (<, the default, as in Squrve), ``e`` (=), ``m`` (>), ``le`` (<=) or ``me`` (>=);
+- ``ques_length-[OP-]N`` / ``query_length-[OP-]N``: the question's / gold SQL's
+  length in characters;
+- ``db_type-X``: the database engine (``sqlite``, ``postgres``...);
+- ``has_label`` or ``has_label-FIELD``: only items with a gold ``query`` (or ``sql``,
+  ``question``, ``evidence``).
+
+Squrve's ``spider:dev:`` (empty filter) is ``spider:dev``.
 
 Where the data lives: a base folder holding the releases under their usual
 folder names (``spider``, ``bird_minidev``, ...), from ``[bench] root`` in a
@@ -23,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.bench import loaders
-from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.errors import ConfigError, SqlfoundryError
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.manager import DatabaseManager, ServerSettings
 
@@ -216,15 +227,75 @@ def parse_selector(selector: str) -> tuple[str, str, list[tuple[str, str]]]:
         raise ConfigError(f"benchmark {bench} has no subset {subset!r}",
                           hint=f"choose one of {', '.join(spec.subsets)}")  # fmt: skip
     filters = []
-    for part in filter(None, filter_text.split(",")):
-        key, sep, value = part.partition("-")
-        if not sep or key not in ("difficulty", "db_id", "first"):
-            raise ConfigError(f"bad filter {part!r} in {selector!r}",
-                              hint="use difficulty-X, db_id-X or first-N")  # fmt: skip
-        if key == "first" and not value.isdigit():
-            raise ConfigError(f"bad filter {part!r}: first-N needs a number")
-        filters.append((key, value))
+    for part in filter(None, filter_text.replace(".", ",").split(",")):
+        filters.append(_filter(part, selector))
     return bench, subset, filters
+
+
+_FILTER_HINT = (
+    "use difficulty-X, db_id-X or first-N, or Squrve's db_size-[l|e|m|le|me-]N, "
+    "ques_length-[OP-]N, query_length-[OP-]N, db_type-X, has_label[-FIELD] (joined by ',' or '.')"
+)
+_COMPARISONS: dict[str, Callable[[int, int], bool]] = {
+    "l": lambda a, b: a < b,
+    "e": lambda a, b: a == b,
+    "m": lambda a, b: a > b,
+    "le": lambda a, b: a <= b,
+    "me": lambda a, b: a >= b,
+}
+_LABEL_FIELDS = {"query": "sql", "sql": "sql", "question": "question", "evidence": "evidence"}
+
+
+def _filter(part: str, selector: str) -> tuple[str, str]:
+    """One filter as ``(key, value)``; a comparison's value is ``OP-N``."""
+    key, sep, value = part.partition("-")
+    if key == "has_label":
+        value = value or "query"
+        if value not in _LABEL_FIELDS:
+            raise ConfigError(f"bad filter {part!r} in {selector!r}",
+                              hint=f"has_label takes one of {', '.join(_LABEL_FIELDS)}")  # fmt: skip
+        return key, value
+    if not sep or key not in ("difficulty", "db_id", "first", "db_type", *_SIZES):
+        raise ConfigError(f"bad filter {part!r} in {selector!r}", hint=_FILTER_HINT)
+    if key == "first" and not value.isdigit():
+        raise ConfigError(f"bad filter {part!r}: first-N needs a number")
+    if key in _SIZES:
+        op, dash, number = value.rpartition("-")
+        op = op if dash else "l"
+        if op not in _COMPARISONS or not number.isdigit():
+            raise ConfigError(f"bad filter {part!r}: {key} takes [OP-]N with OP one of "
+                              f"{', '.join(_COMPARISONS)}")  # fmt: skip
+        return key, f"{op}-{number}"
+    return key, value
+
+
+_SIZES = ("db_size", "ques_length", "query_length")
+
+
+def _db_sizes(benchmark: Benchmark, db_ids: set[str]) -> dict[str, int]:
+    """Columns per database: from tables.json when the benchmark has one, else by introspection."""
+    sizes: dict[str, int] = {}
+    if benchmark.tables_json is not None and benchmark.tables_json.is_file():
+        import json
+
+        for entry in json.loads(benchmark.tables_json.read_text(encoding="utf-8")):
+            if entry.get("db_id") in db_ids:
+                sizes[entry["db_id"]] = sum(1 for t, _ in entry["column_names_original"] if t >= 0)
+    missing = db_ids - set(sizes)
+    if missing:
+        manager = benchmark.manager()
+        for db_id in missing:
+            try:
+                schema = manager.schema(db_id, sample_values=0)
+                sizes[db_id] = sum(len(t.columns) for t in schema.tables)
+            except SqlfoundryError:
+                sizes[db_id] = 0
+    return sizes
+
+
+def _compare(value: str, measured: int) -> bool:
+    op, _, number = value.partition("-")
+    return _COMPARISONS[op](measured, int(number))
 
 
 def load(selector: str, roots: BenchRoots | None = None) -> Benchmark:
@@ -250,8 +321,19 @@ def load(selector: str, roots: BenchRoots | None = None) -> Benchmark:
         elif key == "difficulty":
             fill_hardness(samples)
             samples = [s for s in samples if value in (s.difficulty, s.hardness)]
-        else:
+        elif key == "first":
             samples = samples[: int(value)]
+        elif key == "db_type":
+            samples = samples if value.lower() == benchmark.dialect else []
+        elif key == "has_label":
+            field = _LABEL_FIELDS[value]
+            samples = [s for s in samples if (getattr(s, field) or "").strip()]
+        elif key == "db_size":
+            sizes = _db_sizes(benchmark, {s.db_id for s in samples})
+            samples = [s for s in samples if _compare(value, sizes.get(s.db_id, 0))]
+        else:
+            field = "question" if key == "ques_length" else "sql"
+            samples = [s for s in samples if _compare(value, len(getattr(s, field) or ""))]
     fill_hardness(samples)
     benchmark.samples = samples
     return benchmark

@@ -131,6 +131,41 @@ def results_match(
     raise ValueError(f"unknown comparison mode {mode!r}; choose one of {', '.join(MODES)}")
 
 
+def squrve_equal(gold: Rows, pred: Rows, gold_width: int, pred_width: int,
+                 tolerance: float = 1e-2) -> bool:  # fmt: skip
+    """Squrve's execution match (``compare_pandas_table`` with its defaults), for comparison only.
+
+    Each gold column must equal a distinct predicted column, values in row order
+    (numbers within ``tolerance``, NULL equal to NULL), matched greedily as
+    Squrve does; extra predicted columns are allowed. Not an official EX.
+    """
+    gold_columns = [[row[i] for row in gold] for i in range(gold_width)]
+    pred_columns = [[row[i] for row in pred] for i in range(pred_width)]
+    used: set[int] = set()
+    for column in gold_columns:
+        match = next((j for j, other in enumerate(pred_columns)
+                      if j not in used and _vectors_match(column, other, tolerance)), None)  # fmt: skip
+        if match is None:
+            return False
+        used.add(match)
+    return True
+
+
+def _vectors_match(a: list, b: list, tolerance: float) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if x is None and y is None:
+            continue
+        numbers = (int, float)
+        if isinstance(x, numbers) and isinstance(y, numbers):
+            if abs(float(x) - float(y)) > tolerance:
+                return False
+        elif x != y:
+            return False
+    return True
+
+
 @functools.lru_cache(maxsize=65536)
 def gold_orders_rows(gold_sql: str, dialect: str = "sqlite") -> bool:
     """Whether row order counts for ``gold_sql`` in ``spider`` mode.
