@@ -12,7 +12,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[postgres,mysql,dev,embed,export,serve]'
+	$(PY) -m pip install --quiet -e '.[postgres,mysql,dev,embed,export,serve,methods]'
 	touch $(STAMP)
 
 DEMO_FILES := $(foreach d,bookshop clinic airline,$(DEMO_DBS)/$(d)/$(d).sqlite)

@@ -183,7 +183,7 @@ async def run_context(
             llm = LLMClient(llm_config)
             await llm.preflight()
             if settings.embedder == "local":
-                embedder = _local_embedder()
+                embedder = local_embedder()
         yield RunContext(databases=databases, executor=executor, llm=llm, embedder=embedder,
                          seed=settings.seed)  # fmt: skip
     finally:
@@ -192,7 +192,7 @@ async def run_context(
             await llm.aclose()
 
 
-def _local_embedder() -> Any:
+def local_embedder() -> Any:
     """The packaged MiniLM when the ``embed`` extra is installed; else None (the
     endpoint's /v1/embeddings is used)."""
     import importlib.util

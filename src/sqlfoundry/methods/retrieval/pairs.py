@@ -47,15 +47,15 @@ DIFFICULTY_MIX = {"easy": 0.3, "medium": 0.4, "hard": 0.15, "extra": 0.15}
 SYNTH_TIMEOUT = 5.0
 
 
-def default_cache_dir(env: dict[str, str] | None = None) -> Path:
-    """``$SQLFOUNDRY_CACHE_DIR/retrieval`` when set, else the user cache dir's ``sqlfoundry/retrieval``."""
+def default_cache_dir(env: dict[str, str] | None = None, folder: str = "retrieval") -> Path:
+    """``$SQLFOUNDRY_CACHE_DIR/<folder>`` when set, else the user cache dir's ``sqlfoundry/<folder>``."""
     env = os.environ if env is None else env
     base = env.get("SQLFOUNDRY_CACHE_DIR")
     if base:
-        return Path(base) / "retrieval"
+        return Path(base) / folder
     import platformdirs
 
-    return Path(platformdirs.user_cache_dir("sqlfoundry")) / "retrieval"
+    return Path(platformdirs.user_cache_dir("sqlfoundry")) / folder
 
 
 def _register_operators() -> dict[str, Any]:
@@ -74,19 +74,9 @@ def cache_key(databases: Any, db_id: str, num_per_db: int, seed: int) -> str:
     Raises:
         DatabaseNotFoundError: no database ``db_id``.
     """
-    spec = databases.spec(db_id)
-    if spec.kind == "sqlite" and spec.path:
-        path = Path(spec.path).resolve()
-        stat = path.stat()
-        where: dict[str, Any] = {"path": str(path), "mtime_ns": stat.st_mtime_ns,
-                                 "size": stat.st_size}  # fmt: skip
-    else:
-        schema = databases.schema(db_id, sample_values=0)
-        digest = hashlib.sha256(schema.model_dump_json().encode()).hexdigest()[:16]
-        where = {"location": spec.describe(), "schema": digest}
     operators = _register_operators()
     payload = {
-        "database": where,
+        "database": database_fingerprint(databases, db_id),
         "num_per_db": num_per_db,
         "seed": seed,
         "mix": DIFFICULTY_MIX,
@@ -94,6 +84,23 @@ def cache_key(databases: Any, db_id: str, num_per_db: int, seed: int) -> str:
         "templates": TEMPLATES_VERSION,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def database_fingerprint(databases: Any, db_id: str) -> dict[str, Any]:
+    """What identifies a database's content for a cache: a SQLite file's path, size and
+    modification time; a server database's location and schema.
+
+    Raises:
+        DatabaseNotFoundError: no database ``db_id``.
+    """
+    spec = databases.spec(db_id)
+    if spec.kind == "sqlite" and spec.path:
+        path = Path(spec.path).resolve()
+        stat = path.stat()
+        return {"path": str(path), "mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
+    schema = databases.schema(db_id, sample_values=0)
+    digest = hashlib.sha256(schema.model_dump_json().encode()).hexdigest()[:16]
+    return {"location": spec.describe(), "schema": digest}
 
 
 def cache_path(cache_dir: Path, db_id: str, key: str) -> Path:

@@ -1,0 +1,1 @@
+"""The demo run of ``sqlfoundry run``: its config and questions over the demo databases."""

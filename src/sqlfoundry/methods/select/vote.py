@@ -1,0 +1,100 @@
+"""``exec_vote_selector``: self-consistency by execution, Alpha-SQL's selection rule.
+
+Every candidate is executed; candidates are grouped by result (the set of rows,
+as Alpha-SQL compares them); only groups with a valid result (at least one
+non-NULL value) compete, unless none has one, then any group that ran does. The
+largest group wins; between groups of the same size the faster wins, timed again
+``timing_runs`` times each (the median) so one noisy run does not decide. The
+winner is the first candidate of its group. No model is asked. Squrve's
+``FastExecSelector``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+
+from pydantic import Field
+
+from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.operator import Params
+from sqlfoundry.core.registry import register
+from sqlfoundry.core.sample import Sample
+from sqlfoundry.methods.select.execution import CandidateRun, groups_of, run_candidates
+from sqlfoundry.methods.stage import Stage, StageError
+
+
+def contenders(runs: Sequence[CandidateRun]) -> list[list[CandidateRun]]:
+    """The result groups that compete: those with a valid result, else all that ran."""
+    groups = groups_of(runs)
+    return [g for g in groups if g[0].valid] or groups
+
+
+def tied_groups(runs: Sequence[CandidateRun]) -> list[list[CandidateRun]]:
+    """The largest competing groups (one when there is no tie)."""
+    contest = contenders(runs)
+    if not contest:
+        return []
+    largest = max(len(g) for g in contest)
+    return [g for g in contest if len(g) == largest]
+
+
+def vote(
+    runs: Sequence[CandidateRun], timing: Callable[[list[CandidateRun]], float] | None = None
+) -> CandidateRun | None:
+    """The winning run by the rule of the module doc; None when no candidate ran.
+
+    Args:
+        runs: every candidate's run.
+        timing: milliseconds a group takes (default: its fastest member's measured
+            time); asked only of groups tied on size.
+    """
+    tied = tied_groups(runs)
+    if not tied:
+        return None
+    if len(tied) == 1:
+        return tied[0][0]
+    clock = timing or (lambda group: min(r.elapsed_ms for r in group))
+    return min(tied, key=lambda g: (clock(g), g[0].index))[0]
+
+
+class VoteParams(Params):
+    """
+    Attributes:
+        timing_runs: executions per tied group when sizes tie (the median decides).
+    """
+
+    timing_runs: int = Field(3, ge=1, le=50)
+
+
+@register
+class ExecVoteSelector(Stage):
+    """Writes ``pred_sql``: the candidate of the largest result group (see the module doc)."""
+
+    name = "exec_vote_selector"
+    kind = "select"
+    method = "exec_vote"
+    inputs = ("db_id", "candidates")
+    outputs = ("pred_sql", "meta.selection")
+    merge = {"pred_sql": "overwrite"}
+    needs = frozenset({"executor", "databases"})
+    Params = VoteParams
+
+    async def run(self, sample: Sample, ctx: RunContext) -> None:
+        runs = await run_candidates(ctx, sample.db_id, sample.candidates)
+        tied = tied_groups(runs)
+        timings: dict[int, float] = {}
+        for group in tied if len(tied) > 1 else ():
+            results = await ctx.execute([(group[0].sql, sample.db_id)] * self.params.timing_runs)
+            timings[group[0].index] = statistics.median(r.elapsed_ms for r in results)
+        winner = vote(runs, (lambda group: timings[group[0].index]) if timings else None)
+        if winner is None:
+            sample.pred_sql = sample.candidates[0]
+            sample.meta["selection"] = {"rule": "exec_vote", "groups": 0}
+            raise StageError("no candidate executed; kept the first", kind="database")
+        sample.pred_sql = winner.sql
+        sample.meta["selection"] = {
+            "rule": "exec_vote",
+            "chosen": winner.index,
+            "groups": [[r.index for r in g] for g in groups_of(runs)],
+        }
