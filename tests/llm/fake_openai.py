@@ -456,12 +456,8 @@ def embeddings_body(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the fake OpenAI endpoint until killed.")
-    parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    fake = FakeOpenAI(latency=args.latency, record=False, port=args.port)
+def serve_forever(fake: FakeOpenAI) -> None:
+    """Serve ``fake`` in this thread until killed, after printing ``PORT <n>``."""
 
     async def serve() -> None:
         await fake._bind()
@@ -471,6 +467,14 @@ def main() -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the fake OpenAI endpoint until killed.")
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    serve_forever(FakeOpenAI(latency=args.latency, record=False, port=args.port))
 
 
 if __name__ == "__main__":

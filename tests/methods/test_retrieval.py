@@ -15,8 +15,8 @@ from sqlfoundry.core.errors import ConfigError, DatabaseNotFoundError, InputErro
 from sqlfoundry.core.pipeline import Pipeline
 from sqlfoundry.core.registry import build
 from sqlfoundry.core.sample import Sample
-from sqlfoundry.methods.retrieval import pairs as retrieval_pairs
 from sqlfoundry.methods.retrieval import RetrievalAnswer, RetrievalMethod
+from sqlfoundry.methods.retrieval import pairs as retrieval_pairs
 
 
 def rows(manager, db_id: str, sql: str) -> list[tuple]:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sqlfoundry.cli import db, evaluate, llm, pairs, search, serve, sft, synth
+from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
 from sqlfoundry.cli.common import err, setup_logging
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -44,6 +44,7 @@ app.command("export")(synth.export)
 app.command("serve")(serve.serve)
 app.command("prepare-sft")(sft.prepare_sft)
 app.command("search")(search.search)
+app.command("run")(run.run)
 
 pairs_app = typer.Typer(
     help="Question/SQL pairs from chats, SQL logs and schemas; evolved, validated, deduplicated.",

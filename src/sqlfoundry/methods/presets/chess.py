@@ -32,8 +32,8 @@ def _stages(p: ChessParams) -> list[dict]:
     return [
         {"op": "chess_keywords"},
         {"op": "chess_values", "min_score": p.min_score},
-        {"op": "sample_scaler", "stages": [{"op": "chess_generator"}], "n": p.candidates,
-         "temperature": p.temperature},
+        # One request with n samples: the candidates share the prompt, as in CHESS.
+        {"op": "chess_generator", "n": p.candidates, "temperature": p.temperature},
         {"op": "execution_refiner", "template": "chess_revise", "scope": "candidates",
          "max_rounds": p.revise_rounds},
         selector,
