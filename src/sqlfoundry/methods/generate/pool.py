@@ -11,22 +11,26 @@ Ranking follows DAIL-SQL: each question is compared with its values masked
 (words naming a table or column of its database become ``<mask>``), so pairs
 are found by what they ask, not by which database they are about; and the
 skeleton of a preliminary SQL for the question (the record's ``pred_sql``, e.g.
-from the offline method) is compared with each pair's SQL skeleton. Pairs whose
+from the offline method) is compared with each pair's SQL skeleton (keywords
+in order; names and values masked). Pairs whose
 skeleton similarity reaches ``skeleton_threshold`` come first, each group by
 question similarity: embeddings when the run has them, else BM25 over terms.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlglot.tokens import TokenType
+
 from sqlfoundry.core.errors import ConfigError, SqlfoundryError
 from sqlfoundry.core.io import read_jsonl, sql_of
 from sqlfoundry.methods.retrieval.index import BM25
-from sqlfoundry.methods.retrieval.linking import terms, words
+from sqlfoundry.methods.retrieval.linking import words
 from sqlfoundry.methods.retrieval.values import find_values
 from sqlfoundry.sql.parse import tokens_of
 from sqlfoundry.sql.skeleton import skeleton
@@ -41,7 +45,7 @@ class PoolPair:
     sql: str
     db_id: str
     masked: str
-    skeleton: frozenset[str]
+    skeleton: tuple[str, ...]
 
 
 def mask_question(question: str, schema_words: set[str] = frozenset()) -> str:  # type: ignore[assignment]
@@ -68,18 +72,27 @@ def schema_words(schema: Any) -> set[str]:
     return {w for w in found if len(w) > 2}
 
 
-def skeleton_tokens(sql: str, dialect: str = "sqlite") -> frozenset[str]:
-    """The token set of a query's skeleton (values masked); empty when it does not parse."""
+def skeleton_tokens(sql: str, dialect: str = "sqlite") -> tuple[str, ...]:
+    """A query's skeleton as DAIL-SQL compares it: keywords and operators in order, every
+    name ``_`` and every value a placeholder; empty when the query does not parse."""
     try:
-        return frozenset(t.text.upper() for t in tokens_of(skeleton(sql, dialect), dialect))
+        tokens = tokens_of(skeleton(sql, dialect), dialect)
     except Exception:  # noqa: BLE001 - sqlglot raises several kinds on odd SQL
-        return frozenset()
+        return ()
+    return tuple("_" if t.token_type == TokenType.VAR else t.text.upper() for t in tokens)
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def skeleton_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """How alike two skeletons are (0..1), token order counted."""
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def question_terms(masked: str) -> list[str]:
+    """The words a masked question is compared by: all of them (structure words such as
+    "how many" matter here), the mask tokens left out."""
+    return [w for w in words(masked) if w not in ("mask", "unk")]
 
 
 def read_pool(source: str, databases: Any = None) -> list[PoolPair]:
@@ -146,7 +159,7 @@ class PoolRanker:
     def __init__(self, pairs: list[PoolPair], vectors: Any = None) -> None:
         self.pairs = pairs
         self.vectors = vectors
-        self.bm25 = None if vectors is not None else BM25([terms(p.masked) for p in pairs])
+        self.bm25 = None if vectors is not None else BM25([question_terms(p.masked) for p in pairs])
 
     def rank(self, masked_question: str, preliminary: str | None, k: int, *,
              question_vector: Any = None, skeleton_threshold: float = 0.85,
@@ -158,15 +171,15 @@ class PoolRanker:
             question_sims = [float(x) for x in cosine_similarity(question_vector, self.vectors)[0]]
         else:
             assert self.bm25 is not None
-            raw = self.bm25.scores(terms(masked_question))
+            raw = self.bm25.scores(question_terms(masked_question))
             top = max(raw, default=0.0) or 1.0
             question_sims = [s / top for s in raw]
-        target = skeleton_tokens(preliminary) if preliminary else frozenset()
+        target = skeleton_tokens(preliminary) if preliminary else ()
         scored = []
         for i, pair in enumerate(self.pairs):
             if exclude_question and pair.question.strip() == exclude_question.strip():
                 continue
-            close = bool(target) and jaccard(target, pair.skeleton) >= skeleton_threshold
+            close = skeleton_similarity(target, pair.skeleton) >= skeleton_threshold
             scored.append((close, question_sims[i], -i))
         scored.sort(reverse=True)
         return [self.pairs[-neg] for _, _, neg in scored[:k]]
