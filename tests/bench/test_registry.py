@@ -280,3 +280,47 @@ def test_custom_loader_names_the_bad_line(tmp_path: Path):
         loaders.custom(path)
     assert "needs 'db_id' and 'query' or 'SQL'" in info.value.message
     assert info.value.file == str(path)
+
+
+# ----------------------------------------------------------------- Squrve's filter grammar
+
+SQURVE_SELECTORS = [
+    ("spider:dev:db_size-me-30.difficulty-easy.has_label",
+     [("db_size", "me-30"), ("difficulty", "easy"), ("has_label", "query")]),
+    ("spider:dev:db_size-100", [("db_size", "l-100")]),  # no operator: Squrve's default, <
+    ("spider:dev:ques_length-m-150,query_length-le-30", [("ques_length", "m-150"), ("query_length", "le-30")]),
+    ("bird:dev:db_type-sqlite.has_label-evidence", [("db_type", "sqlite"), ("has_label", "evidence")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("selector", "filters"), SQURVE_SELECTORS)
+def test_squrve_filter_grammar(selector, filters):
+    assert parse_selector(selector)[2] == filters
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ("spider:dev:db_size-x-3", "db_size takes [OP-]N with OP one of l, e, m, le, me"),
+        ("spider:dev:ques_length-m-many", "ques_length takes [OP-]N"),
+        ("spider:dev:has_label-sql_tree", "bad filter 'has_label-sql_tree'"),
+    ],
+)
+def test_bad_squrve_filters_say_what_is_accepted(selector, message):
+    with pytest.raises(ConfigError) as info:
+        parse_selector(selector)
+    assert message in f"{info.value.message} {info.value.hint}"
+
+
+def test_squrve_filters_on_real_data(roots):
+    # db_size counts a database's columns (tables.json): network_1 has 7, voter_1 9.
+    small = load("spider:dev:db_size-l-10", roots)
+    assert {s.db_id for s in small.samples} == {"network_1", "voter_1"} and len(small.samples) == 71
+    assert len(load("spider:dev:db_size-me-30", roots).samples) == 226
+    long = load("spider:dev:ques_length-m-150", roots)
+    assert len(long.samples) == 3 and all(len(s.question) > 150 for s in long.samples)
+    short = load("spider:dev:query_length-le-30.difficulty-easy", roots)
+    assert len(short.samples) == 35 and max(len(s.sql) for s in short.samples) <= 30
+    assert load("spider:dev:db_type-postgres", roots).samples == []
+    assert len(load("bird:minidev:has_label-evidence", roots).samples) == 498
+    assert len(load("spider:dev:", roots).samples) == 1034  # Squrve's empty filter

@@ -331,3 +331,14 @@ def test_sample_draws_a_seeded_subset_in_the_original_order(questions_file, demo
     again = engine_for(tasks_config(gold, demo_root, [{"id": "t", "type": "generate", "method": "retrieval"}])
                        | {"dataset": dataset(gold, demo_root, sample=6, seed=3, limit=4)})  # fmt: skip
     assert [s.id for s in next(iter(again.datasets.values())).samples] == ids[:4]
+
+
+def test_squrve_s_looser_match_is_reported_apart_from_ex(questions_file, demo_root, llm_settings,
+                                                          responder, tmp_path):  # fmt: skip
+    question = "How many books are there?"
+    responder.variants[question] = ["SELECT 'all', count(*) FROM books"]  # an extra column
+    gold = questions_file(("demo-1",))
+    config = tasks_config(gold, demo_root, [{"id": "t", "type": "generate", "method": "zero_shot",
+                                             "eval": ["ex", "ex_squrve"]}])  # fmt: skip
+    entry = run_config(config, tmp_path / "run", llm_settings)["tasks"]["t"]
+    assert (entry["ex"], entry["ex_squrve"]) == (0.0, 1.0)

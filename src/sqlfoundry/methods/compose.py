@@ -130,8 +130,9 @@ class Composite(Operator):
         return out
 
     def field_rule(self, field: str) -> Merge:
-        # The last child writing the field decides how it merges.
-        for child in reversed(self.children):
+        # The first child writing the field decides: it makes the value, later ones refine it
+        # (a sequence that generates then corrects is a generator to its siblings).
+        for child in self.children:
             if field in outputs_of(child):
                 return merge_rule(child, field)
         return DEFAULT_MERGE.get(field, "overwrite")
