@@ -32,7 +32,7 @@ from pydantic import (
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.sql.parse import sqlglot_dialect
 
-ServiceType = Literal["base", "seq2seq", "openai", "local"]
+ServiceType = Literal["base", "seq2seq", "openai", "local", "method"]
 SchemaFormat = Literal["ddl", "compact", "codex"]
 
 # Service names appear in URLs (/nl2sql/{service}/v1/...) and as OpenAI model ids.
@@ -148,6 +148,32 @@ class LocalConfig(_Strict):
     prepare: Literal["startup", "lazy"] = "startup"
 
 
+class MethodConfig(_Strict):
+    """What a ``method`` service runs per request: a method preset, or one task of a run config.
+
+    ``preset`` (``din_sql``, ``mac_sql``, ``chess``, ``retrieval``...) with its ``params``;
+    or ``config`` (a ``sqlfoundry run`` config file) and ``task`` (one of its task ids, a
+    complex one included). ``llm`` is the ``[llm]`` table the method's stages call (the
+    config file's ``[llm]`` when ``config`` is given and this is empty).
+    """
+
+    preset: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    config: Path | None = None
+    task: str | None = None
+    llm: dict[str, Any] = Field(default_factory=dict)
+    workers: int = Field(1, ge=0, description="SQL worker processes of the method's executor")
+    timeout: float = Field(30.0, gt=0, description="seconds per query the method runs")
+
+    @model_validator(mode="after")
+    def _one_method(self) -> MethodConfig:
+        if (self.preset is None) == (self.config is None):
+            raise ValueError("give either preset (with params) or config and task")
+        if self.config is not None and not self.task:
+            raise ValueError("config needs task: the id of the task to run")
+        return self
+
+
 class ServiceConfig(_Strict):
     """One service: pre-processing, a model, post-processing."""
 
@@ -169,6 +195,7 @@ class ServiceConfig(_Strict):
     linking: LinkingConfig = Field(default_factory=LinkingConfig)
     postprocess: PostprocessConfig = Field(default_factory=PostprocessConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)
+    method: MethodConfig | None = None
 
     @field_validator("dialect")
     @classmethod
@@ -177,9 +204,11 @@ class ServiceConfig(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceConfig:
-        if self.type == "local" and self.upstream is not None:
-            raise ValueError("a local service answers itself; remove its [upstream] table")
-        if self.type != "local" and self.upstream is None:
+        if self.type in ("local", "method") and self.upstream is not None:
+            raise ValueError(f"a {self.type} service answers itself; remove its [upstream] table")
+        if (self.type == "method") != (self.method is not None):
+            raise ValueError("a method service needs a [method] table, and only it has one")
+        if self.type not in ("local", "method") and self.upstream is None:
             raise ValueError(f"a {self.type} service needs an [upstream] table (base_url, model)")
         if self.db_id and self.databases is not None and self.db_id not in self.databases:
             raise ValueError(f"db_id {self.db_id!r} is not among databases")
@@ -237,7 +266,8 @@ class GatewayConfig(_Strict):
     def _databases_reachable(self) -> GatewayConfig:
         has_dbs = self.gateway.db_root is not None or self.gateway.db_server is not None
         for name, service in self.services.items():
-            wants = service.type == "local" or service.db_id or service.postprocess.execute
+            wants = (service.type in ("local", "method") or service.db_id
+                     or service.postprocess.execute)  # fmt: skip
             if wants and not has_dbs:
                 raise ValueError(
                     f"service {name!r} needs databases: set db_root (or db_server) in [gateway]"
@@ -269,6 +299,10 @@ def load_gateway_config(
             raise ConfigError(
                 f"service {name!r}: template file {service.template} not found", file=source
             )
+        if service.method and service.method.config and not service.method.config.is_file():
+            raise ConfigError(
+                f"service {name!r}: run config {service.method.config} not found", file=source
+            )
     root = config.gateway.db_root
     if root is not None and not root.is_dir():
         raise ConfigError(f"db_root {root} is not a folder", file=source)
@@ -285,7 +319,12 @@ def _resolve_paths(config: GatewayConfig, base: Path) -> GatewayConfig:
     services = {}
     for name, s in config.services.items():
         local = s.local.model_copy(update={"cache_dir": resolve(s.local.cache_dir)})
-        services[name] = s.model_copy(update={"template": resolve(s.template), "local": local})
+        method = (
+            s.method.model_copy(update={"config": resolve(s.method.config)}) if s.method else None
+        )
+        services[name] = s.model_copy(
+            update={"template": resolve(s.template), "local": local, "method": method}
+        )
     return config.model_copy(update={"gateway": gateway, "services": services})
 
 

@@ -27,6 +27,7 @@ from sqlfoundry.serve.config import GatewayConfig, GatewaySettings, ServiceConfi
 from sqlfoundry.serve.errors import GatewayError, bad_request, error_response, not_found
 from sqlfoundry.serve.limits import RateLimiter, read_body
 from sqlfoundry.serve.local import LocalAnswerer, MethodFactory, retrieval_method
+from sqlfoundry.serve.method import MethodAnswerer
 from sqlfoundry.serve.postprocess import PreviewRunner
 from sqlfoundry.serve.requests import parse_chat_request
 from sqlfoundry.serve.service import Service
@@ -87,9 +88,13 @@ class Gateway:
     def _service(self, name: str, config: ServiceConfig, env: Mapping[str, str],
                  factory: MethodFactory) -> Service:  # fmt: skip
         try:
-            if config.type == "local":
+            if config.type in ("local", "method"):
                 assert self.manager is not None  # the config model checks db_root is set
-                local = LocalAnswerer(factory(self.manager, config.local))
+                if config.type == "method":
+                    assert config.method is not None
+                    local: Any = MethodAnswerer(self.manager, config.method)
+                else:
+                    local = LocalAnswerer(factory(self.manager, config.local))
                 return Service(
                     name, config, manager=self.manager, local=local, previews=self.previews
                 )
@@ -130,6 +135,9 @@ class Gateway:
         try:
             yield
         finally:
+            for service in self.services.values():
+                if isinstance(service.local, MethodAnswerer):
+                    await service.local.aclose()
             await self.pool.close()
             if self.previews is not None:
                 self.previews.close()

@@ -33,6 +33,7 @@ from sqlfoundry.serve.config import ServiceConfig
 from sqlfoundry.serve.errors import GatewayError, bad_request, not_found
 from sqlfoundry.serve.linking import LinkIndex, Selection, link_schema, select, subset
 from sqlfoundry.serve.local import LocalAnswerer
+from sqlfoundry.serve.method import MethodAnswerer
 from sqlfoundry.serve.postprocess import Outcome, PostProcessor, PreviewRunner, SchemaNames
 from sqlfoundry.serve.prompts import PromptBuilder
 from sqlfoundry.serve.requests import ChatRequest, NL2SQLInput, parse_content, user_content
@@ -94,19 +95,22 @@ class Service:
         config: its ``[services.NAME]`` table.
         manager: the gateway's databases (None when no db_root/db_server is set).
         upstream: the upstream endpoint (None for ``local``).
-        local: the offline answerer (``local`` only).
+        local: the answerer of ``local`` (the offline method) and ``method`` services.
         previews: the read-only runner for execution previews.
     """
 
     def __init__(self, name: str, config: ServiceConfig, *, manager: DatabaseManager | None,
-                 upstream: Upstream | None = None, local: LocalAnswerer | None = None,
+                 upstream: Upstream | None = None,
+                 local: LocalAnswerer | MethodAnswerer | None = None,
                  previews: PreviewRunner | None = None) -> None:  # fmt: skip
         self.name = name
         self.config = config
         self.manager = manager
         self.upstream = upstream
         self.local = local
-        self.builder = PromptBuilder(config) if config.type != "local" else None
+        # Where a choice's info keeps what the answerer said: "local" or "method".
+        self.answer_key = config.type if config.type in ("local", "method") else "local"
+        self.builder = PromptBuilder(config) if config.type not in ("local", "method") else None
         self.post = PostProcessor(
             config.postprocess, config.dialect,
             answer_prefix=self.builder.answer_prefix if self.builder else None, previews=previews,
@@ -268,6 +272,9 @@ class Service:
 
     async def _local_answer(self, job: Job) -> tuple[str, dict[str, Any]]:
         assert self.local is not None and job.db_id is not None
+        if isinstance(self.local, MethodAnswerer):
+            found = await self.local.answer(job.input.question, job.db_id, job.input.evidence)
+            return found.sql, found.info
         answer = await self.local.answer(job.input.question, job.db_id)
         extra = {"score": answer.score, "matched_question": answer.matched_question,
                  "substitutions": answer.substitutions}  # fmt: skip
@@ -280,7 +287,10 @@ class Service:
             outcome = await self._outcome(job, sql)
             choices = [
                 wire.choice(
-                    0, outcome.reply(self.reply_mode), "stop", {**outcome.info(), "local": extra}
+                    0,
+                    outcome.reply(self.reply_mode),
+                    "stop",
+                    {**outcome.info(), self.answer_key: extra},
                 )
             ]
             return wire.completion(id=wire.new_id(), model=self.name, choices=choices, usage=None,
@@ -324,7 +334,7 @@ class Service:
             return
         # The stream carries the same content as the non-stream answer.
         yield writer.content(0, outcome.reply(self.reply_mode))
-        yield writer.finish(0, "stop", {**outcome.info(), "local": extra})
+        yield writer.finish(0, "stop", {**outcome.info(), self.answer_key: extra})
         if job.request.include_usage:
             yield writer.usage(None)
         yield "[DONE]"

@@ -390,3 +390,30 @@ def demo_config(db_root: Path) -> RunConfig:
     data["dataset"]["gold"] = str(folder.joinpath("questions.jsonl"))
     data["dataset"]["db_root"] = str(db_root)
     return read_config(data, source="sqlfoundry/methods/demo/demo.toml")
+
+
+def read_config_file(path: Path) -> RunConfig:
+    """A run config file (TOML, YAML or JSON by suffix), paths taken from its folder.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, or the config is invalid.
+    """
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+    except OSError as err:
+        raise ConfigError(f"cannot read the run config: {err}", file=str(path)) from None
+    except Exception as err:  # noqa: BLE001 - any parser's error is reported the same way
+        raise ConfigError(f"cannot parse the run config: {err}", file=str(path)) from None
+    return read_config(data, source=str(path), base_dir=path.parent)
