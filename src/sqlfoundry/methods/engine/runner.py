@@ -223,8 +223,10 @@ class Engine:
         pipeline = Pipeline(build.operators, batch_size=settings.batch_size,
                             concurrent_batches=settings.concurrent_batches if llm else 1)  # fmt: skip
         tick = (lambda op, done, total: progress(task_id, op, done, total)) if progress else None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = await pipeline.arun(given, task_dir, ctx, progress=tick)
+        # Process CPU while the stages ran (tasks running beside it count too).
+        pipeline_cpu = time.process_time() - cpu
         # A record an operator dropped comes back with its reason as an error.
         records = restore_rejects(given, StepOutput(result.samples, result.rejects))  # type: ignore[arg-type]
         for step in result.steps:
@@ -239,8 +241,10 @@ class Engine:
         atomic_write_text(task_dir / "gold.sql",
                           "".join(f"{one_line(r.sql)}\t{r.db_id}\n" for r in records if r.sql))  # fmt: skip
         metrics = task.eval or default_metrics(build.written)
+        cpu = time.process_time()
         entry = await asyncio.to_thread(score, records, dataset, metrics,
                                         workers=settings.workers, timeout=settings.timeout)  # fmt: skip
+        scoring_cpu = time.process_time() - cpu
         verdicts = entry.pop("verdicts", None)
         if verdicts is not None:
             atomic_write_jsonl(task_dir / "items.jsonl", verdicts)
@@ -248,7 +252,9 @@ class Engine:
             entry["errors"].pop("without_prediction", None)
         entry = {"type": task.type, "method": task.method or _steps_text(task.steps),
                  "stages": [op.name for op in build.operators], "dataset": dataset.name,
-                 "seconds": round(time.perf_counter() - started, 3), **entry}  # fmt: skip
+                 "seconds": round(time.perf_counter() - started, 3),
+                 "cpu_seconds": {"stages": round(pipeline_cpu, 4), "scoring": round(scoring_cpu, 4)},
+                 **entry}  # fmt: skip
         if dataset.problems:
             entry["input_problems"] = dataset.problems[:50]
         self._report[task_id] = entry

@@ -12,9 +12,9 @@ Ranking follows DAIL-SQL: each question is compared with its values masked
 are found by what they ask, not by which database they are about; and the
 skeleton of a preliminary SQL for the question (the record's ``pred_sql``, e.g.
 from the offline method) is compared with each pair's SQL skeleton (keywords
-in order; names and values masked). Pairs whose
-skeleton similarity reaches ``skeleton_threshold`` come first, each group by
-question similarity: embeddings when the run has them, else BM25 over terms.
+in order; names and values masked). Of the 50 pairs nearest by question
+(embeddings when the run has them, else BM25 over the masked words), those
+whose skeleton similarity reaches ``skeleton_threshold`` come first.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from sqlfoundry.sql.skeleton import skeleton
 from sqlfoundry.synth.naming import humanize
 
 log = logging.getLogger(__name__)
+
+# Pairs nearest by question that the skeleton comparison re-ranks.
+SHORTLIST = 50
 
 
 @dataclass
@@ -175,11 +178,18 @@ class PoolRanker:
             top = max(raw, default=0.0) or 1.0
             question_sims = [s / top for s in raw]
         target = skeleton_tokens(preliminary) if preliminary else ()
-        scored = []
-        for i, pair in enumerate(self.pairs):
+        # As DAIL-SQL: the pairs nearest by question are shortlisted, then those whose
+        # skeleton matches the preliminary SQL's go first.
+        order = sorted(range(len(self.pairs)), key=lambda i: (-question_sims[i], i))
+        shortlist = []
+        for i in order:
+            pair = self.pairs[i]
             if exclude_question and pair.question.strip() == exclude_question.strip():
                 continue
-            close = skeleton_similarity(target, pair.skeleton) >= skeleton_threshold
-            scored.append((close, question_sims[i], -i))
-        scored.sort(reverse=True)
-        return [self.pairs[-neg] for _, _, neg in scored[:k]]
+            shortlist.append(i)
+            if len(shortlist) >= max(SHORTLIST, 4 * k):
+                break
+        close = {i for i in shortlist
+                 if target and skeleton_similarity(target, self.pairs[i].skeleton) >= skeleton_threshold}  # fmt: skip
+        ranked = [i for i in shortlist if i in close] + [i for i in shortlist if i not in close]
+        return [self.pairs[i] for i in ranked[:k]]
