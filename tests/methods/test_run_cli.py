@@ -82,3 +82,16 @@ def test_a_relative_gold_path_is_read_from_the_config_folder(questions_file, dem
                                  "--limit", "1"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert Path(tmp_path / "out" / "tasks" / "g" / "pred.sql").read_text().count("\n") == 1
+
+
+def test_the_example_config_runs_against_an_endpoint(demo_root, fake_llm, responder, tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "methods.toml"
+    result = runner.invoke(app, ["run", str(example), "--db-root", str(demo_root), "--limit", "3",
+                                 "--out", str(tmp_path / "out"), "--llm-base-url", fake_llm.base_url,
+                                 "--llm-model", "fake-model", "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert list(report["tasks"]) == ["offline", "zero", "din", "pipeline"]
+    assert report["tasks"]["pipeline"]["stages"] == ["lexical_linker", "tree", "exec_vote_selector"]
+    assert all(t["count"] == 3 for t in report["tasks"].values())
+    assert report["tasks"]["zero"]["ex"] == 1.0 and report["tasks"]["din"]["ex"] == 1.0

@@ -8,7 +8,9 @@ checkpoint, and uses these operators where nesting needs them).
 ``tree`` gives every child the same records, runs the children at once, and
 merges their outputs field by field, each field by the rule its writer
 declares (:attr:`Stage.merge`, else :data:`~sqlfoundry.methods.stage.DEFAULT_MERGE`;
-the tree's own ``merge`` parameter overrides both):
+for a child that is itself a sequence, the rule of the first stage in it that
+writes the field, which makes the value the later ones refine; the tree's own
+``merge`` parameter overrides all of them):
 
 - ``overwrite``: the last child (in the order given) that wrote the field wins;
 - ``append``: each child's SQL joins ``candidates`` (its ``candidates`` when it

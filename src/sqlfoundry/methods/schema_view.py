@@ -21,7 +21,7 @@ from typing import Any
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.render import to_ddl
-from sqlfoundry.db.schema import Schema, Table
+from sqlfoundry.db.schema import Schema
 from sqlfoundry.synth.naming import humanize
 
 FORMS = ("ddl", "din", "mac")
@@ -232,7 +232,3 @@ class SchemaTexts:
 
 def column_count(schema: Schema) -> int:
     return sum(len(t.columns) for t in schema.tables)
-
-
-def table_of(schema: Schema, name: str) -> Table | None:
-    return schema.table(name)
