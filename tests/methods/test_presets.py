@@ -164,13 +164,15 @@ def test_few_shot_shows_the_pool_pairs_most_like_the_question(
     questions_file, demo_root, llm_settings, responder, tmp_path
 ):
     gold = questions_file(("demo-5",))
-    pool = tmp_path / "pool.jsonl"
+    # The pool is a synth run directory: its data.jsonl, as `sqlfoundry synth` writes it.
+    pool = tmp_path / "synth_run"
+    pool.mkdir()
     pairs = [
         {"question": "How many invoices were refunded?", "SQL": "SELECT count(*) FROM invoices WHERE state = 'refunded'"},
         {"question": "List every city with a museum.", "SQL": "SELECT city FROM museums"},
         {"question": "How many orders were cancelled?", "SQL": "SELECT count(*) FROM orders WHERE status = 'cancelled'"},
     ]  # fmt: skip
-    pool.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    (pool / "data.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
     config = _config(gold, demo_root, {"type": "generate", "method": "few_shot", "pool": str(pool),
                                        "k": 1, "num_per_db": 40})  # fmt: skip
     report = run_config(config, tmp_path / "run", llm_settings)

@@ -95,3 +95,19 @@ def test_the_example_config_runs_against_an_endpoint(demo_root, fake_llm, respon
     assert report["tasks"]["pipeline"]["stages"] == ["lexical_linker", "tree", "exec_vote_selector"]
     assert all(t["count"] == 3 for t in report["tasks"].values())
     assert report["tasks"]["zero"]["ex"] == 1.0 and report["tasks"]["din"]["ex"] == 1.0
+
+
+def test_a_yaml_config(questions_file, demo_root, tmp_path):
+    gold = questions_file(("demo-1", "demo-2"))
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"dataset:\n  gold: {gold}\n  db_root: {demo_root}\n"
+        "tasks:\n  - id: offline\n    type: generate\n    method: retrieval\n    num_per_db: 40\n"
+        "    candidates: 2\n"
+        "  - id: first\n    type: select\n    method: first_valid\n    from: offline\n"
+        "exec_process:\n  type: sequence\n  tasks: [offline, first]\n"
+    )
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["tasks"]["first"]["stages"] == ["first_valid_selector"]
