@@ -5,7 +5,8 @@ Three parts, each optional (``--parts accuracy,overhead``):
 ``accuracy``
     On Spider dev (all 1,034 questions) and Spider-DK (535): the offline method
     (``retrieval``, top 5 kept as candidates) and the execution vote over those
-    five, scored by the harness in spider mode; oracle best-of-5 apart.
+    five (ties to the fastest, Alpha-SQL's rule; and ties to the better ranked),
+    scored by the harness in spider mode; oracle best-of-5 apart.
 ``overhead``
     Every preset over ``--questions`` Spider dev questions against the fake
     endpoint (``tests/methods/fake_methods.py``, answering every prompt kind at
@@ -64,7 +65,7 @@ def accuracy(base: Path, tmp: Path, cache: Path) -> dict[str, Any]:
     out = {}
     for source in ("spider:dev", "spider-dk"):
         config = {
-            "exec_process": ["retrieval", "vote"],
+            "exec_process": ["retrieval", ["vote", "vote_first", "~p"]],
             "dataset": {"source": source},
             "bench": {"root": str(base)},
             "run": {"workers": 2},
@@ -73,6 +74,8 @@ def accuracy(base: Path, tmp: Path, cache: Path) -> dict[str, Any]:
                  "cache_dir": str(cache), "eval": ["ex", "oracle"]},
                 {"id": "vote", "type": "select", "method": "exec_vote", "from": "retrieval",
                  "eval": ["ex"]},
+                {"id": "vote_first", "type": "select", "method": "exec_vote", "from": "retrieval",
+                 "ties": "first", "eval": ["ex"]},
             ],
         }  # fmt: skip
         wall = time.perf_counter()
@@ -82,6 +85,7 @@ def accuracy(base: Path, tmp: Path, cache: Path) -> dict[str, Any]:
             "questions": tasks["retrieval"]["count"],
             "retrieval_ex": tasks["retrieval"]["ex"],
             "vote_ex": tasks["vote"]["ex"],
+            "vote_ties_first_ex": tasks["vote_first"]["ex"],
             "oracle_best_of_5": tasks["retrieval"]["oracle"]["oracle_best_of_5"],
             "by_difficulty": {k: (v["ex"], tasks["vote"]["by_difficulty"][k]["ex"])
                               for k, v in tasks["retrieval"]["by_difficulty"].items()},

@@ -227,3 +227,8 @@ def test_a_prompt_keeps_every_required_value_when_its_optional_ones_are_empty(na
     template = load_template(name)
     text = template.render_text(**{v: f"<<{v}>>" for v in template.required})
     assert [v for v in template.required if f"<<{v}>>" not in text] == []
+
+
+def test_exec_vote_can_break_ties_by_candidate_order():
+    runs = [_run(0, [(1,)], 9.0), _run(1, [(2,)], 1.0)]
+    assert vote(runs, lambda group: group[0].index).index == 0

@@ -77,6 +77,18 @@ def failed(sample: Sample) -> bool:
     return bool(sample.meta.get("errors"))
 
 
+def working_copy(sample: Sample) -> Sample:
+    """A copy a stage may change without touching ``sample``: fields are replaced, never
+    changed in place, except ``meta``'s, which are copied as deep as stages write."""
+    meta = dict(sample.meta)
+    if "usage" in meta:
+        meta["usage"] = {stage: dict(counts) for stage, counts in meta["usage"].items()}
+    for key in ("errors", "provenance"):
+        if key in meta:
+            meta[key] = list(meta[key])
+    return sample.model_copy(update={"meta": meta})
+
+
 class StageError(SqlfoundryError):
     """A stage could not do its work on one record (``kind`` says why: parse, database...)."""
 
@@ -134,7 +146,7 @@ class Stage(Operator):
         return StepOutput(samples=list(records))
 
     async def _one(self, sample: Sample, ctx: RunContext) -> Sample:
-        record = sample.model_copy(deep=True)
+        record = working_copy(sample)
         missing = [f for f in self.required() if not has_field(record, f)]
         if missing:
             # A record an earlier stage already failed is passed on quietly.

@@ -92,6 +92,21 @@ def skeleton_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+def close_skeletons(target: tuple[str, ...], threshold: float):
+    """A test of whether a skeleton is at least ``threshold`` like ``target``; the matcher's
+    cheap upper bounds rule most pairs out before the full comparison."""
+    matcher = difflib.SequenceMatcher(None, (), target, autojunk=False)
+
+    def close(skeleton: tuple[str, ...]) -> bool:
+        if not target or not skeleton:
+            return False
+        matcher.set_seq1(skeleton)
+        return (matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold
+                and matcher.ratio() >= threshold)  # fmt: skip
+
+    return close
+
+
 def question_terms(masked: str) -> list[str]:
     """The words a masked question is compared by: all of them (structure words such as
     "how many" matter here), the mask tokens left out."""
@@ -189,7 +204,7 @@ class PoolRanker:
             shortlist.append(i)
             if len(shortlist) >= max(SHORTLIST, 4 * k):
                 break
-        close = {i for i in shortlist
-                 if target and skeleton_similarity(target, self.pairs[i].skeleton) >= skeleton_threshold}  # fmt: skip
+        near = close_skeletons(target, skeleton_threshold)
+        close = {i for i in shortlist if near(self.pairs[i].skeleton)}
         ranked = [i for i in shortlist if i in close] + [i for i in shortlist if i not in close]
         return [self.pairs[i] for i in ranked[:k]]

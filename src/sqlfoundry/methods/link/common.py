@@ -26,4 +26,4 @@ def links_from_names(
 def note_unknown(sample: Sample, stage: str, unknown: list[str]) -> None:
     """Keep the names a model invented, for whoever reads the record."""
     if unknown:
-        sample.meta.setdefault("unknown_names", {})[stage] = unknown
+        sample.meta["unknown_names"] = {**(sample.meta.get("unknown_names") or {}), stage: unknown}

@@ -17,6 +17,7 @@ signatures without hashing again.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import logging
@@ -48,6 +49,11 @@ def require_datasketch() -> Any:
             "value retrieval needs the datasketch package", hint=INSTALL_HINT
         ) from None
     return datasketch
+
+
+@functools.cache
+def _permutations() -> Any:
+    return require_datasketch().MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
 
 
 def shingles(text: str, size: int = SHINGLE) -> set[str]:
@@ -91,7 +97,8 @@ class ValueLSH:
     @staticmethod
     def signature(text: str) -> Any:
         ds = require_datasketch()
-        minhash = ds.MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
+        # Drawing the permutations is most of a MinHash's cost: draw them once.
+        minhash = ds.MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, permutations=_permutations())
         minhash.update_batch([s.encode() for s in shingles(text)])
         return minhash.hashvalues
 

@@ -7,12 +7,16 @@ largest group wins; between groups of the same size the faster wins, timed again
 ``timing_runs`` times each (the median) so one noisy run does not decide. The
 winner is the first candidate of its group. No model is asked. Squrve's
 ``FastExecSelector``.
+
+``ties = "first"`` breaks a tie by candidate order instead of time, for
+candidates that come ranked (the offline method's top k).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from pydantic import Field
 
@@ -61,9 +65,11 @@ def vote(
 class VoteParams(Params):
     """
     Attributes:
+        ties: ``fastest`` (Alpha-SQL's rule) or ``first`` (the earliest candidate's group).
         timing_runs: executions per tied group when sizes tie (the median decides).
     """
 
+    ties: Literal["fastest", "first"] = "fastest"
     timing_runs: int = Field(3, ge=1, le=50)
 
 
@@ -84,10 +90,15 @@ class ExecVoteSelector(Stage):
         runs = await run_candidates(ctx, sample.db_id, sample.candidates)
         tied = tied_groups(runs)
         timings: dict[int, float] = {}
-        for group in tied if len(tied) > 1 else ():
-            results = await ctx.execute([(group[0].sql, sample.db_id)] * self.params.timing_runs)
-            timings[group[0].index] = statistics.median(r.elapsed_ms for r in results)
-        winner = vote(runs, (lambda group: timings[group[0].index]) if timings else None)
+        if self.params.ties == "first":
+            winner = vote(runs, lambda group: group[0].index)
+        else:
+            for group in tied if len(tied) > 1 else ():
+                results = await ctx.execute(
+                    [(group[0].sql, sample.db_id)] * self.params.timing_runs
+                )
+                timings[group[0].index] = statistics.median(r.elapsed_ms for r in results)
+            winner = vote(runs, (lambda group: timings[group[0].index]) if timings else None)
         if winner is None:
             sample.pred_sql = sample.candidates[0]
             sample.meta["selection"] = {"rule": "exec_vote", "groups": 0}
