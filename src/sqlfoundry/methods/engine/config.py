@@ -154,7 +154,12 @@ class TaskConfig(BaseModel):
 
 
 class RunSettings(_Strict):
-    """``[run]``: how the engine runs (every key optional)."""
+    """``[run]``: how the engine runs (every key optional).
+
+    ``embedder``: what stages that embed use: ``local`` (the packaged MiniLM),
+    ``endpoint`` (the LLM endpoint's ``/v1/embeddings``), or ``auto`` (local when
+    the ``embed`` extra is installed).
+    """
 
     seed: int = 0
     batch_size: int = Field(32, ge=1)

@@ -111,7 +111,16 @@ class Engine:
                 self.datasets[key] = load_dataset(chosen, self.config.bench)
             self._dataset_of[task_id] = key
         needs = frozenset().union(*(b.needs for b in self.builds.values()))
-        if "llm" in needs and (self.llm_config is None or not self.llm_config.is_configured):
+        has_llm = self.llm_config is not None and self.llm_config.is_configured
+        if "embedder" in needs and self.embedder is None and not has_llm:
+            import importlib.util
+
+            if importlib.util.find_spec("sentence_transformers") is None:
+                raise ConfigError(
+                    "a stage needs embeddings: neither the local embedder nor an endpoint is there",
+                    hint="pip install 'sqlfoundry[embed]', or configure [llm] for /v1/embeddings",
+                )
+        if "llm" in needs and not has_llm:
             users = [b.id for b in self.builds.values() if "llm" in b.needs]
             raise ConfigError(
                 f"task(s) {', '.join(users)} need an LLM endpoint and none is configured",
@@ -138,18 +147,15 @@ class Engine:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.json",
                           json.dumps(self.config.model_dump(mode="json", by_alias=True), indent=2))  # fmt: skip
-        llm = await self._open_llm()
+        embedder = self._embedder()
+        # Embeddings from the endpoint need the client even when no stage chats with it.
+        llm = await self._open_llm("embedder" in self.needs and embedder is None)
         contexts: dict[str, RunContext] = {}
         self._records: dict[str, list[Sample]] = {}
         self._done: dict[str, asyncio.Event] = {t: asyncio.Event() for t in self.builds}
         self._report: dict[str, Any] = {}
         start = time.perf_counter()
         try:
-            embedder = self.embedder
-            if embedder is None and "embedder" in self.needs:
-                from sqlfoundry.synth.pipelines import local_embedder
-
-                embedder = local_embedder()
             for key, dataset in self.datasets.items():
                 from sqlfoundry.db.pool import SafeExecutor
 
@@ -175,8 +181,22 @@ class Engine:
         atomic_write_text(run_dir / "report.html", render_report(report))
         return report
 
-    async def _open_llm(self) -> Any:
-        if "llm" not in self.needs:
+    def _embedder(self) -> Any:
+        """What stages that embed use (``[run] embedder``); None means the endpoint."""
+        wanted = self.config.run.embedder
+        if self.embedder is not None or "embedder" not in self.needs or wanted == "endpoint":
+            return self.embedder
+        from sqlfoundry.synth.pipelines import local_embedder
+
+        embedder = local_embedder()
+        if embedder is None and wanted == "local":
+            raise ConfigError('[run] embedder = "local" needs the embed extra',
+                              hint="pip install 'sqlfoundry[embed]'")  # fmt: skip
+        return embedder
+
+    async def _open_llm(self, for_embeddings: bool = False) -> Any:
+        configured = self.llm_config is not None and self.llm_config.is_configured
+        if "llm" not in self.needs and not (for_embeddings and configured):
             return None
         from sqlfoundry.llm import LLMClient
 
