@@ -28,6 +28,8 @@ demo: $(STAMP) $(DEMO_FILES)
 	@echo; echo "== sqlfoundry export runs/demo --format llamafactory --out runs/demo/llamafactory"
 	@$(VENV)/bin/sqlfoundry export runs/demo --format llamafactory --out runs/demo/llamafactory
 	@echo; echo "Open runs/demo/report.html for the charts; runs/demo/data.jsonl holds the records."
+	@echo; echo "Text-to-SQL methods as pipelines, no model needed: $(VENV)/bin/sqlfoundry run"
+	@echo "  (the offline method and the execution vote on the demo databases; report in runs/demo-methods/)"
 	@echo; echo "Next, NL2SQL with no model: start the gateway in local mode with"
 	@echo "  $(VENV)/bin/sqlfoundry serve --config examples/gateway_local.toml"
 	@echo "and ask it, e.g.:"
