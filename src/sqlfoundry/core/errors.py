@@ -178,3 +178,13 @@ class LLMContextLengthError(LLMItemError):
 
 class TemplateError(ConfigError):
     """A prompt template is malformed, or was rendered with missing or unknown variables."""
+
+
+def validation_problems(err: object) -> str:
+    """A pydantic ``ValidationError`` as ``loc: message; ...`` (an unknown key says so)."""
+    parts = []
+    for item in err.errors():  # type: ignore[attr-defined]
+        loc = ".".join(str(p) for p in item["loc"]) or "(top)"
+        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)

@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.errors import ConfigError, validation_problems
 
 TaskType = Literal["reduce", "parse", "generate", "decompose", "scale", "optimize", "select",
                    "complex"]  # fmt: skip
@@ -347,7 +347,7 @@ def read_config(
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError("invalid run config: " + _describe(err), file=source) from None
+        raise ConfigError("invalid run config: " + validation_problems(err), file=source) from None
     if base_dir is not None:
         config.dataset = _resolved(config.dataset, base_dir)
         for task in config.tasks:
@@ -364,15 +364,6 @@ def _resolved(dataset: DatasetConfig | None, base: Path) -> DatasetConfig | None
         if path is not None and not path.is_absolute():
             update[name] = base / path
     return dataset.model_copy(update=update)
-
-
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for item in err.errors():
-        loc = ".".join(str(p) for p in item["loc"]) or "(top)"
-        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
 
 
 def demo_config(db_root: Path) -> RunConfig:

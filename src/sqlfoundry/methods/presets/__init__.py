@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.errors import ConfigError, validation_problems
 
 StageSpec = dict[str, Any]
 
@@ -48,9 +48,7 @@ class Preset:
         try:
             checked = self.Params(**(params or {}))
         except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(params)'}: "
-                                 f"{'unknown parameter' if e['type'] == 'extra_forbidden' else e['msg']}"
-                                 for e in err.errors())  # fmt: skip
+            problems = validation_problems(err).replace("unknown key", "unknown parameter")
             raise ConfigError(f"bad parameters for method {self.name}: {problems}") from None
         return self.build(checked)
 
