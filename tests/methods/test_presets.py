@@ -212,3 +212,21 @@ def test_a_model_method_with_no_endpoint_stops_before_any_work(
     with pytest.raises(ConfigError) as info:
         engine_for(_config(questions_file(IDS), demo_root, {"type": "generate", "method": method}))
     assert "need an LLM endpoint and none is configured" in info.value.message
+
+
+def test_when_no_candidate_runs_the_vote_keeps_the_first_and_says_so(
+    questions_file, demo_root, llm_settings, responder, tmp_path
+):
+    gold = questions_file(("demo-1",))
+    responder.variants["How many books are there?"] = [
+        "SELECT count(*) FROM nowhere",
+        "SELECT x FROM y",
+    ]
+    config = _config(gold, demo_root, {"type": "generate", "method": "self_consistency", "n": 2})
+    report = run_config(config, tmp_path / "run", llm_settings)
+    record = predictions(tmp_path / "run", "t")[0]
+    assert record["pred_sql"] == "SELECT count(*) FROM nowhere"
+    assert record["meta"]["selection"] == {"rule": "exec_vote", "chosen": None}
+    assert record["errors"] == [{"stage": "exec_vote_selector", "kind": "database",
+                                 "message": "no candidate executed; kept the first"}]  # fmt: skip
+    assert report["tasks"]["t"]["ex"] == 0.0

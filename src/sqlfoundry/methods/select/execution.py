@@ -73,3 +73,12 @@ def preview(run: CandidateRun, rows: int = 5) -> str:
     if len(run.rows) > rows:
         lines.append(f"... {len(run.rows) - rows} more rows")
     return "\n".join(lines)
+
+
+def keep_first(sample: Any, rule: str) -> None:
+    """No candidate ran: keep the first, say so on the record (StageError, kind database)."""
+    from sqlfoundry.methods.stage import StageError
+
+    sample.pred_sql = sample.candidates[0]
+    sample.meta["selection"] = {"rule": rule, "chosen": None}
+    raise StageError("no candidate executed; kept the first", kind="database")

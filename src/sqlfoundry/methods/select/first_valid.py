@@ -6,8 +6,8 @@ from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.operator import Params
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
-from sqlfoundry.methods.select.execution import run_candidates
-from sqlfoundry.methods.stage import Stage, StageError
+from sqlfoundry.methods.select.execution import keep_first, run_candidates
+from sqlfoundry.methods.stage import Stage
 
 
 class FirstValidParams(Params):
@@ -38,8 +38,6 @@ class FirstValidSelector(Stage):
         chosen = next((r for r in ran if r.rows or self.params.allow_empty), None)
         chosen = chosen or (ran[0] if ran else None)
         if chosen is None:
-            sample.pred_sql = sample.candidates[0]
-            sample.meta["selection"] = {"rule": "first_valid", "chosen": None}
-            raise StageError("no candidate executed; kept the first", kind="database")
+            keep_first(sample, "first_valid")
         sample.pred_sql = chosen.sql
         sample.meta["selection"] = {"rule": "first_valid", "chosen": chosen.index}

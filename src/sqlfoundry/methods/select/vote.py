@@ -24,8 +24,13 @@ from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.operator import Params
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
-from sqlfoundry.methods.select.execution import CandidateRun, groups_of, run_candidates
-from sqlfoundry.methods.stage import Stage, StageError
+from sqlfoundry.methods.select.execution import (
+    CandidateRun,
+    groups_of,
+    keep_first,
+    run_candidates,
+)
+from sqlfoundry.methods.stage import Stage
 
 
 def contenders(runs: Sequence[CandidateRun]) -> list[list[CandidateRun]]:
@@ -100,9 +105,7 @@ class ExecVoteSelector(Stage):
                 timings[group[0].index] = statistics.median(r.elapsed_ms for r in results)
             winner = vote(runs, (lambda group: timings[group[0].index]) if timings else None)
         if winner is None:
-            sample.pred_sql = sample.candidates[0]
-            sample.meta["selection"] = {"rule": "exec_vote", "groups": 0}
-            raise StageError("no candidate executed; kept the first", kind="database")
+            keep_first(sample, "exec_vote")
         sample.pred_sql = winner.sql
         sample.meta["selection"] = {
             "rule": "exec_vote",
