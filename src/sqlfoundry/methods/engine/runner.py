@@ -173,7 +173,8 @@ class Engine:
         report = {
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - start, 3),
-            "tasks": self._report,
+            # In the plan's order, not the order parallel tasks happened to finish in.
+            "tasks": {t: self._report[t] for t in self.plan.task_ids() if t in self._report},
         }
         if llm is not None:
             report["llm"] = {"model": llm.model, "usage": llm.usage.to_dict()}
