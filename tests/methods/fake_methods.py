@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 
-from fake_openai import FakeOpenAI, FakeRequest, Reply, serve_forever  # noqa: E402
+from fake_openai import FakeOpenAI, FakeRequest, Reply, serve_forever, token_spans  # noqa: E402
 from sqlglot import exp  # noqa: E402
 
 from sqlfoundry.sql.parse import parse_one  # noqa: E402
@@ -59,6 +59,9 @@ KINDS = (
 GENERATION = {"din_sql_easy", "din_sql_medium", "din_sql_hard", "chess_generate", "few_shot",
               "text2sql", "mac_sql_decompose"}  # fmt: skip
 REPAIR = {"din_sql_correct", "mac_sql_refine", "chess_revise", "sql_refinement"}
+# SQL-o1's schema-aware prompt has no system message; its last line names the slot.
+SQLO1_SLOT = "The incomplete SQL query:"
+SQLO1_LOGPROB = -0.05
 
 
 def kind_of(messages: list[dict[str, Any]]) -> str:
@@ -69,15 +72,26 @@ def kind_of(messages: list[dict[str, Any]]) -> str:
     user = " ".join(m.get("content", "") for m in messages)
     if "Task overview:" in user:
         return "text2sql"
+    if SQLO1_SLOT in user:
+        return "sqlo1"
     return "unknown"
 
 
 def completion(body: dict[str, Any], texts: list[str]) -> Reply:
-    """A chat completion with one choice per text; usage counts words, as the fake does."""
+    """A chat completion with one choice per text; usage counts words, as the fake does.
+
+    With ``logprobs`` asked, each token (a word with the spaces before it) gets
+    ``SQLO1_LOGPROB``, so the tokens add up to the text.
+    """
     prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
     done = sum(len(t.split()) for t in texts)
     choices = [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
                for i, t in enumerate(texts)]  # fmt: skip
+    if body.get("logprobs"):
+        for choice, text in zip(choices, texts, strict=True):
+            choice["logprobs"] = {"content": [{"token": token, "logprob": SQLO1_LOGPROB,
+                                               "bytes": list(token.encode()), "top_logprobs": []}
+                                              for _, token in token_spans(text)]}  # fmt: skip
     return Reply(json={"id": "chatcmpl-m", "object": "chat.completion", "created": 0,
                        "model": body.get("model"), "choices": choices,
                        "usage": {"prompt_tokens": prompt, "completion_tokens": done,
@@ -187,7 +201,17 @@ class MethodResponder:
             return _choose_listwise(text, self.gold[question])
         if kind == "sql_pairwise":
             return _choose_pairwise(text, self.gold[question])
+        if kind == "sqlo1":
+            return _complete_prefix(text, sql)
         return "I do not know this prompt."
+
+
+def _complete_prefix(text: str, sql: str) -> str:
+    """SQL-o1's answer: the whole query, starting with the prompt's incomplete one."""
+    prefix = text.rsplit(SQLO1_SLOT, 1)[1].strip()
+    if sql.startswith(prefix):
+        return sql
+    return f"{prefix} {sql}" if prefix else sql
 
 
 def _number(value: str) -> bool:

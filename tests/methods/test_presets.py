@@ -230,3 +230,32 @@ def test_when_no_candidate_runs_the_vote_keeps_the_first_and_says_so(
     assert record["errors"] == [{"stage": "exec_vote_selector", "kind": "database",
                                  "message": "no candidate executed; kept the first"}]  # fmt: skip
     assert report["tasks"]["t"]["ex"] == 0.0
+
+
+def test_sql_o1_searches_with_the_schema_aware_prompt_and_log_probabilities(
+    questions_file, demo_root, llm_settings, responder, tmp_path
+):
+    gold = questions_file(IDS)
+    task = {"type": "generate", "method": "sql_o1", "iterations": 2, "samples": 2}
+    report = run_config(_config(gold, demo_root, task), tmp_path / "run", llm_settings)
+    entry = report["tasks"]["t"]
+    assert entry["stages"] == ["mcts_search"]
+    assert entry["ex"] == 1.0 and entry["count"] == 5
+    assert set(responder.kinds) == {"sqlo1"}
+    assert all(body.get("logprobs") for body in responder.bodies)
+    first = responder.bodies[0]["messages"]
+    assert len(first) == 1 and first[0]["content"].rstrip().endswith("The incomplete SQL query:")
+    records = {r["id"]: r for r in predictions(tmp_path / "run", "t")}
+    search = records["demo-16"]["meta"]["mcts"]
+    assert search["candidates"] and all(
+        "reward" in c and "visits" in c for c in search["candidates"]
+    )
+
+
+def test_sql_o1_refuses_a_parameter_the_search_does_not_have(demo_root, questions_file, tmp_path):
+    from sqlfoundry.core.errors import ConfigError
+
+    gold = questions_file(IDS)
+    task = {"type": "generate", "method": "sql_o1", "iteratons": 2}
+    with pytest.raises(ConfigError, match="bad parameters for method sql_o1: .*iteratons"):
+        run_config(_config(gold, demo_root, task), tmp_path / "run", None)

@@ -187,7 +187,8 @@ def _error_kind(err: SqlfoundryError) -> str:
 
 
 def stage_requirements(op: Operator) -> frozenset[str]:
-    """What run services ``op`` needs; operators that are not stages declare nothing."""
+    """What run services ``op`` needs: a stage's requirements, another operator's
+    ``needs`` when it declares them (the tree search does), else the databases."""
     if isinstance(op, Stage):
         return op.requirements()
-    return frozenset({"databases"})
+    return frozenset(getattr(op, "needs", None) or {"databases"})

@@ -8,7 +8,7 @@ builds into core pipelines. Adding a method is adding a module here (with its
 prompt templates and a test); nothing else needs to know about it.
 
 Shipped: ``zero_shot``, ``few_shot``, ``din_sql``, ``mac_sql``, ``chess``,
-``self_consistency``, ``retrieval``.
+``self_consistency``, ``retrieval``, ``sql_o1``.
 """
 
 from __future__ import annotations

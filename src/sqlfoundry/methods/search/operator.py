@@ -105,7 +105,12 @@ class MCTSSearch(Operator):
     """SQL-o1's Monte Carlo tree search over partial SQL; see the module doc."""
 
     name = OPERATOR
-    inputs = ("db_id", "question", "prompt")
+    # ``prompt`` is read too when it is SQL-o1's; a question alone is enough.
+    inputs = ("db_id", "question")
+    # What the methods engine reads of a stage: its kind, short name and services.
+    kind = "generate"
+    method = "mcts"
+    needs = frozenset({"llm", "executor", "databases"})
     outputs = ("pred_sql", "candidates", "meta")
     Params = MCTSParams
 
@@ -178,11 +183,19 @@ class MCTSSearch(Operator):
             raise ConfigError("missing field: db_id")
         if not ctx.has_database(record.db_id):
             raise ConfigError(f"unknown database {record.db_id!r}")
+        has_question = bool(record.question and record.question.strip())
         if record.prompt:
-            check_prompt(record.prompt)
-            schema = await asyncio.to_thread(ctx.schema, record.db_id, 0)
-            return record.prompt, schema.dialect
-        if not record.question or not record.question.strip():
+            try:
+                check_prompt(record.prompt)
+            except SqlfoundryError:
+                # Another method's prompt (a synthesis record's, say) says nothing to
+                # this model; the question is rendered into SQL-o1's own instead.
+                if not has_question:
+                    raise
+            else:
+                schema = await asyncio.to_thread(ctx.schema, record.db_id, 0)
+                return record.prompt, schema.dialect
+        if not has_question:
             raise ConfigError("missing field: question (or a SQL-o1 prompt)")
         prompts = schema_prompts(ctx.databases, self.params.rows, self.params.max_chars)
         text = await asyncio.to_thread(prompts.get, record.db_id)
