@@ -342,3 +342,39 @@ def test_squrve_s_looser_match_is_reported_apart_from_ex(questions_file, demo_ro
                                              "eval": ["ex", "ex_squrve"]}])  # fmt: skip
     entry = run_config(config, tmp_path / "run", llm_settings)["tasks"]["t"]
     assert (entry["ex"], entry["ex_squrve"]) == (0.0, 1.0)
+
+
+def test_teachings_reach_every_question_of_their_database_as_evidence(
+    questions_file, demo_root, llm_settings, responder, tmp_path
+):
+    teachings = tmp_path / "teachings.json"
+    teachings.write_text(json.dumps({
+        "bookshop": [{"kind": "hint", "text": "genre holds 'Fantasy', 'Mystery' and 'Romance'.",
+                      "refs": ["books.genre"]},
+                     {"kind": "guardrail", "text": "Never return customers.email."}],
+        "unused_db": [{"kind": "term", "text": "nothing"}],
+    }))  # fmt: skip
+    gold = questions_file(("demo-2", "demo-19"))  # bookshop, airline
+    config = {"dataset": dataset(gold, demo_root, teachings=str(teachings)),
+              "tasks": [{"id": "t", "type": "generate", "method": "zero_shot"}]}  # fmt: skip
+    report = run_config(config, tmp_path / "run", llm_settings)
+    assert report["tasks"]["t"]["ex"] == 1.0
+    prompts = [b["messages"][0]["content"] for b in responder.bodies]
+    with_notes = [p for p in prompts if "Notes about this database:" in p]
+    assert len(with_notes) == 1
+    assert "- hint: genre holds 'Fantasy', 'Mystery' and 'Romance'." in with_notes[0]
+    assert "- guardrail: Never return customers.email." in with_notes[0]
+    records = {r["id"]: r for r in predictions(tmp_path / "run", "t")}
+    assert records["demo-2"]["meta"]["teachings"] == 2
+    assert "teachings" not in records["demo-19"]["meta"]
+
+
+def test_a_teachings_file_that_is_not_teachings_names_the_database(
+    questions_file, demo_root, tmp_path
+):
+    teachings = tmp_path / "teachings.json"
+    teachings.write_text(json.dumps({"bookshop": [{"kind": "rumour", "text": "x"}]}))
+    config = {"dataset": dataset(questions_file(("demo-2",)), demo_root, teachings=str(teachings)),
+              "tasks": [{"id": "t", "type": "generate", "method": "retrieval"}]}  # fmt: skip
+    with pytest.raises(ConfigError, match="db_id bookshop: not a list of teachings"):
+        run_config(config, tmp_path / "run")

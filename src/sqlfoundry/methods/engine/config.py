@@ -88,6 +88,9 @@ class DatasetConfig(_Strict):
     limit: int | None = Field(None, ge=1)
     sample: float | None = Field(None, gt=0)
     seed: int = 0
+    # Teachings per database (``sqlfoundry pairs teachings``), given to every method
+    # as external knowledge beside the question's own evidence.
+    teachings: Path | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetConfig:

@@ -6,7 +6,10 @@ record per question with ``question``, ``db_id`` and, for scoring, ``SQL`` (or
 is reported with its file:line and left out; the others run.
 
 ``sample`` draws a count (or a fraction) of the questions with ``seed``, kept
-in their original order; ``limit`` then keeps the first N.
+in their original order; ``limit`` then keeps the first N. ``teachings`` (the
+JSON that ``sqlfoundry pairs teachings`` writes, ``{db_id: [teaching, ...]}``)
+adds each database's teachings to its questions' evidence, which every
+method's prompt carries as external knowledge.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def load_dataset(config: DatasetConfig, bench: dict[str, Any] | None = None) -> 
         dataset = Dataset(str(config.gold), samples, DatabaseManager(root=config.db_root),
                           config.mode or "spider", "sqlite", config.tables, problems)  # fmt: skip
     dataset.samples = select(dataset.samples, config)
+    if config.teachings is not None:
+        add_teachings(dataset.samples, read_teachings(config.teachings))
     if not dataset.samples:
         raise ConfigError(f"dataset {dataset.name} has no question to run")
     missing = [s for s in dataset.samples if not (s.question or "").strip()]
@@ -114,3 +119,43 @@ def read_questions(path: Path) -> tuple[list[Sample], list[dict[str, Any]]]:
     if len(set(ids)) != len(ids):
         raise ConfigError(f"dataset {path}: record ids repeat; give each record a unique id")
     return samples, problems
+
+
+def read_teachings(path: Path) -> dict[str, str]:
+    """``{db_id: prompt text}`` from a teachings file.
+
+    Raises:
+        ConfigError: the file cannot be read, or an entry is not a teaching (named by db_id).
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    from sqlfoundry.synth.producers.teachings import render_teachings
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"dataset teachings {path}: cannot read: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"dataset teachings {path}: expected {{db_id: [teaching, ...]}}",
+                          hint="write it with sqlfoundry pairs teachings --out FILE")  # fmt: skip
+    out = {}
+    for db_id, items in data.items():
+        try:
+            out[db_id] = render_teachings(items if isinstance(items, list) else [items])
+        except (ValidationError, TypeError) as err:
+            raise ConfigError(f"dataset teachings {path}: db_id {db_id}: not a list of "
+                              f"teachings ({err.__class__.__name__})") from None  # fmt: skip
+    return out
+
+
+def add_teachings(samples: list[Sample], teachings: dict[str, str]) -> None:
+    """Append its database's teachings to each question's evidence (kept first)."""
+    for sample in samples:
+        text = teachings.get(sample.db_id)
+        if not text:
+            continue
+        notes = f"Notes about this database:\n{text}"
+        sample.evidence = f"{sample.evidence}\n{notes}" if sample.evidence else notes
+        sample.meta["teachings"] = text.count("\n") + 1
