@@ -18,8 +18,9 @@ ALLOWED = {
     "synth": {"core", "sql", "db", "llm"},
     "bench": {"core", "sql", "db", "llm"},
     "methods": {"core", "sql", "db", "llm", "synth", "bench"},
+    "api": {"core", "sql", "db", "llm", "synth", "bench", "methods"},
     "serve": {"core", "sql", "db", "llm", "synth", "bench", "methods"},
-    "cli": {"core", "sql", "db", "llm", "synth", "bench", "methods", "serve"},
+    "cli": {"core", "sql", "db", "llm", "synth", "bench", "methods", "api", "serve"},
 }
 
 

@@ -13,6 +13,7 @@ from sqlfoundry.bench import metrics as m
 from sqlfoundry.bench.execution import MISSING, EvalItem, ItemVerdict, evaluate_execution
 from sqlfoundry.bench.inputs import GoldEntry, Prediction
 from sqlfoundry.core.errors import ConfigError, SqlfoundryError
+from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.db.pool import SafeExecutor
 
@@ -25,9 +26,36 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 @dataclass
 class EvalRun:
+    """One evaluation's result.
+
+    Attributes:
+        verdicts: one per gold item, in order (``ex``, ``em``, ``error``, the SQL,
+            the first rows of each result).
+        report: the aggregate report (``ex``, ``em``, ``by_difficulty``,
+            ``by_db``, ``confusion``, ``failures``, ``errors``...), as
+            ``sqlfoundry eval --out`` writes it.
+        warnings: problems with the inputs (e.g. fewer predictions than gold items).
+    """
+
     verdicts: list[ItemVerdict]
     report: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+
+    def html(self) -> str:
+        """The self-contained HTML report (as ``sqlfoundry eval --html`` writes it)."""
+        from sqlfoundry.bench.html import render_html
+
+        return render_html(self.report, self.verdicts, self.warnings)
+
+
+def gold_from_samples(samples: Sequence[Sample]) -> list[GoldEntry]:
+    """Gold entries from a loaded benchmark's samples (``Benchmark.samples``)."""
+    return [
+        GoldEntry(db_id=s.db_id, sql=s.sql or "", where=s.meta.get("source", s.id),
+                  difficulty=s.difficulty, question=s.question, hardness=s.hardness,
+                  alternatives=s.meta.get("gold_alternatives") or [])
+        for s in samples
+    ]  # fmt: skip
 
 
 def align(

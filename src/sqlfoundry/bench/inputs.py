@@ -9,6 +9,7 @@ prediction that names its file:line.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,38 @@ def _candidate_sql(candidate: Any) -> str:
     if isinstance(candidate, dict):
         candidate = candidate.get("sql")
     return candidate if isinstance(candidate, str) else ""
+
+
+def predictions_of(values: Iterable[Any]) -> list[Prediction]:
+    """Predictions already in memory, one per gold item, in order.
+
+    Each value is a SQL string, None (a missing prediction), a dict as a JSONL
+    prediction line (``pred_sql``, ``candidates``, ``pred_tables``...), or any
+    object with ``to_json_dict()`` giving such a dict (a ``Sample``).
+    """
+    out = []
+    for number, value in enumerate(values, start=1):
+        where = f"prediction {number}"
+        if value is None:
+            out.append(Prediction(None, error=f"{where}: no prediction"))
+        elif isinstance(value, str):
+            out.append(Prediction(value))
+        elif isinstance(value, dict):
+            out.append(_from_record(value, where))
+        elif callable(getattr(value, "to_json_dict", None)):
+            record = value.to_json_dict()
+            error = (record.get("meta") or {}).get("error")
+            if record.get("pred_sql") is None and not record.get("candidates") and error:
+                out.append(Prediction(None, error=f"{where}: {error}"))  # why the method gave none
+            else:
+                out.append(_from_record(record, where))
+        else:
+            out.append(
+                Prediction(
+                    None, error=f"{where}: not SQL text or a record ({type(value).__name__})"
+                )
+            )
+    return out
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:

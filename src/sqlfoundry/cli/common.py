@@ -122,25 +122,14 @@ def progress_bar(description: str, total: int) -> tuple[Any, Any]:
 
 def load_config_file(path: Path | None) -> dict[str, Any]:
     """Read a TOML, YAML or JSON config file into a dict (empty when no file is given)."""
-    import json
+    from sqlfoundry.core.config import read_config
 
     if path is None:
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            return tomllib.loads(text)
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(text) or {}
-        return json.loads(text)
-    except FileNotFoundError:
-        fail(f"{path}: no such config file")
-    except Exception as error:  # noqa: BLE001 - any parse error is reported the same way
-        fail(f"{path}: cannot read config: {error}")
+        return read_config(path)
+    except SqlfoundryError as error:
+        fail(error)
 
 
 def llm_config(

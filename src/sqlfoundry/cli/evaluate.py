@@ -67,9 +67,9 @@ def eval_(
     """Score predictions by execution (EX), exact match (EM), efficiency (VES) and linking."""
     import json
 
-    from sqlfoundry.bench.evaluate import align, evaluate
+    from sqlfoundry.bench.evaluate import align, evaluate, gold_from_samples
     from sqlfoundry.bench.html import render_html
-    from sqlfoundry.bench.inputs import GoldEntry, read_gold_file, read_predictions
+    from sqlfoundry.bench.inputs import read_gold_file, read_predictions
     from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
     from sqlfoundry.db.compare import MODES
 
@@ -79,12 +79,7 @@ def eval_(
             from sqlfoundry.bench.registry import load
 
             benchmark = load(bench)
-            gold_entries = [
-                GoldEntry(db_id=s.db_id, sql=s.sql or "", where=s.meta.get("source", s.id),
-                          difficulty=s.difficulty, question=s.question, hardness=s.hardness,
-                          alternatives=s.meta.get("gold_alternatives") or [])
-                for s in benchmark.samples
-            ]  # fmt: skip
+            gold_entries = gold_from_samples(benchmark.samples)
             manager = benchmark.manager()
             mode = mode or benchmark.mode
             tables = tables or benchmark.tables_json

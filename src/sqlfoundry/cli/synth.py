@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -139,12 +137,9 @@ def _run(
     run_dir: Path,
     show: int,
 ) -> None:
-    import asyncio
-
-    from sqlfoundry.core.io import atomic_write_text
-    from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline, run_context
+    from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline
     from sqlfoundry.synth.records import output_record
-    from sqlfoundry.synth.report import render_report, summarize
+    from sqlfoundry.synth.run import run_mode
 
     file_config = load_config_file(config)
     try:
@@ -154,32 +149,19 @@ def _run(
     except SqlfoundryError as error:
         fail(error)
 
-    async def go():
-        async with run_context(settings, manager, llm) as ctx:
-            with _StepProgress() as progress:
-                result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
-                                             input_rejects=input_rejects, record=output_record)  # fmt: skip
-            usage = ctx.llm.usage if ctx.llm is not None else None
-        return result, usage
-
-    start = time.perf_counter()
     try:
-        result, usage = asyncio.run(go())
+        with _StepProgress() as progress:
+            run = run_mode(mode, seeds, manager, settings, run_dir, llm=llm, pipeline=pipeline,
+                           input_rejects=input_rejects, progress=progress)  # fmt: skip
     except SqlfoundryError as error:
         fail(error)
-    seconds = time.perf_counter() - start
-    summary = summarize(result, mode=mode, engine=settings.engine, seconds=seconds,
-                        input_count=len(seeds) + len(input_rejects),
-                        usage=usage.to_dict() if usage else None)  # fmt: skip
-    summary["settings"] = settings.model_dump(mode="json")
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
-    atomic_write_text(run_dir / "report.html", render_report(summary, result.samples))
+    summary, usage = run.summary, run.usage
     _print_summary(summary, run_dir)
     if usage is not None:
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(usage, console=err)
-    for sample in _spread(result.samples, show):
+    for sample in _spread(run.samples, show):
         _print_sample(output_record(sample))
 
 

@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,11 +100,28 @@ class Pipeline:
     @classmethod
     def from_config(
         cls,
-        steps: Sequence[dict[str, Any]],
+        steps: Sequence[dict[str, Any]] | Mapping[str, Any],
         batch_size: int = DEFAULT_BATCH_SIZE,
         concurrent_batches: int = 1,
     ) -> Pipeline:
-        """Build from ``[{"op": name, **params}, ...]`` (the ``[[steps]]`` of a TOML file)."""
+        """Build from ``[{"op": name, **params}, ...]`` (the ``[[steps]]`` of a TOML file),
+        or from a whole config mapping: ``steps`` plus, optionally, ``batch_size`` and
+        ``concurrent_batches`` (at the top or in a ``pipeline`` section).
+
+        Operator names are looked up in the registry (see :mod:`sqlfoundry.core.registry`).
+
+        Raises:
+            ConfigError: a step without ``op``, an unknown operator or a bad parameter.
+        """
+        if isinstance(steps, Mapping):
+            section = steps.get("pipeline") if isinstance(steps.get("pipeline"), Mapping) else steps
+            batch_size = section.get("batch_size", batch_size)
+            concurrent_batches = section.get("concurrent_batches", concurrent_batches)
+            steps = section.get("steps") or steps.get("steps")
+            if not isinstance(steps, list):
+                raise ConfigError(
+                    "a pipeline config needs a list of steps ([[steps]] with op = ...)"
+                )
         operators = []
         for i, step in enumerate(steps):
             if not isinstance(step, dict) or "op" not in step:
@@ -112,6 +129,23 @@ class Pipeline:
             params = {k: v for k, v in step.items() if k != "op"}
             operators.append(build(step["op"], params))
         return cls(operators, batch_size=batch_size, concurrent_batches=concurrent_batches)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Pipeline:
+        """Build from a TOML, YAML or JSON file holding ``[[steps]]`` (see :meth:`from_config`).
+
+        Raises:
+            ConfigError: the file cannot be read, or :meth:`from_config` refuses it;
+                the message names the file.
+        """
+        from sqlfoundry.core.config import read_config
+
+        try:
+            return cls.from_config(read_config(path))
+        except ConfigError as error:
+            if error.file is not None:
+                raise
+            raise ConfigError(error.message, file=str(path), hint=error.hint) from None
 
     def run(
         self,

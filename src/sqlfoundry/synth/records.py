@@ -12,7 +12,7 @@ of DataFlow's and OmniSQL's data: ``SQL``, ``cot_reasoning``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,23 +43,48 @@ def read_pairs(path: str | Path) -> tuple[list[Sample], list[dict[str, Any]]]:
             problems.append({"operator": "input", "reason": f"unreadable line: {message}",
                              "source": source})  # fmt: skip
             continue
-        data = line.data
-        sql = sql_of(data)
-        extra = {k: v for k, v in data.items() if k not in _KNOWN}
-        meta: dict[str, Any] = {"source": source}
-        if extra:
-            meta["input"] = extra
-        samples.append(
-            Sample(
-                id=str(data.get("id") or f"pair-{number:06d}"),
-                db_id=str(data.get("db_id") or ""),
-                question=data.get("question") if isinstance(data.get("question"), str) else None,
-                sql=sql,
-                evidence=data.get("evidence") if isinstance(data.get("evidence"), str) else None,
-                meta=meta,
-            )
-        )
+        samples.append(pair_sample(line.data, number, source))
     return samples, problems
+
+
+def pairs_from_records(
+    records: Iterable[Mapping[str, Any] | Sample],
+) -> tuple[list[Sample], list[dict[str, Any]]]:
+    """:func:`read_pairs` for records already in memory (dicts in the same format, or Samples).
+
+    ``meta["source"]`` is ``record:N`` (1-based); an item that is neither a
+    mapping nor a Sample is an input reject.
+    """
+    samples: list[Sample] = []
+    problems: list[dict[str, Any]] = []
+    for number, item in enumerate(records, start=1):
+        source = f"record:{number}"
+        if isinstance(item, Sample):
+            sample = item.model_copy(deep=True)
+            sample.meta.setdefault("source", source)
+            samples.append(sample)
+        elif isinstance(item, Mapping):
+            samples.append(pair_sample(item, number, source))
+        else:
+            problems.append({"operator": "input", "source": source,
+                             "reason": f"unreadable record: not a mapping ({type(item).__name__})"})  # fmt: skip
+    return samples, problems
+
+
+def pair_sample(data: Mapping[str, Any], number: int, source: str) -> Sample:
+    """One input pair as a Sample; fields other than the known ones go to ``meta["input"]``."""
+    extra = {k: v for k, v in data.items() if k not in _KNOWN}
+    meta: dict[str, Any] = {"source": source}
+    if extra:
+        meta["input"] = extra
+    return Sample(
+        id=str(data.get("id") or f"pair-{number:06d}"),
+        db_id=str(data.get("db_id") or ""),
+        question=data.get("question") if isinstance(data.get("question"), str) else None,
+        sql=sql_of(dict(data)),
+        evidence=data.get("evidence") if isinstance(data.get("evidence"), str) else None,
+        meta=meta,
+    )
 
 
 def database_seeds(db_ids: Sequence[str]) -> list[Sample]:

@@ -1,0 +1,180 @@
+"""``sqlfoundry.run_method``: a Text-to-SQL method over questions, predictions out.
+
+A method is looked up by name in :data:`METHODS`, each entry saying which
+pipeline steps answer a question. Today that is the offline ``retrieval``
+method (no model: retrieval over question/SQL pairs synthesized from each
+database, fitted to the question). The result keeps one record per question,
+in input order, so it can go straight to :func:`sqlfoundry.evaluate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlfoundry.api.databases import Databases
+from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.sample import Sample
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method the API can run.
+
+    Attributes:
+        name: what ``run_method(method=...)`` calls it.
+        description: one line for a person.
+        steps: the pipeline steps, given the caller's parameters.
+        needs_llm: whether it calls a model.
+    """
+
+    name: str
+    description: str
+    steps: Callable[[Mapping[str, Any]], list[dict[str, Any]]]
+    needs_llm: bool = False
+
+
+METHODS: dict[str, MethodSpec] = {
+    "retrieval": MethodSpec(
+        "retrieval",
+        "offline, no model: retrieval over pairs synthesized from each database, fitted "
+        "to the question, its values substituted in (params: num_per_db, cache_dir, candidates)",
+        lambda params: [{"op": "retrieval_sql_generator", **params}],
+    ),
+}
+
+
+@dataclass
+class MethodRun:
+    """What :func:`run_method` answered.
+
+    Attributes:
+        method: the method's name.
+        samples: one per question, in input order; ``pred_sql`` is None for a
+            question the method could not answer, with the reason in
+            ``meta["error"]``.
+        rejects: those failures as the pipeline recorded them (operator, reason).
+        run_dir: where the run's files are; None when it ran in a temporary folder.
+    """
+
+    method: str
+    samples: list[Sample]
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    run_dir: Path | None = None
+
+    @property
+    def predictions(self) -> list[str | None]:
+        """The predicted SQL per question (None where there is none)."""
+        return [s.pred_sql for s in self.samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+def method_names() -> list[str]:
+    """The methods :func:`run_method` knows."""
+    return sorted(METHODS)
+
+
+def run_method(
+    questions: Any,
+    *,
+    method: str = "retrieval",
+    databases: Databases | None = None,
+    db_id: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    run_dir: str | Path | None = None,
+    seed: int = 0,
+    llm: Any = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> MethodRun:
+    """Answer questions with a Text-to-SQL method.
+
+    Args:
+        questions: a loaded ``Benchmark`` (its questions, databases and evidence),
+            records (dicts with ``question`` and ``db_id``, optionally
+            ``evidence``; or Samples), question strings (with ``db_id``), or one
+            question string.
+        method: a name from :func:`method_names` (``retrieval``, offline).
+        databases: where the databases are (a folder, a file, a server URL or a
+            ``DatabaseManager``); a benchmark brings its own.
+        db_id: the database of questions given as plain strings.
+        params: the method's parameters (for ``retrieval``: ``num_per_db``,
+            ``cache_dir``, ``candidates``).
+        run_dir: where checkpoints and ``data.jsonl`` go (a second call resumes);
+            by default a temporary folder.
+        seed: the run's seed; llm: for methods that call a model, an
+            ``LLMConfig`` or a mapping of its fields.
+        progress: called with ``(operator, batches done, batches)``.
+
+    Returns:
+        A :class:`MethodRun` (``.predictions``, ``.samples``); pass it to
+        :func:`sqlfoundry.evaluate` as the predictions.
+
+    Raises:
+        ConfigError: an unknown method, no databases, a method that needs a
+            model without one, or bad parameters.
+
+    Example::
+
+        run = sqlfoundry.run_method("How many books are there?", db_id="bookshop",
+                                    databases="examples/demo_dbs")
+        print(run.predictions[0])
+    """
+    from sqlfoundry.api.pipelines import as_samples, run_pipeline
+    from sqlfoundry.bench.registry import Benchmark
+
+    spec = METHODS.get(method)
+    if spec is None:
+        raise ConfigError(
+            f"unknown method {method!r}", hint=f"methods: {', '.join(method_names())}"
+        )
+    if spec.needs_llm and llm is None:
+        raise ConfigError(f"the {method} method calls a model: pass llm=")
+    if isinstance(questions, Benchmark):
+        databases = databases if databases is not None else questions.manager()
+        questions = questions.samples
+    if databases is None:
+        raise ConfigError("run_method() needs databases= (a folder, a file or a server URL)")
+    if isinstance(questions, str):
+        questions = [questions]
+    records = [_question(q, db_id, n) for n, q in enumerate(questions, start=1)]
+    samples = as_samples(records, prefix="question")
+    inputs = [s.model_copy(update={"id": f"{n:06d}:{s.id}"}) for n, s in enumerate(samples)]
+    result = run_pipeline(spec.steps(dict(params or {})), inputs, databases=databases,
+                          run_dir=run_dir, seed=seed, llm=llm, progress=progress)  # fmt: skip
+    return MethodRun(method, _in_order(samples, inputs, result), result.rejects,
+                     Path(run_dir) if run_dir is not None else None)  # fmt: skip
+
+
+def _question(item: Any, db_id: str | None, number: int) -> Any:
+    if isinstance(item, str):
+        if db_id is None:
+            raise ConfigError("questions given as text need db_id=")
+        return {"question": item, "db_id": db_id}
+    if isinstance(item, Mapping) and db_id is not None and not item.get("db_id"):
+        return {**item, "db_id": db_id}
+    return item
+
+
+def _in_order(originals: list[Sample], inputs: list[Sample], result: Any) -> list[Sample]:
+    """One record per question, in input order: the answer, or the question with the reason."""
+    answered = {s.id: s for s in result.samples}
+    reasons = {}
+    for reject in result.rejects:
+        sample_id = (reject.get("sample") or {}).get("id")
+        if sample_id is not None:
+            reasons.setdefault(sample_id, f"{reject.get('operator')}: {reject.get('reason')}")
+    out = []
+    for original, sent in zip(originals, inputs, strict=True):
+        got = answered.get(sent.id)
+        if got is not None:
+            out.append(got.model_copy(update={"id": original.id}))
+        else:
+            failed = original.model_copy(deep=True)
+            failed.pred_sql = None
+            failed.meta["error"] = reasons.get(sent.id, "no answer")
+            out.append(failed)
+    return out

@@ -1,0 +1,59 @@
+"""Config files: TOML, YAML or JSON, read into a plain dict.
+
+Every command and the Python API read their config through :func:`read_config`,
+so a file means the same thing to both. The sections (``[synth]``, ``[llm]``,
+``[[steps]]``, ...) are checked by the pydantic models of the layers that use them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlfoundry.core.errors import ConfigError
+
+SUFFIXES = (".toml", ".yaml", ".yml", ".json")
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Read a TOML, YAML or JSON config file (told by its suffix; JSON otherwise).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, malformed or not a mapping;
+            the message names the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such config file", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config: {error}", file=str(path)) from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            import tomllib
+
+            data: Any = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+    except Exception as error:  # noqa: BLE001 - every parser's error is reported the same way
+        raise ConfigError(f"cannot read config: {error}", file=str(path)) from None
+    if not isinstance(data, Mapping):
+        raise ConfigError("a config file must hold a mapping of sections", file=str(path))
+    return dict(data)
+
+
+def config_mapping(config: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
+    """A config given as a file path, an already-read mapping, or nothing (``{}``)."""
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    return read_config(config)
