@@ -2,10 +2,18 @@
 
 Routes:
 
-- ``GET /v1/models`` and ``GET /nl2sql/{service}/v1/models``;
+- ``GET /v1/models``, ``GET /v1/models/{model}`` and the same under
+  ``/nl2sql/{service}/v1`` (the SDK's ``models.list()`` / ``models.retrieve()``);
 - ``POST /v1/chat/completions`` (service chosen by ``model``) and
   ``POST /nl2sql/{service}/v1/chat/completions`` (``model`` optional);
-- ``GET /health``; ``GET /openapi.json`` and ``GET /docs``.
+- ``GET /health``; ``GET /openapi.json``, ``GET /docs`` (Swagger UI) and
+  ``GET /redoc``, their scripts served from the ``fastapi-offline`` package, so
+  the pages work with no network.
+
+The OpenAPI schema says what the gateway checks: ``model`` is required (one of
+the services) on the shared route, the messages must hold a user message with
+text, the Bearer key scheme is declared (required when global keys are set,
+optional when only some services have keys).
 
 Route handlers take the raw ``Request`` and answer with ready-made bytes:
 FastAPI's own body parsing and response validation would run pydantic twice
@@ -15,6 +23,7 @@ OpenAPI schema (the responses are ``openai.types.chat`` models).
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sqlfoundry import __version__
+from sqlfoundry.core.extras import require
 from sqlfoundry.serve.config import GatewayConfig
 from sqlfoundry.serve.errors import GatewayError, error_response
 from sqlfoundry.serve.gateway import Gateway
@@ -78,16 +88,54 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 _CHAT_DOC = """Answer a question with SQL, OpenAI-style.
 
-The last user message holds the question, with the schema as CREATE TABLE
+The last user message that has text holds the question, with the schema as CREATE TABLE
 statements (MySQL or PostgreSQL, COMMENTs included), as `Tables: t: c1 , c2 ; …`,
 or not at all when `db_id` names a database of the gateway. `stream: true`
 answers with `chat.completion.chunk` events (the 200 schema shows the
 non-stream body; each event is a `ChatCompletionChunk`)."""
 
 
-def _chat_request_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+BEARER = "bearerAuth"
+# One server-sent event of a streamed answer: a chat.completion.chunk as JSON, or [DONE].
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "anyOf": [
+                {"const": "[DONE]"},
+                {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": {"$ref": "#/components/schemas/ChatCompletionChunk"}},
+            ]
+        }
+    },
+}  # fmt: skip
+
+
+def _chat_request_schemas(
+    services: list[str],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The body schema of the shared route (``model`` required, one of ``services``), of the
+    per-service route (``model`` optional, ignored), and the sub-schemas both refer to."""
     schema = ChatRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-    return schema, schema.pop("$defs", {})
+    defs = schema.pop("$defs", {})
+    shared = copy.deepcopy(schema)
+    shared["required"] = ["model", *[r for r in shared.get("required", []) if r != "model"]]
+    shared["properties"]["model"] = {"type": "string", "enum": services, "title": "Model",
+                                     "description": "the service to ask"}  # fmt: skip
+    schema["properties"]["model"] = {"anyOf": [{"type": "string"}, {"type": "null"}],
+                                     "title": "Model", "description": "ignored: the path names the service"}  # fmt: skip
+    return shared, schema, defs
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _offline_fastapi(**kwargs: Any) -> FastAPI:
+    """A FastAPI app whose /docs and /redoc load their scripts from this machine."""
+    offline = require("fastapi_offline", "serve", "the gateway")
+    return offline.FastAPIOffline(**kwargs)
 
 
 def create_app(
@@ -100,29 +148,30 @@ def create_app(
         ConfigError: anything in the config that cannot work (checked before serving).
     """
     gateway = Gateway(config, env=env, method_factory=method_factory)
-    app = FastAPI(
+    app = _offline_fastapi(
         title="sqlfoundry NL2SQL gateway",
         version=__version__,
         description="An OpenAI-compatible NL2SQL service: each configured service is a model.",
         lifespan=gateway.lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.gateway = gateway
-    request_schema, request_defs = _chat_request_schema()
+    shared_body, service_body, request_defs = _chat_request_schemas(sorted(gateway.services))
     chat_doc = {
-        "openapi_extra": {
-            "requestBody": {"required": True, "content": {"application/json": {"schema": request_schema}}}
-        },
-        "responses": {200: {"model": ChatCompletion, "description": "a chat.completion "
-                            "(or text/event-stream of chat.completion.chunk)"}, **_ERRORS},
+        "responses": {200: {"model": ChatCompletion, "description": "a chat.completion, or with "
+                            "`stream: true` a text/event-stream of chat.completion.chunk events",
+                            "content": {"text/event-stream": {"schema": _SSE_EVENT}}},
+                      **_ERRORS},
         "description": _CHAT_DOC,
     }  # fmt: skip
 
-    @app.post("/v1/chat/completions", summary="Chat completion (service = model)", **chat_doc)
+    @app.post("/v1/chat/completions", summary="Chat completion (service = model)",
+              openapi_extra=_body(shared_body), **chat_doc)  # fmt: skip
     async def chat_completions(request: Request) -> Response:
         return await gateway.chat(request)
 
     @app.post("/nl2sql/{service}/v1/chat/completions", summary="Chat completion on one service",
-              **chat_doc)  # fmt: skip
+              openapi_extra=_body(service_body), **chat_doc)  # fmt: skip
     async def service_chat_completions(service: str, request: Request) -> Response:
         return await gateway.chat(request, service)
 
@@ -136,12 +185,22 @@ def create_app(
     async def service_models(service: str, request: Request) -> Response:
         return gateway.models(request, service)
 
+    @app.get("/v1/models/{model}", summary="One service, as a model", response_model=ModelCard,
+             responses={401: _ERRORS[401], 404: _ERRORS[404]})  # fmt: skip
+    async def retrieve_model(model: str, request: Request) -> Response:
+        return gateway.model(request, model)
+
+    @app.get("/nl2sql/{service}/v1/models/{model}", summary="One service, as a model",
+             response_model=ModelCard, responses={401: _ERRORS[401], 404: _ERRORS[404]})  # fmt: skip
+    async def service_model(service: str, model: str, request: Request) -> Response:
+        return gateway.model(request, model, service)
+
     @app.get("/health", summary="Liveness, and the state of local indexes")
     async def health() -> dict[str, Any]:
         return gateway.health()
 
     _install_error_handlers(app)
-    _extend_openapi(app, request_defs)
+    _extend_openapi(app, request_defs, _security(gateway))
     origins = config.gateway.cors_origins
     if origins:
         from starlette.middleware.cors import CORSMiddleware
@@ -181,19 +240,46 @@ def _install_error_handlers(app: FastAPI) -> None:
                               code="internal_error")  # fmt: skip
 
 
-def _extend_openapi(app: FastAPI, defs: dict[str, Any]) -> None:
-    """Add the request model's sub-schemas and the chunk model to the components."""
+def _security(gateway: Gateway) -> list[dict[str, list[str]]] | None:
+    """What the routes that check keys declare: a key required (global keys), optional
+    (only some services have keys), or nothing (every service is open)."""
+    if gateway.keys.locked:
+        return [{BEARER: []}]
+    if any(not gateway.keys.is_open(name) for name in gateway.services):
+        return [{BEARER: []}, {}]
+    return None
+
+
+def _extend_openapi(
+    app: FastAPI, defs: dict[str, Any], security: list[dict[str, list[str]]] | None
+) -> None:
+    """Add the request model's sub-schemas, the chunk model, the Bearer key scheme and
+    each route's security requirement; drop the 422 FastAPI adds (errors are 400s here)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            root = schema.setdefault("components", {})
+            root["securitySchemes"] = {BEARER: {
+                "type": "http", "scheme": "bearer",
+                "description": "an API key of the gateway, sent as 'Authorization: Bearer <key>' "
+                               "(the OpenAI SDK's api_key)"}}  # fmt: skip
+            for path, operations in schema.get("paths", {}).items():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+                    if security is not None and path != "/health":
+                        operation["security"] = security
+            components = root.setdefault("schemas", {})
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
             components.update(defs)
+            # The chunk's sub-models share names with the completion's (``Choice``):
+            # prefixed, neither overwrites the other.
             chunk = ChatCompletionChunk.model_json_schema(
-                ref_template="#/components/schemas/{model}"
+                ref_template="#/components/schemas/Chunk{model}"
             )
-            components.update(chunk.pop("$defs", {}))
+            components.update({f"Chunk{k}": v for k, v in chunk.pop("$defs", {}).items()})
             components["ChatCompletionChunk"] = chunk
             app.openapi_schema = schema
         return app.openapi_schema

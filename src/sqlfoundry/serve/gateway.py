@@ -213,6 +213,28 @@ class Gateway:
             log.warning("request failed: %s", err)
             return error_response(500, str(err), type="server_error", code="internal_error")
 
+    def model(self, request: Request, model: str, path_service: str | None = None) -> Response:
+        """``GET /v1/models/{model}``: one service as a model (the SDK's ``models.retrieve``).
+
+        Under ``/nl2sql/{service}/v1`` only that service's own name is a model there.
+        """
+        header = request.headers.get("authorization")
+        try:
+            if path_service is not None:
+                service = self._service_named(path_service)
+                self.keys.check(header, service.name, "")
+                if model != service.name:
+                    raise not_found(f"the model {model!r} does not exist here; this path serves "
+                                    f"{service.name!r}", "model_not_found", "model")  # fmt: skip
+            else:
+                if self.keys.locked:
+                    self.keys.check_any(header)
+                service = self._service_named(model)
+                self.keys.check(header, service.name, "")
+        except GatewayError as err:
+            return err.response()
+        return Response(wire.dumps(service.model_card()), media_type=JSON)
+
     def models(self, request: Request, path_service: str | None = None) -> Response:
         """``GET /v1/models``: the services this caller may use."""
         header = request.headers.get("authorization")

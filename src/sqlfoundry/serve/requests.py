@@ -22,22 +22,46 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sqlfoundry.db.schema import Column, ForeignKey, Schema, Table
 from sqlfoundry.serve.ddl import SchemaTextError, parse_ddl, split_ddl
 from sqlfoundry.serve.errors import bad_request
 
+TEXT_PART_TYPES = ("text", "input_text")
+_NOT_BLANK = {"type": "string", "pattern": "\\S"}
+# The schema of the message the question is read from (see ``user_content``).
+USER_QUESTION: dict[str, Any] = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"const": "user"},
+        "content": {
+            "anyOf": [
+                _NOT_BLANK,
+                {
+                    "type": "array",
+                    "contains": {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {"type": {"enum": list(TEXT_PART_TYPES)}, "text": _NOT_BLANK},
+                    },
+                },
+            ]
+        },
+    },
+}
+
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: str
     content: str | list[dict[str, Any]] | None = None
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     include_usage: bool = False
 
@@ -45,13 +69,18 @@ class StreamOptions(BaseModel):
 class ChatRequest(BaseModel):
     """The body of ``POST /v1/chat/completions``: OpenAI's fields plus ``db_id`` and ``evidence``.
 
-    Other OpenAI fields are accepted and ignored.
+    Other OpenAI fields are accepted and ignored. Types are strict (``"temperature":
+    false`` or ``"n": "2"`` is a 400), so what the OpenAPI schema refuses is refused here.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str | None = None
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        description="the conversation; the question is the last user message that has text",
+        json_schema_extra={"contains": USER_QUESTION},
+    )
     stream: bool = False
     stream_options: StreamOptions | None = None
     n: int = Field(1, ge=1, le=16)
@@ -66,6 +95,14 @@ class ChatRequest(BaseModel):
     user: str | None = None
     db_id: str | None = Field(None, description="a database under the gateway's db_root")
     evidence: str | None = Field(None, description="external knowledge for the question")
+
+    @field_validator("n", "max_tokens", "max_completion_tokens", "seed", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        # JSON Schema's "integer" admits 2.0; strict validation alone would refuse it.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
 
     @property
     def include_usage(self) -> bool:
@@ -105,24 +142,33 @@ def _describe(err: ValidationError):
     )
 
 
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    """A message's text: the string, or its text parts (string ``text`` only) joined."""
+    if isinstance(content, list):
+        return "\n".join(
+            p["text"]
+            for p in content
+            if p.get("type") in TEXT_PART_TYPES and isinstance(p.get("text"), str)
+        )
+    return content or ""
+
+
 def user_content(request: ChatRequest) -> str:
-    """The text of the last user message; a 400 when there is none or it is empty."""
+    """The question: the last user message that has text; a 400 when there is none.
+
+    This is what :data:`USER_QUESTION` declares in the OpenAPI schema, so a
+    request the schema accepts is never refused here.
+    """
+    asked = False
     for message in reversed(request.messages):
         if message.role != "user":
             continue
-        content = message.content
-        if isinstance(content, list):
-            parts = [
-                str(p.get("text", ""))
-                for p in content
-                if isinstance(p, dict) and p.get("type") in ("text", "input_text")
-            ]
-            content = "\n".join(parts)
-        if not content or not content.strip():
-            raise bad_request(
-                "the user message is empty: ask a question", "empty_content", "messages"
-            )
-        return content
+        asked = True
+        content = _text(message.content)
+        if content.strip():
+            return content
+    if asked:
+        raise bad_request("the user message is empty: ask a question", "empty_content", "messages")
     raise bad_request("no user message: the last message should be the user's question",
                       "missing_user_message", "messages")  # fmt: skip
 
