@@ -198,7 +198,11 @@ def test_hf_folder_has_the_parquet_and_a_card_pointing_at_it(tmp_path):
         for files in config["data_files"]:
             assert (tmp_path / files["path"]).is_file()
     assert front["dataset_info"]["features"] == [{"name": c, "dtype": "string"} for c in COLUMNS]
-    assert front["dataset_info"]["splits"] == [{"name": "train", "num_examples": 2}]
+    table = pq.read_table(report.files[0])
+    assert front["dataset_info"]["splits"] == [
+        {"name": "train", "num_bytes": table.nbytes, "num_examples": 2}
+    ]
+    assert front["dataset_info"]["download_size"] == report.files[0].stat().st_size
     assert front["pretty_name"] == "Demo SQL"
     assert "# Demo SQL" in card
     assert "| medium | 1 |" in card
@@ -249,6 +253,7 @@ def test_bad_format_options_and_missing_pyarrow(tmp_path, monkeypatch):
     assert set(EXPORT_FORMATS) == {
         "llamafactory",
         "openai",
+        "omnisql",
         "parquet",
         "hf",
         "jsonl",
@@ -286,6 +291,7 @@ def test_writes_leave_no_temporary_files(tmp_path):
         "llamafactory/alpaca.json",
         "llamafactory/dataset_info.json",
         "llamafactory/sharegpt.json",
+        "omnisql/omnisql.json",
         "openai/openai.jsonl",
         "parquet/data.parquet",
         "sqlo1/alpaca.json",

@@ -165,7 +165,7 @@ def test_bad_templates_fail_when_the_operator_is_built(tmp_path: Path):
 
 
 def test_builtin_formats_and_dialect_names():
-    assert format_names() == ["omnisql", "plain"]
+    assert format_names() == ["omnisql", "omnisql_sql", "plain"]
     assert [dialect_name(d) for d in ("sqlite", "postgres", "mysql", None)] == [
         "SQLite", "PostgreSQL", "MySQL", "SQLite",
     ]  # fmt: skip

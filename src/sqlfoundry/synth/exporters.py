@@ -13,9 +13,14 @@ llamafactory   ``alpaca.json``, ``sharegpt.json`` and ``dataset_info.json`` desc
                both (merged into an existing ``dataset_info.json``, so ``out_dir`` can
                be LlamaFactory's ``data/`` folder)
 openai         ``openai.jsonl``: ``{"messages": [system?, user, assistant]}`` per line
+omnisql        ``omnisql.json``: a JSON array of ``{"input_seq", "output_seq"}``, the
+               training file OmniSQL's ``train.py`` reads (``input_seq`` is the user
+               turn, ``output_seq`` the assistant's)
 parquet        ``data.parquet``: every field, ``meta`` as JSON text
 hf             ``data/train-00000-of-00001.parquet`` and a ``README.md`` dataset card
-               whose YAML ``configs`` point at it (``datasets.load_dataset(out_dir)``)
+               whose YAML ``configs`` point at it and whose ``dataset_info`` gives the
+               features and the split's size (``datasets.load_dataset(out_dir)``
+               reads it with no warning)
 jsonl          ``data.jsonl``: the records as they are (``flatten=True``: ``meta`` as text)
 csv            ``data.csv``: one column per field, ``meta`` as JSON text
 sqlo1          records made by ``sqlfoundry prepare-sft``: LlamaFactory files whose answer is
@@ -26,7 +31,11 @@ sqlo1          records made by ``sqlfoundry prepare-sft``: LlamaFactory files wh
 The chat formats train a model to answer the record's ``prompt``. With
 ``target="cot"`` (the default) the answer is the ``cot_reasoning`` and, for a
 record without one, the SQL in a ```sql block (counted in the report's
-``notes``); ``target="sql"`` always answers with the SQL block. Records that
+``notes``); ``target="sql"`` always answers with the SQL block, and a prompt
+rendered from a built-in format that asks for reasoning first (``omnisql``) is
+rewritten as that format's SQL-only twin renders it (``omnisql_sql``), so the
+prompt never asks for reasoning the answer does not give; a prompt from a
+template of your own is kept as written (counted in ``notes``). Records that
 lack what a format needs (no prompt for a chat format) are skipped and
 counted by reason. Table formats (parquet, hf, jsonl, csv) keep every record
 and every field: the standard ones first, in the order above, then any other
@@ -132,6 +141,12 @@ class OpenAIOptions(_ChatOptions):
     """``target``: ``cot`` or ``sql``; ``system``: a system message for every record."""
 
 
+class OmniSQLOptions(Params):
+    """``target``: answer with the CoT (``cot``, as OmniSQL trains) or the SQL alone (``sql``)."""
+
+    target: Literal["cot", "sql"] = "cot"
+
+
 class HFOptions(Params):
     """``name``: the dataset's title on its card."""
 
@@ -194,9 +209,26 @@ def _chat_pair(
         reason = "missing field: SQL" if target == "sql" else "missing field: cot_reasoning and SQL"
         report.skipped[reason] += 1
         return None
-    if target == "cot":
+    if target == "sql":
+        prompt = _sql_only(prompt, record, report)
+    else:
         report.notes["no cot_reasoning: answered with the SQL"] += 1
     return prompt, sql_block(sql)
+
+
+def _sql_only(prompt: str, record: Mapping[str, Any], report: ExportReport) -> str:
+    """The prompt as its format's SQL-only twin renders it, or as written (noted)."""
+    from sqlfoundry.synth.prompt_generator import sql_only_prompt
+
+    meta = record.get("meta") if isinstance(record.get("meta"), Mapping) else {}
+    steps = meta.get("provenance") if isinstance(meta.get("provenance"), list) else []
+    template = next((step.get("template") for step in reversed(steps) if isinstance(step, Mapping)
+                     and step.get("operator") == "prompt_generator"), None)  # fmt: skip
+    converted = sql_only_prompt(prompt, template)
+    if converted is None:
+        report.notes["target sql: prompt kept as written (not from a built-in format)"] += 1
+        return prompt
+    return converted
 
 
 def _columns(records: list[dict[str, Any]]) -> list[str]:
@@ -349,6 +381,18 @@ def _openai(
     _write_text(report, out / "openai.jsonl", "".join(lines))
 
 
+def _omnisql(
+    records: list[dict[str, Any]], out: Path, opts: OmniSQLOptions, report: ExportReport
+) -> None:
+    rows = []
+    for record in records:
+        pair = _chat_pair(record, opts.target, report)
+        if pair is not None:
+            rows.append({"input_seq": pair[0], "output_seq": pair[1]})
+    report.written = len(rows)
+    _write_text(report, out / "omnisql.json", _json_file(rows))
+
+
 def _jsonl(
     records: list[dict[str, Any]], out: Path, opts: JsonlOptions, report: ExportReport
 ) -> None:
@@ -382,13 +426,21 @@ def _parquet(
 
 
 def _hf(records: list[dict[str, Any]], out: Path, opts: HFOptions, report: ExportReport) -> None:
-    columns = _write_parquet(report, out / HF_DATA_FILE, records)
+    columns, num_bytes = _write_parquet(report, out / HF_DATA_FILE, records)
     report.written = len(records)
-    _write_text(report, out / "README.md", dataset_card(records, columns, opts.name))
+    sizes = {"num_bytes": num_bytes, "download_size": (out / HF_DATA_FILE).stat().st_size}
+    _write_text(report, out / "README.md", dataset_card(records, columns, opts.name, sizes))
 
 
-def _write_parquet(report: ExportReport, path: Path, records: list[dict[str, Any]]) -> list[str]:
-    """One parquet file of every record, every column a string; returns the columns."""
+def _write_parquet(
+    report: ExportReport, path: Path, records: list[dict[str, Any]]
+) -> tuple[list[str], int]:
+    """One parquet file of every record, every column a string.
+
+    Returns:
+        The columns, and the table's size in memory (what ``datasets`` calls a
+        split's ``num_bytes``).
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -404,12 +456,23 @@ def _write_parquet(report: ExportReport, path: Path, records: list[dict[str, Any
     with atomic_path(path) as tmp:
         pq.write_table(table, str(tmp))
     report.files.append(path)
-    return columns
+    return columns, table.nbytes
 
 
-def dataset_card(records: list[dict[str, Any]], columns: list[str], name: str) -> str:
+def dataset_card(
+    records: list[dict[str, Any]],
+    columns: list[str],
+    name: str,
+    sizes: Mapping[str, int] | None = None,
+) -> str:
     """The README.md of an ``hf`` export: YAML front matter (``configs`` pointing at the
-    parquet file, the features, the split size) and a short description."""
+    parquet file, the features, the split's examples and bytes) and a short description.
+
+    Args:
+        sizes: ``num_bytes`` (the table in memory) and ``download_size`` (the
+            parquet file); ``datasets`` ignores a split whose ``num_bytes`` is missing.
+    """
+    sizes = sizes or {}
     features = "".join(f"  - name: {json.dumps(c)}\n    dtype: string\n" for c in columns)
     databases = len({r.get("db_id") for r in records})
     lines = [
@@ -431,7 +494,10 @@ def dataset_card(records: list[dict[str, Any]], columns: list[str], name: str) -
         features.rstrip("\n"),
         "  splits:",
         "  - name: train",
+        f"    num_bytes: {sizes.get('num_bytes', 0)}",
         f"    num_examples: {len(records)}",
+        f"  download_size: {sizes.get('download_size', 0)}",
+        f"  dataset_size: {sizes.get('num_bytes', 0)}",
         "---",
         "",
         f"# {name}",
@@ -493,6 +559,9 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
             _llamafactory,
         ),
         ExportFormat("openai", "OpenAI chat fine-tuning JSONL", OpenAIOptions, _openai),
+        ExportFormat(
+            "omnisql", "OmniSQL training JSON (input_seq / output_seq)", OmniSQLOptions, _omnisql
+        ),  # fmt: skip
         ExportFormat("parquet", "one parquet file, every field", NoOptions, _parquet),
         ExportFormat("hf", "Hugging Face dataset folder (parquet + card)", HFOptions, _hf),
         ExportFormat("jsonl", "JSON lines, every field", JsonlOptions, _jsonl),

@@ -10,6 +10,12 @@ the path of a user's file: a full template, or plain text with placeholders
 record has no evidence. The template is read and checked when the operator is
 built, so a typo in a placeholder stops the run before any work.
 
+A built-in format ``NAME`` that asks for reasoning before the SQL has an SQL-only
+twin ``NAME_sql`` (``omnisql`` / ``omnisql_sql``) that differs only in fixed
+paragraphs; :func:`sql_only_prompt` turns a prompt rendered from the one into the
+prompt the other would render, which is what a training export answering with the
+SQL alone needs.
+
 The schema is DDL with example values (:func:`sqlfoundry.db.render.to_ddl`),
 rendered once per database (or per table subset with ``schema_subset_only``).
 A record without a question, or whose database the run does not have, is
@@ -19,6 +25,8 @@ dropped with the reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from difflib import SequenceMatcher
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -95,6 +103,56 @@ def load_format(template: str) -> PromptTemplate:
             f"prompt template lacks {', '.join('$' + m for m in missing)}", file=source
         )
     return parsed
+
+
+SQL_ONLY_SUFFIX = "_sql"
+
+
+def sql_only_prompt(prompt: str, template: str | None) -> str | None:
+    """``prompt``, rendered from the built-in format ``template``, as its SQL-only twin
+    would render it (no "reason step by step", no "give your reasoning first").
+
+    Returns:
+        The prompt itself when the format asks for the SQL alone already; the
+        rewritten prompt; or None when ``template`` is not a built-in format or the
+        prompt does not hold the format's fixed paragraphs (edited, or from another
+        template of the same name).
+    """
+    if template is None or template not in format_names():
+        return None
+    for old, new in _sql_only_edits(template):
+        if prompt.count(old) != 1:
+            return None
+        prompt = prompt.replace(old, new)
+    return prompt
+
+
+@cache
+def _sql_only_edits(template: str) -> tuple[tuple[str, str], ...]:
+    """The paragraph replacements from ``template`` to ``template_sql`` (none without a twin).
+
+    Raises:
+        TemplateError: the two formats differ in more than fixed paragraphs.
+    """
+    twin = template + SQL_ONLY_SUFFIX
+    if template.endswith(SQL_ONLY_SUFFIX) or twin not in format_names():
+        return ()
+    edits = []
+    for (_, cot), (_, sql) in zip(load_format(template).sections, load_format(twin).sections,
+                                  strict=True):  # fmt: skip
+        before, after = cot.split("\n\n"), sql.split("\n\n")
+        matcher = SequenceMatcher(None, before, after, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            old, new = "\n\n".join(before[i1:i2]), "\n\n".join(after[j1:j2])
+            if tag != "replace" or "$" in old or "$" in new:
+                raise TemplateError(
+                    f"{twin} may only replace fixed paragraphs of {template}",
+                    file=f"synth/formats/{twin}.txt",
+                )
+            edits.append((old, new))
+    return tuple(edits)
 
 
 def _headed(text: str, source: str) -> str:
