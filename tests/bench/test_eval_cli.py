@@ -94,7 +94,16 @@ def test_eval_writes_report_items_and_html(files, shop_root: Path, tmp_path: Pat
     assert "<script" not in page and "<link" not in page
     assert page.count("<svg") == 2  # EX by difficulty, EX by database
     assert 'aria-label="EX by difficulty"' in page and 'aria-label="EX by database"' in page
-    assert "<h2>Failures (3)</h2>" in page
+    assert "<h2>Failures (3), by category</h2>" in page
+    assert report["failures"] == {"results differ": 1, "prediction refused": 1,
+                                  "database missing": 1}  # fmt: skip
+    assert "confusion" not in report  # no EM asked for
+    assert [x["failure"] for x in lines] == [None, "results differ", "prediction refused",
+                                             "database missing"]  # fmt: skip
+    assert (
+        "wrong: results differ 1 (25.0%) · prediction refused 1 (25.0%) · database missing 1"
+        in (result.stdout)
+    )
     assert "DELETE statements are refused" in page
     assert "SELECT name FROM shop WHERE city = &#x27;Rome&#x27;" in page
 

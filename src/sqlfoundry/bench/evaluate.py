@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlfoundry.bench import metrics as m
-from sqlfoundry.bench.execution import MISSING, EvalItem, ItemVerdict, evaluate_execution
+from sqlfoundry.bench.execution import (
+    FAILURE_CATEGORIES,
+    MISSING,
+    EvalItem,
+    ItemVerdict,
+    evaluate_execution,
+)
 from sqlfoundry.bench.inputs import GoldEntry, Prediction
 from sqlfoundry.core.errors import ConfigError, SqlfoundryError
 from sqlfoundry.core.sample import Sample
@@ -227,6 +234,8 @@ def _linking(
 def build_report(
     verdicts: Sequence[ItemVerdict], *, mode: str, shown: Sequence[str], name: str | None
 ) -> dict[str, Any]:
+    """The aggregate report: accuracy per metric, breakdowns, failure categories, the
+    EX x EM confusion (with EM) and the items that failed to run."""
     count = len(verdicts)
     report: dict[str, Any] = {"benchmark": name, "mode": mode, "count": count}
     for metric in shown:
@@ -237,7 +246,25 @@ def build_report(
     report["by_difficulty"] = m.breakdown(verdicts, "difficulty", shown) if given else by_hardness
     report["by_hardness"] = by_hardness
     report["by_db"] = m.breakdown(verdicts, "db_id", shown)
+    report["failures"] = failure_counts(verdicts)
+    if "em" in shown:
+        report["confusion"] = confusion(verdicts)
     report["errors"] = [
         {"index": v.index, "db_id": v.db_id, "error": v.error} for v in verdicts if v.error
     ]
     return report
+
+
+def failure_counts(verdicts: Sequence[ItemVerdict]) -> dict[str, int]:
+    """Wrong items per category (results differ, prediction failed, ...), in report order;
+    categories with no item are left out."""
+    counts = Counter(v.category for v in verdicts if not v.ex)
+    return {c: counts[c] for c in FAILURE_CATEGORIES if counts[c]}
+
+
+def confusion(verdicts: Sequence[ItemVerdict]) -> dict[str, int]:
+    """EX against EM: ``ex_em`` (both right), ``ex_not_em`` (right rows, another query),
+    ``em_not_ex`` (the official exact-set match, yet wrong rows) and ``neither``."""
+    cells = Counter((bool(v.ex), bool(v.em)) for v in verdicts)
+    return {"ex_em": cells[True, True], "ex_not_em": cells[True, False],
+            "em_not_ex": cells[False, True], "neither": cells[False, False]}  # fmt: skip

@@ -38,6 +38,41 @@ from sqlfoundry.sql.parse import tokens_of
 
 PREVIEW_ROWS = 5
 MISSING = "missing prediction: the prediction file has fewer entries than the gold file"
+EMPTY = "empty prediction"
+
+# Why an item is not EX-correct, in the order reports list them.
+RESULTS_DIFFER = "results differ"
+NO_PREDICTION = "no prediction"
+FAILURE_CATEGORIES = (
+    RESULTS_DIFFER,
+    "prediction failed",
+    "prediction refused",
+    NO_PREDICTION,
+    "timed out",
+    "database missing",
+    "gold query failed",
+)
+
+
+def failure_category(error: str | None) -> str:
+    """The category of a wrong item's ``error`` (one of :data:`FAILURE_CATEGORIES`).
+
+    The texts are the ones this module writes (``_failure`` and ``_judge``);
+    anything else (an unreadable prediction line) counts as no prediction.
+    """
+    if error is None:
+        return RESULTS_DIFFER
+    if error.startswith("database missing"):
+        return "database missing"
+    if " timed out" in error.split(":", 1)[0]:
+        return "timed out"
+    if error.startswith("gold"):
+        return "gold query failed"
+    if error.startswith("prediction refused"):
+        return "prediction refused"
+    if error.startswith("prediction failed"):
+        return "prediction failed"
+    return NO_PREDICTION
 
 
 @dataclass
@@ -79,7 +114,13 @@ class ItemVerdict:
     # Squrve's looser execution match (extra predicted columns allowed); never EX.
     ex_squrve: bool | None = None
 
+    @property
+    def category(self) -> str | None:
+        """Why the item is wrong (see :data:`FAILURE_CATEGORIES`); None when EX-correct."""
+        return None if self.ex else failure_category(self.error)
+
     def to_dict(self) -> dict[str, Any]:
+        """The item as one line of ``items.jsonl``."""
         out = {
             "index": self.index,
             "db_id": self.db_id,
@@ -89,6 +130,7 @@ class ItemVerdict:
             "difficulty": self.difficulty,
             "gold_sql": self.gold_sql,
             "pred_sql": self.pred_sql,
+            "failure": self.category,
         }
         if self.em is not None:
             out["em"] = self.em
@@ -333,7 +375,7 @@ def _judge(
     if item.pred is None:
         return False, MISSING
     if pred_result is None:
-        return False, "empty prediction"
+        return False, EMPTY
     if not gold_results[0].ok and gold_results[0].error_type == "DatabaseNotFoundError":
         return False, _failure(gold_results[0], "gold")
     if not any(g.ok for g in gold_results):

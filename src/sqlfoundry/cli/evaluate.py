@@ -140,6 +140,16 @@ def _eval_summary(report: dict[str, Any], written: list[Path]) -> None:
     for name, row in report["by_difficulty"].items():
         table.add_row(name, str(row["count"]), *(f"{row[k] * 100:.1f}%" for k in metrics))
     out.print(table)
+    if report.get("failures"):
+        count = report["count"] or 1
+        out.print("wrong: " + " · ".join(f"{c} {n} ({100 * n / count:.1f}%)"
+                                         for c, n in report["failures"].items()),
+                  highlight=False, soft_wrap=True)  # fmt: skip
+    if "confusion" in report:
+        c = report["confusion"]
+        out.print(f"EX × EM: both right {c['ex_em']} · EX only {c['ex_not_em']} · "
+                  f"EM only {c['em_not_ex']} (exact-set match, other rows) · neither {c['neither']}",
+                  highlight=False, soft_wrap=True)  # fmt: skip
     if "oracle" in report:
         oracle = {k: v for k, v in report["oracle"].items() if k.startswith(("pass@", "oracle_"))}
         out.print("oracle metrics (not EX): " + ", ".join(f"{k} {v:.4f}" for k, v in oracle.items()),
