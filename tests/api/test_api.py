@@ -231,3 +231,13 @@ def test_load_benchmark_and_score_the_gold(tmp_path: Path):
     assert run.report["ex"] == 1.0 and run.report["em"] == 1.0
     with pytest.raises(ConfigError, match="unknown benchmark 'spyder'"):
         sqlfoundry.load_benchmark("spyder:dev")
+
+
+def test_the_first_synthesis_step_moves_database_by_database(demo_dbs: Path):
+    for workers in (0, 2):  # in this process, then in worker processes
+        seen: list[tuple[str, float, int]] = []
+        sqlfoundry.synthesize(demo_dbs, num_per_db=2, workers=workers,
+                              progress=lambda *a, seen=seen: seen.append(a))  # fmt: skip
+        first = [done for op, done, total in seen if op == "sql_generator"]
+        assert first[:4] == [0, pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0], workers
+        assert first[-1] == 1

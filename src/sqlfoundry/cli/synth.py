@@ -13,14 +13,17 @@ from sqlfoundry.cli.common import (
     CacheDir,
     DbRoot,
     Engine,
+    ExportFormat,
     LlmBaseUrl,
     LlmKeyEnv,
     LlmModel,
     PasswordEnv,
     Seed,
     Server,
+    Target,
     Timeout,
     Workers,
+    choice,
     database_manager,
     err,
     fail,
@@ -76,7 +79,7 @@ def synth(
         known = list(db_ids)
     if not known:
         fail(f"no databases found under {db_root or server}")
-    overrides = {"num_per_db": num_per_db, "engine": engine, "seed": seed, "workers": workers,
+    overrides = {"num_per_db": num_per_db, "engine": choice(engine), "seed": seed, "workers": workers,
                  "timeout": timeout}  # fmt: skip
     llm_flags = (llm_base_url, llm_model, llm_api_key_env, cache_dir)
     _run("synth", database_seeds(known), [], manager, config, overrides, llm_flags, run_dir, show)
@@ -121,7 +124,7 @@ def refine(
         err.print(
             f"[yellow]warning:[/] … {len(problems) - 5} more unreadable lines (see rejects.jsonl)"
         )
-    overrides = {"engine": engine, "seed": seed, "workers": workers, "timeout": timeout}
+    overrides = {"engine": choice(engine), "seed": seed, "workers": workers, "timeout": timeout}
     llm_flags = (llm_base_url, llm_model, llm_api_key_env, cache_dir)
     _run("refine", samples, problems, manager, config, overrides, llm_flags, run_dir, show)
 
@@ -183,7 +186,11 @@ def _spread(samples: list, count: int) -> list:
 
 
 class _StepProgress:
-    """One rich progress bar per pipeline step, on stderr."""
+    """One rich progress bar per pipeline step, on stderr, with the time left.
+
+    The count is of batches; a long batch that reports its own progress (the first
+    synthesis step, one database at a time) moves the bar between them.
+    """
 
     def __init__(self) -> None:
         from rich.progress import (
@@ -192,13 +199,15 @@ class _StepProgress:
             Progress,
             TextColumn,
             TimeElapsedColumn,
+            TimeRemainingColumn,
         )
 
         self.progress = Progress(TextColumn("[bold]{task.description:<24}"), BarColumn(),
                                  MofNCompleteColumn(), TextColumn("batches"), TimeElapsedColumn(),
+                                 TextColumn("ETA"), TimeRemainingColumn(),
                                  console=err, disable=not err.is_terminal)  # fmt: skip
         self.task: Any = None
-        self.current: tuple[str, int] | None = None
+        self.current: str | None = None  # the operator of the running step
         self.steps = 0
 
     def __enter__(self) -> _StepProgress:
@@ -208,11 +217,12 @@ class _StepProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(*exc)
 
-    def __call__(self, operator: str, done: int, total: int) -> None:
-        if self.current is None or self.current[0] != operator or done == 1:
+    def __call__(self, operator: str, done: float, total: int) -> None:
+        # Every step starts with a report of 0 done, even a second step of one operator.
+        if self.current is None or self.current != operator or done == 0:
             self.steps += 1
             self.task = self.progress.add_task(f"{self.steps}. {operator}", total=total)
-            self.current = (operator, total)
+        self.current = operator
         self.progress.update(self.task, completed=done)
 
 
@@ -264,15 +274,10 @@ def export(
     source: Annotated[
         Path, typer.Argument(help="A run directory (its data.jsonl) or a data.jsonl file.")
     ],
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format", "-f", help="llamafactory, openai, parquet, hf, jsonl, csv or sqlo1."
-        ),  # fmt: skip
-    ],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="The training format.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
     target: Annotated[
-        str | None,
+        Target | None,
         typer.Option(
             help="Chat formats: answer with the CoT (cot, default) or the SQL alone (sql)."
         ),
@@ -297,9 +302,11 @@ def export(
         fail(error)
     if bad:
         err.print(f"[yellow]warning:[/] {len(bad)} unreadable line(s) skipped, first {bad[0]}")
-    options = {k: v for k, v in {"target": target, "system": system}.items() if v is not None}
+    options = {
+        k: v for k, v in {"target": choice(target), "system": system}.items() if v is not None
+    }
     try:
-        report = export_report(records, fmt, out_dir, **options)
+        report = export_report(records, fmt.value, out_dir, **options)
     except SqlfoundryError as error:
         fail(error)
     err.print(escape(report.summary()), soft_wrap=True)

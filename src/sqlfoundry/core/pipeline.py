@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any
 from sqlfoundry.core.errors import ConfigError, InputError
 from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 from sqlfoundry.core.operator import Operator, Reject
+from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.registry import build
 from sqlfoundry.core.sample import Sample
 
@@ -153,14 +155,17 @@ class Pipeline:
         run_dir: str | Path,
         ctx: Any = None,
         *,
-        progress: Callable[[str, int, int], None] | None = None,
+        progress: Callable[[str, float, int], None] | None = None,
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
     ) -> RunResult:
         """Run every step over ``samples``, resuming from what ``run_dir`` already holds.
 
         Args:
-            progress: called with (operator, batches done, batches) as batches finish.
+            progress: called with (operator, 0, batches) as a step starts, then with
+                (operator, batches done, batches) as batches finish;
+                between, "done" may be fractional when an operator reports how far
+                into its batch it is (:func:`sqlfoundry.core.progress.report`).
             input_rejects: problems found while reading the input (bad lines...);
                 they head ``rejects.jsonl`` so nothing is lost silently.
             record: how a final sample is written to ``data.jsonl`` (the
@@ -179,7 +184,7 @@ class Pipeline:
         run_dir: str | Path,
         ctx: Any = None,
         *,
-        progress: Callable[[str, int, int], None] | None = None,
+        progress: Callable[[str, float, int], None] | None = None,
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
     ) -> RunResult:
@@ -220,7 +225,7 @@ class Pipeline:
         samples: list[Sample],
         step_dir: Path,
         ctx: Any,
-        progress: Callable[[str, int, int], None] | None,
+        progress: Callable[[str, float, int], None] | None,
     ) -> tuple[list[Sample], list[dict[str, Any]]]:
         step_dir.mkdir(parents=True, exist_ok=True)
         batches = [
@@ -229,6 +234,21 @@ class Pipeline:
         results: list[tuple[list[Sample], list[dict[str, Any]]] | None] = [None] * len(batches)
         done = 0
         gate = asyncio.Semaphore(self.concurrent_batches)
+        # How far each running batch says it is (see sqlfoundry.core.progress).
+        partial: dict[int, float] = {}
+        loop, loop_thread = asyncio.get_running_loop(), threading.get_ident()
+        if progress:
+            progress(op.name, 0, len(batches))  # the step starts
+
+        def advance(k: int, fraction: float) -> None:
+            if threading.get_ident() != loop_thread:  # a worker thread of the batch
+                loop.call_soon_threadsafe(advance, k, fraction)
+                return
+            if k not in partial and results[k] is not None:
+                return  # the batch finished before this late report arrived
+            partial[k] = fraction
+            if progress:
+                progress(op.name, done + sum(partial.values()), len(batches))
 
         async def one(k: int, batch: list[Sample]) -> None:
             nonlocal done
@@ -237,7 +257,8 @@ class Pipeline:
             results[k] = _load_batch(data_path, reject_path)
             if results[k] is None:
                 async with gate:
-                    result = await op.process(batch, ctx)
+                    with batch_progress(lambda fraction: advance(k, fraction)):
+                        result = await op.process(batch, ctx)
                 kept = [s.to_json_dict() for s in result.samples]
                 dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
                 # The rejects file is written last, so its presence marks a finished batch.
@@ -245,9 +266,10 @@ class Pipeline:
                 atomic_write_jsonl(reject_path, dropped)
                 # What the next step sees is what a resumed run would read back.
                 results[k] = ([Sample(**d) for d in kept], dropped)
+            partial.pop(k, None)
             done += 1
             if progress:
-                progress(op.name, done, len(batches))
+                progress(op.name, done + sum(partial.values()), len(batches))
 
         tasks = [asyncio.ensure_future(one(k, batch)) for k, batch in enumerate(batches)]
         try:

@@ -42,6 +42,7 @@ from typing import Any
 from pydantic import Field, field_validator
 from sqlglot import exp
 
+from sqlfoundry.core import progress
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
 from sqlfoundry.core.operator import Reject, StepOutput
@@ -201,12 +202,29 @@ class SQLGenerator(EngineOperator):
         args = [self._job_args(spec, ctx) for spec in specs]
         workers = min(len(specs), _worker_count(ctx))
         if workers < 2:
-            return await asyncio.to_thread(lambda: [sample_database(*a) for a in args])
+
+            def one_by_one() -> list[SampleOutcome]:
+                outcomes = []
+                for a in args:
+                    outcomes.append(sample_database(*a))
+                    progress.report(len(outcomes), len(args))  # a database is done
+                return outcomes
+
+            return await asyncio.to_thread(one_by_one)
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context(_start_method())
         ) as pool:
             futures = [loop.run_in_executor(pool, sample_database, *a) for a in args]
+            finished = 0
+
+            def tick(_: object) -> None:
+                nonlocal finished
+                finished += 1
+                progress.report(finished, len(futures))
+
+            for future in futures:
+                future.add_done_callback(tick)
             return list(await asyncio.gather(*futures))
 
     # ------------------------------------------------------------------ LLM
@@ -230,9 +248,14 @@ class SQLGenerator(EngineOperator):
         # overlaps with the others' requests; rejects are gathered in plan order.
         per_plan: list[list[Reject]] = [[] for _ in plans]
 
+        finished = 0
+
         async def rounds(plan: _LLMPlan, rejects: list[Reject]) -> None:
+            nonlocal finished
             for round_index in range(_LLM_ROUNDS):
                 await self._llm_round([plan], round_index, ctx, rejects)
+                finished += 1
+                progress.report(finished, len(plans) * _LLM_ROUNDS)
 
         await asyncio.gather(*(rounds(p, r) for p, r in zip(plans, per_plan, strict=True)))
         for rejects in per_plan:
