@@ -2,6 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# make demo installs what the demo runs (the core, and the gateway it offers next);
+# make test and the other targets install every extra, the embedder (torch) included.
+DEMO_EXTRAS := serve
+ALL_EXTRAS := postgres,mysql,dev,embed,export,serve,methods
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 DEMO_DBS := examples/demo_dbs
 
@@ -10,19 +15,24 @@ DEMO_DBS := examples/demo_dbs
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$(DEMO_EXTRAS)]'
+	touch $(DEMO_STAMP)
+
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[postgres,mysql,dev,embed,export,serve,methods]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e '.[$(ALL_EXTRAS)]'
+	touch $(STAMP) $(DEMO_STAMP)
 
 DEMO_FILES := $(foreach d,bookshop clinic airline,$(DEMO_DBS)/$(d)/$(d).sqlite)
 
 # Built from our own generator, deterministically, with no downloads.
-$(DEMO_FILES) &: examples/build_demo_dbs.py | $(STAMP)
+$(DEMO_FILES) &: examples/build_demo_dbs.py | $(DEMO_STAMP)
 	$(PY) examples/build_demo_dbs.py --out $(DEMO_DBS) --force
 
 # The main job, offline: synthesize verified training data from the three demo databases.
-demo: $(STAMP) $(DEMO_FILES)
+demo: $(DEMO_STAMP) $(DEMO_FILES)
 	@echo "== sqlfoundry synth --db-root $(DEMO_DBS) --num-per-db 50 --seed 0 --out runs/demo --show 4"
 	@$(VENV)/bin/sqlfoundry synth --db-root $(DEMO_DBS) --num-per-db 50 --seed 0 --out runs/demo --show 4
 	@echo; echo "== sqlfoundry export runs/demo --format llamafactory --out runs/demo/llamafactory"

@@ -7,6 +7,7 @@ registers them on the app.
 from __future__ import annotations
 
 import logging
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -18,6 +19,82 @@ from sqlfoundry.core.errors import SqlfoundryError
 
 out = Console()
 err = Console(stderr=True)
+
+
+# ----------------------------------------------------------------- choices
+# Options with a fixed set of values are enums, so typer lists them in --help, completes
+# them, and refuses a typo with the choices. Each mirrors a library constant; a test
+# keeps the two equal (the library is not imported here, to keep start-up fast).
+
+
+class EngineName(StrEnum):
+    """``--engine``: the engine of every step that has an offline and an LLM one."""
+
+    offline = "offline"
+    llm = "llm"
+
+
+class CompareMode(StrEnum):
+    """``--mode`` of eval: ``sqlfoundry.db.compare.MODES``."""
+
+    spider = "spider"
+    bird = "bird"
+    strict = "strict"
+
+
+class SchemaFormat(StrEnum):
+    """``--format`` of schema: ``sqlfoundry.db.render.FORMATS``."""
+
+    ddl = "ddl"
+    compact = "compact"
+    codex = "codex"
+    json = "json"
+    central = "central"
+    parallel = "parallel"
+
+
+class ExportFormat(StrEnum):
+    """``--format`` of export: ``sqlfoundry.synth.exporters.EXPORT_FORMATS``."""
+
+    llamafactory = "llamafactory"
+    openai = "openai"
+    omnisql = "omnisql"
+    parquet = "parquet"
+    hf = "hf"
+    jsonl = "jsonl"
+    csv = "csv"
+    sqlo1 = "sqlo1"
+
+
+class Target(StrEnum):
+    """``--target`` of export: what a chat format answers with."""
+
+    cot = "cot"
+    sql = "sql"
+
+
+class ServiceType(StrEnum):
+    """``--type`` of serve (quick mode): ``sqlfoundry.serve.config.ServiceType``."""
+
+    openai = "openai"
+    base = "base"
+    seq2seq = "seq2seq"
+    local = "local"
+
+
+class LogLevel(StrEnum):
+    """``--log-level`` of serve."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+def choice(value: Enum | None) -> str | None:
+    """An enum option's value as the library takes it (None stays None)."""
+    return None if value is None else str(value.value)
+
 
 DbRoot = Annotated[
     Path | None,
@@ -54,10 +131,8 @@ LlmKeyEnv = Annotated[
 ]
 CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Shared LLM response cache.")]
 Engine = Annotated[
-    str | None,
-    typer.Option(
-        "--engine", help="offline (no model; the default) or llm.", show_default=False
-    ),  # fmt: skip
+    EngineName | None,
+    typer.Option("--engine", help="offline (no model; the default) or llm.", show_default=False),
 ]
 Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data.")]
 Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]

@@ -14,6 +14,7 @@ from rich.markup import escape
 from sqlfoundry.cli.common import (
     DbRoot,
     PasswordEnv,
+    SchemaFormat,
     Server,
     database_manager,
     err,
@@ -29,9 +30,8 @@ def schema(
     server: Server = None,
     db_password_env: PasswordEnv = None,
     fmt: Annotated[
-        str,
-        typer.Option("--format", "-f", help="ddl | compact | codex | json | central | parallel"),
-    ] = "ddl",
+        SchemaFormat, typer.Option("--format", "-f", help="How to show the schema.")
+    ] = SchemaFormat.ddl,
     samples: Annotated[int, typer.Option(help="Distinct sample values per column.")] = 5,
     spider_json: Annotated[
         bool, typer.Option("--spider-json", help="Print a Spider tables.json entry instead.")
@@ -41,11 +41,9 @@ def schema(
     import json
 
     from sqlfoundry.db.manager import DatabaseManager
-    from sqlfoundry.db.render import FORMATS, render
+    from sqlfoundry.db.render import render
     from sqlfoundry.db.spider_tables import schema_to_spider
 
-    if fmt not in FORMATS:
-        fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     try:
         path = Path(db)
         if path.suffix.lower() in (".sqlite", ".db", ".sqlite3") or path.is_file():
@@ -62,7 +60,7 @@ def schema(
     if spider_json:
         print(json.dumps(schema_to_spider(info), indent=2, ensure_ascii=False))
     else:
-        print(render(info, fmt))
+        print(render(info, fmt.value))
 
 
 def classify(

@@ -10,9 +10,11 @@ import typer
 from rich.markup import escape
 
 from sqlfoundry.cli.common import (
+    CompareMode,
     DbRoot,
     PasswordEnv,
     Server,
+    choice,
     database_manager,
     err,
     fail,
@@ -43,8 +45,8 @@ def eval_(
     server: Server = None,
     db_password_env: PasswordEnv = None,
     mode: Annotated[
-        str | None,
-        typer.Option(help="spider | bird | strict (default: the benchmark's, else spider)."),
+        CompareMode | None,
+        typer.Option(help="Result comparison (default: the benchmark's, else spider)."),
     ] = None,
     metrics: Annotated[str, typer.Option(help="Comma-separated: ex, em, ves, linking.")] = "ex",
     tables: Annotated[
@@ -71,9 +73,9 @@ def eval_(
     from sqlfoundry.bench.html import render_html
     from sqlfoundry.bench.inputs import read_gold_file, read_predictions
     from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
-    from sqlfoundry.db.compare import MODES
 
     chosen = [x.strip() for x in metrics.split(",") if x.strip()]
+    mode_name = choice(mode)
     try:
         if bench:
             from sqlfoundry.bench.registry import load
@@ -81,7 +83,7 @@ def eval_(
             benchmark = load(bench)
             gold_entries = gold_from_samples(benchmark.samples)
             manager = benchmark.manager()
-            mode = mode or benchmark.mode
+            mode_name = mode_name or benchmark.mode
             tables = tables or benchmark.tables_json
             dialect = benchmark.dialect if dialect == "sqlite" else dialect
             name = benchmark.name
@@ -91,9 +93,7 @@ def eval_(
             name = str(gold)
         else:
             fail("give --gold GOLD (with --db-root) or --bench NAME")
-        mode = mode or "spider"
-        if mode not in MODES:
-            fail(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
+        mode_name = mode_name or "spider"
         predictions = read_predictions(pred)
     except SqlfoundryError as error:
         fail(error)
@@ -108,7 +108,7 @@ def eval_(
 
     try:
         with progress:
-            run = evaluate(items, manager, mode=mode, metrics=chosen, dialect=dialect,
+            run = evaluate(items, manager, mode=mode_name, metrics=chosen, dialect=dialect,
                            workers=workers, timeout=timeout, tables_json=tables,
                            ves_iterations=ves_iterations, predictions=by_index,
                            progress=factory, name=name)  # fmt: skip

@@ -14,21 +14,35 @@ import typer
 from rich.markup import escape
 
 from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
-from sqlfoundry.cli.common import err, setup_logging
+from sqlfoundry.cli.common import err, out, setup_logging
 from sqlfoundry.core.errors import SqlfoundryError
 
 app = typer.Typer(
     name="sqlfoundry",
     help="Text-to-SQL data toolkit: synthesize, run methods, evaluate, serve.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell.
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from sqlfoundry import __version__
+
+        out.print(f"sqlfoundry {__version__}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
     setup_logging(verbose)
 

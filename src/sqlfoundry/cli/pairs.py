@@ -114,7 +114,7 @@ class _Session:
 
     def __init__(self, opts: SimpleNamespace, *, need_db: bool = True) -> None:
         self.opts = opts
-        self.engine = opts.engine or "offline"
+        self.engine = str(opts.engine or "offline")  # the enum's value
         if self.engine not in ("offline", "llm"):
             fail(f"--engine must be offline or llm, not {opts.engine!r}")
         self.manager = None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from sqlfoundry.cli.common import err, fail, load_config_file
+from sqlfoundry.cli.common import LogLevel, ServiceType, choice, err, fail, load_config_file
 from sqlfoundry.core.errors import SqlfoundryError
 
 QUICK_SERVICE = "nl2sql"
@@ -33,7 +33,7 @@ def serve(
         typer.Option("--upstream-key-env", help="Quick mode: variable holding the upstream key."),
     ] = None,
     service_type: Annotated[
-        str | None,
+        ServiceType | None,
         typer.Option(
             "--type",
             help="Quick mode: openai (default with an upstream), base, "
@@ -60,7 +60,7 @@ def serve(
         ),
     ] = None,  # fmt: skip
     log_level: Annotated[
-        str | None, typer.Option("--log-level", help="debug, info, warning (default) or error.")
+        LogLevel | None, typer.Option("--log-level", help="Server log level (default warning).")
     ] = None,
 ) -> None:
     """Serve NL2SQL behind an OpenAI-compatible API (each service is a model).
@@ -69,10 +69,19 @@ def serve(
     service named "nl2sql" calls --upstream-url/--upstream-model, or answers with
     sqlfoundry's offline method over --db-root when no upstream is given.
     """
-    from sqlfoundry.serve.app import create_app, run_server
-    from sqlfoundry.serve.config import load_gateway_config
+    from sqlfoundry.core.extras import missing_extra
 
-    quick = (upstream_url, upstream_model, upstream_key_env, service_type, db_id)
+    try:
+        import uvicorn  # noqa: F401 - checked here, used by run_server
+
+        from sqlfoundry.serve.app import create_app, run_server
+        from sqlfoundry.serve.config import load_gateway_config
+    except ImportError as error:
+        if (error.name or "").startswith("sqlfoundry"):
+            raise
+        fail(missing_extra("sqlfoundry serve", "serve", error.name or "fastapi"))
+    service_type_name, log_level_name = choice(service_type), choice(log_level)
+    quick = (upstream_url, upstream_model, upstream_key_env, service_type_name, db_id)
     if config is not None and any(v is not None for v in quick):
         fail(
             "give either --config FILE or the quick-mode flags (--upstream-url, --type, ...), not both"
@@ -82,11 +91,11 @@ def serve(
             data = load_config_file(config)
             base = config.resolve().parent
         else:
-            data = _quick_config(upstream_url, upstream_model, upstream_key_env, service_type, db_id,
-                                 db_root)  # fmt: skip
+            data = _quick_config(upstream_url, upstream_model, upstream_key_env, service_type_name,
+                                 db_id, db_root)  # fmt: skip
             base = Path.cwd()
         gateway = dict(data.get("gateway") or {})
-        overrides = {"host": host, "port": port, "log_level": log_level}
+        overrides = {"host": host, "port": port, "log_level": log_level_name}
         gateway.update({k: v for k, v in overrides.items() if v is not None})
         if db_root is not None:
             gateway["db_root"] = str(db_root.resolve())

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlfoundry.core.errors import (
     DatabaseConnectionError,
-    MissingDependencyError,
     QueryError,
     QueryTimeoutError,
 )
+from sqlfoundry.core.extras import missing_extra
 from sqlfoundry.db.base import Database, DatabaseSpec, fetch_capped, json_value
 from sqlfoundry.db.schema import Column, ForeignKey, Schema, Table
 
@@ -26,9 +26,7 @@ _TIMEOUT_CODES = {3024, 1969, 1317}
 
 def _require() -> None:
     if pymysql is None:
-        raise MissingDependencyError(
-            "MySQL/MariaDB support needs PyMySQL", hint="pip install 'sqlfoundry[mysql]'"
-        )
+        raise missing_extra("MySQL/MariaDB support", "mysql", "PyMySQL")
 
 
 def quote_ident(name: str) -> str:

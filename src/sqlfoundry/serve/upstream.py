@@ -18,7 +18,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from sqlfoundry.core.errors import MissingDependencyError
+from sqlfoundry.core.extras import require
 from sqlfoundry.serve.config import SAMPLING_PARAMS, UpstreamConfig
 from sqlfoundry.serve.errors import (
     upstream_bad_answer,
@@ -32,13 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def _aiohttp() -> Any:
-    try:
-        import aiohttp
-    except ImportError:
-        raise MissingDependencyError(
-            "services with an upstream model need aiohttp", hint="pip install 'sqlfoundry[llm]'"
-        ) from None
-    return aiohttp
+    return require("aiohttp", "serve", "a service with an upstream model")
 
 
 class UpstreamPool:

@@ -58,7 +58,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from sqlfoundry.core.errors import ConfigError, MissingDependencyError
+from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.extras import missing_extra
 from sqlfoundry.core.io import atomic_path, atomic_write_text
 from sqlfoundry.core.operator import Params
 from sqlfoundry.core.sample import Sample
@@ -445,10 +446,7 @@ def _write_parquet(
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise MissingDependencyError(
-            "the parquet and hf export formats need pyarrow",
-            hint="pip install 'sqlfoundry[export]'",
-        ) from None
+        raise missing_extra("exporting parquet or hf", "export", "pyarrow") from None
     columns = _columns(records)
     table = pa.table(
         {c: pa.array([_flat(r.get(c)) for r in records], type=pa.string()) for c in columns}
