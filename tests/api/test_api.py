@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -241,3 +242,17 @@ def test_the_first_synthesis_step_moves_database_by_database(demo_dbs: Path):
         first = [done for op, done, total in seen if op == "sql_generator"]
         assert first[:4] == [0, pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0], workers
         assert first[-1] == 1
+
+
+def test_the_readme_example_runs_as_written(demo_dbs: Path, tmp_path: Path, private_cache: Path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- api-example -->\n```python\n", 1)[1].split("```", 1)[0]
+    code = block.replace("examples/demo_dbs", str(demo_dbs))
+    env = {**os.environ, "SQLFOUNDRY_CACHE_DIR": str(private_cache)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "['SELECT COUNT(*) FROM books']"
+    assert lines[2] == "1.0 {}"
+    assert (tmp_path / "exports" / "demo" / "dataset_info.json").is_file()
