@@ -65,6 +65,7 @@ def spider_gold(path: Path, prefix: str) -> list[Sample]:
 
 
 def bird_minidev(path: Path, prefix: str) -> list[Sample]:
+    """BIRD mini-dev's ``mini_dev_sqlite.json``: question, evidence, SQL and difficulty per item."""
     items = _json(path)
     samples = [_sample(prefix, i, path, item) for i, item in enumerate(items)]
     for sample, item in zip(samples, items, strict=True):

@@ -14,6 +14,7 @@ BIRD_ORDER = ("simple", "moderate", "challenging")
 
 
 def share(hits: int, total: int) -> float:
+    """``hits / total`` rounded to 4 places; 0.0 when there is nothing to count."""
     return round(hits / total, 4) if total else 0.0
 
 

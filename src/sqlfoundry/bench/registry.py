@@ -83,6 +83,7 @@ class BenchRoots:
         )
 
     def folder(self, name: str) -> Path:
+        """The folder of benchmark ``name``; ConfigError naming how to set it when none is known."""
         if name in self.overrides:
             return self.overrides[name]
         if self.base is None:
@@ -110,6 +111,7 @@ class Benchmark:
 
     @property
     def name(self) -> str:
+        """``id:subset``, e.g. ``spider:dev``."""
         return f"{self.id}:{self.subset}"
 
     def manager(self) -> DatabaseManager:

@@ -140,6 +140,7 @@ Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per qu
 
 
 def setup_logging(verbose: bool) -> None:
+    """Send log records to stderr through rich: debug with ``--verbose``, else warnings."""
     from rich.logging import RichHandler
 
     logging.basicConfig(

@@ -40,11 +40,13 @@ class RunContext:
     _exec_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def require_databases(self, operator: str) -> Any:
+        """The run's databases, or a ConfigError naming ``operator`` when the run has none."""
         if self.databases is None:
             raise ConfigError(f"operator {operator} needs databases", hint="give --db-root DIR")
         return self.databases
 
     def require_llm(self, operator: str) -> Any:
+        """The run's LLM client, or a ConfigError naming ``operator`` and how to configure one."""
         if self.llm is None:
             raise ConfigError(
                 f"operator {operator} was asked for its LLM engine but no LLM is configured",
@@ -59,6 +61,7 @@ class RunContext:
         return self.databases.schema(db_id, sample_values=sample_values)
 
     def has_database(self, db_id: str) -> bool:
+        """Whether the run has a database ``db_id``."""
         return self.databases is not None and db_id in self.databases
 
     async def execute(self, jobs: Sequence[tuple[str, str]]) -> list[Any]:

@@ -46,6 +46,7 @@ class SqlfoundryError(Exception):
         return text
 
     def to_dict(self) -> dict:
+        """The error as JSON-ready data (type, message, file, line, db_id, SQL)."""
         return {
             "type": type(self).__name__,
             "message": self.message,
@@ -128,6 +129,7 @@ class LLMError(SqlfoundryError):
         return " ".join(parts)
 
     def to_dict(self) -> dict:
+        """The error as JSON-ready data, with the endpoint's status and the model."""
         out = super().to_dict()
         out.update(base_url=self.base_url, model=self.model, status=self.status)
         if self.raw is not None:

@@ -29,6 +29,7 @@ class Line:
 
 
 def is_jsonl_path(path: str | Path) -> bool:
+    """Whether ``path`` is read as JSON lines (``.jsonl``, ``.ndjson`` or ``.json``)."""
     return Path(path).suffix.lower() in (".jsonl", ".json", ".ndjson")
 
 

@@ -37,6 +37,7 @@ class Reject:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The reject as one line of ``rejects.jsonl``: operator, reason, the sample."""
         return {
             "operator": self.operator,
             "reason": self.reason,
@@ -85,6 +86,7 @@ class Operator(ABC):
         return {}
 
     def reject(self, sample: Sample, reason: str) -> Reject:
+        """A reject of ``sample`` by this operator, for ``reason``."""
         return Reject(sample=sample, operator=self.name, reason=reason)
 
     @abstractmethod

@@ -44,6 +44,7 @@ DEFAULT_BATCH_SIZE = 256
 
 
 def records_signature(samples: Sequence[Sample]) -> str:
+    """A short hash of the records' content: the input part of a step's signature."""
     digest = hashlib.sha256()
     for s in samples:
         digest.update(json.dumps(s.to_json_dict(), sort_keys=True, ensure_ascii=False).encode())

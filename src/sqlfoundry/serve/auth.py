@@ -52,6 +52,7 @@ class KeyTable:
         return bool(self._global)
 
     def is_open(self, service: str) -> bool:
+        """Whether ``service`` takes requests with no key (no global and no own key)."""
         return not self._global and not self._service.get(service)
 
     def check_any(self, header: str | None) -> str:

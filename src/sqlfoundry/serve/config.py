@@ -112,6 +112,7 @@ class LinkingConfig(_Strict):
 
     @property
     def enabled(self) -> bool:
+        """Whether schema linking cuts anything (a table or column limit is set)."""
         return self.max_tables is not None or self.max_columns is not None
 
 
@@ -223,6 +224,7 @@ class RateLimitConfig(_Strict):
 
     @property
     def capacity(self) -> float:
+        """The bucket size: ``burst``, or one second's worth of requests (at least 1)."""
         return float(self.burst or max(1, round(self.requests_per_minute / 60)))
 
 

@@ -60,6 +60,7 @@ def _words(line: str, n: int = 2) -> tuple[str, ...]:
 
 
 def starts_statement(line: str) -> bool:
+    """Whether ``line`` opens a schema statement (CREATE TABLE, ALTER TABLE, COMMENT ON, ...)."""
     words = _words(line)
     if len(words) == 2 and words[0] == "CREATE":
         return words[1] in _CREATES

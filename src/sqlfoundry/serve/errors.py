@@ -39,9 +39,11 @@ class GatewayError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
+        """The OpenAI error body: ``{"error": {"message", "type", "param", "code"}}``."""
         return error_body(self.message, type=self.type, code=self.code, param=self.param)
 
     def response(self) -> Response:
+        """The error as a JSON response with its status and headers."""
         return error_response(
             self.status, self.message, type=self.type, code=self.code, param=self.param,
             headers=self.headers,
@@ -52,6 +54,7 @@ def error_body(
     message: str, *, type: str = "invalid_request_error", code: str | None = None,
     param: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """An OpenAI-shaped error body."""
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
@@ -59,6 +62,7 @@ def error_response(
     status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
     param: str | None = None, headers: dict[str, str] | None = None,
 ) -> Response:  # fmt: skip
+    """An OpenAI-shaped error as a JSON response with ``status``."""
     payload = json.dumps(error_body(message, type=type, code=code, param=param), ensure_ascii=False)
     return Response(payload, status_code=status, media_type="application/json", headers=headers)
 
@@ -67,26 +71,31 @@ def error_response(
 
 
 def bad_request(message: str, code: str, param: str | None = None) -> GatewayError:
+    """A 400 for the client's request, naming the ``param`` at fault."""
     return GatewayError(400, message, code=code, param=param)
 
 
 def unauthorized(message: str) -> GatewayError:
+    """A 401 that asks for a Bearer key (``WWW-Authenticate: Bearer``)."""
     return GatewayError(
         401, message, code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"}
     )
 
 
 def not_found(message: str, code: str, param: str | None = None) -> GatewayError:
+    """A 404: an unknown model (service) or database."""
     return GatewayError(404, message, code=code, param=param)
 
 
 def too_large(limit: int) -> GatewayError:
+    """A 413 for a body over ``limit`` bytes."""
     return GatewayError(
         413, f"request body is larger than the limit of {limit} bytes", code="request_too_large"
     )
 
 
 def rate_limited(retry_after: float) -> GatewayError:
+    """A 429 with ``Retry-After`` (whole seconds, rounded up)."""
     seconds = max(1, int(retry_after + 0.999))
     return GatewayError(
         429,
@@ -101,6 +110,7 @@ def rate_limited(retry_after: float) -> GatewayError:
 
 
 def upstream_timeout(seconds: float) -> GatewayError:
+    """A 504: the upstream model did not answer within ``seconds``."""
     return GatewayError(
         504, f"the upstream model did not answer within {seconds:g} s",
         type="upstream_error", code="upstream_timeout",
@@ -108,6 +118,7 @@ def upstream_timeout(seconds: float) -> GatewayError:
 
 
 def upstream_unreachable(detail: str) -> GatewayError:
+    """A 502: the upstream model cannot be reached."""
     return GatewayError(
         502, f"the upstream model cannot be reached: {detail}",
         type="upstream_error", code="upstream_unreachable",
@@ -115,6 +126,7 @@ def upstream_unreachable(detail: str) -> GatewayError:
 
 
 def upstream_bad_answer(detail: str) -> GatewayError:
+    """A 502: the upstream answered with something that is not a usable completion."""
     return GatewayError(
         502, f"the upstream model sent an unusable answer: {detail}",
         type="upstream_error", code="upstream_bad_response",

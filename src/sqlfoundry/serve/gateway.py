@@ -111,6 +111,8 @@ class Gateway:
 
     @asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """The app's start-up and shutdown: the upstream pool, local indexes, schemas
+        of the named databases, then (after serving) everything closed."""
         if any(s.upstream is not None for s in self.services.values()):
             await self.pool.start()
         for service in self.services.values():

@@ -36,9 +36,15 @@ class Answer(Protocol):
 
 
 class Method(Protocol):
-    def prepare(self, db_id: str) -> Any: ...
+    """What a ``local`` service needs of its method (``RetrievalMethod`` has it)."""
 
-    def answer(self, question: str, db_id: str) -> Answer: ...
+    def prepare(self, db_id: str) -> Any:
+        """Build whatever answering ``db_id`` needs; called once per database, off the loop."""
+        ...
+
+    def answer(self, question: str, db_id: str) -> Answer:
+        """The SQL for ``question`` on ``db_id``."""
+        ...
 
 
 MethodFactory = Callable[[DatabaseManager, LocalConfig], Method]
@@ -88,6 +94,7 @@ class LocalAnswerer:
         log.info("local: %s ready", db_id)
 
     def status(self) -> dict[str, str]:
+        """Each database's state: ``preparing``, ``ready`` or ``failed: <why>``."""
         out = {}
         for db_id, task in self._tasks.items():
             if not task.done():
@@ -99,6 +106,7 @@ class LocalAnswerer:
         return out
 
     async def answer(self, question: str, db_id: str) -> Answer:
+        """The method's answer, once ``db_id`` is prepared (503 when its build failed)."""
         try:
             await asyncio.shield(self._task(db_id))
         except Exception as err:  # noqa: BLE001 - any build failure is reported the same way

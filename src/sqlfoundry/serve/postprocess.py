@@ -113,10 +113,12 @@ class PreviewRunner:
         return db.execute(sql, timeout=timeout, max_rows=rows)
 
     async def run(self, sql: str, db_id: str, *, rows: int, timeout: float) -> ExecResult:
+        """Run ``sql`` read-only on ``db_id`` off the event loop; at most ``rows`` rows."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._execute, sql, db_id, rows, timeout)
 
     def close(self) -> None:
+        """Close the worker threads and the open databases."""
         self._pool.shutdown(wait=True)
         with self._lock:
             for db in self._opened:
@@ -215,6 +217,7 @@ class PostProcessor:
 
     async def run(self, text: str, *, names: SchemaNames | None, db_id: str | None,
                   db_dialect: str | None) -> Outcome:  # fmt: skip
+        """Extract, validate, transpile and (when configured) preview the model's SQL."""
         outcome = self.extract(text)
         self.check(outcome, names)
         await self.execute(outcome, db_id, db_dialect)
@@ -246,6 +249,7 @@ def unknown_names(tree: exp.Expression, dialect: str, names: SchemaNames) -> lis
 
 
 def preview_info(result: ExecResult) -> dict[str, Any]:
+    """An execution result as the ``preview`` of a choice's ``sqlfoundry`` object."""
     return {
         "status": result.status,
         "columns": result.columns,

@@ -85,6 +85,7 @@ class PromptBuilder:
         evidence: str | None = None,
         db_id: str | None = None,
     ) -> list[dict[str, str]]:
+        """The chat messages the upstream model is sent for ``question`` over ``schema_text``."""
         values = {
             "question": " ".join(question.split()),
             "schema": schema_text,

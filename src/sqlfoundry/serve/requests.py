@@ -106,6 +106,7 @@ class ChatRequest(BaseModel):
 
     @property
     def include_usage(self) -> bool:
+        """Whether a stream ends with a usage chunk (``stream_options.include_usage``)."""
         return bool(self.stream_options and self.stream_options.include_usage)
 
 

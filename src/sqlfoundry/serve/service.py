@@ -60,6 +60,7 @@ class DatabaseContext:
     texts: OrderedDict[Selection, str] = field(default_factory=OrderedDict)
 
     def text_for(self, selection: Selection, render: Callable[[Schema], str]) -> str:
+        """The schema text of ``selection``, rendered once and kept (a bounded number per database)."""
         text = self.texts.get(selection)
         if text is None:
             text = self.texts[selection] = render(subset(self.schema, selection))
@@ -83,6 +84,7 @@ class Job:
     messages: list[dict[str, str]] = field(default_factory=list)
 
     def info(self, service: str) -> dict[str, Any]:
+        """The response's ``sqlfoundry`` object: service, database, schema source, tables shown."""
         return {"service": service, "db_id": self.db_id, "schema_source": self.input.source,
                 "tables": self.tables}  # fmt: skip
 
@@ -127,6 +129,7 @@ class Service:
     # ------------------------------------------------------------ models listing
 
     def model_card(self) -> dict[str, Any]:
+        """The service as an OpenAI model object, with its type, dialect and databases."""
         card: dict[str, Any] = {"id": self.name, "object": "model", "created": 0,
                                 "owned_by": "sqlfoundry"}  # fmt: skip
         card["sqlfoundry"] = {"type": self.config.type, "description": self.config.description,

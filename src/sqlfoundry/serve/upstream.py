@@ -43,6 +43,7 @@ class UpstreamPool:
         self.session: Any = None
 
     async def start(self) -> None:
+        """Open the shared HTTP session (inside the server's event loop)."""
         aiohttp = _aiohttp()
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
@@ -55,6 +56,7 @@ class UpstreamPool:
         )
 
     async def close(self) -> None:
+        """Close the shared HTTP session."""
         if self.session is not None:
             await self.session.close()
             self.session = None
@@ -211,6 +213,7 @@ class UpstreamStream:
 
     def close(self) -> None:
         # Back to the pool when the body was read to its end; closed otherwise.
+        """Release the connection: back to the pool when the body was read to its end."""
         self.response.release()
 
 

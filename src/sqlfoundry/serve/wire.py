@@ -36,14 +36,17 @@ ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
 def new_id() -> str:
+    """A fresh ``chatcmpl-...`` id."""
     return "chatcmpl-" + os.urandom(12).hex()
 
 
 def now() -> int:
+    """The current time in whole seconds, as ``created`` fields give it."""
     return int(time.time())
 
 
 def dumps(data: Any) -> str:
+    """Compact JSON text, non-ASCII kept as it is."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -59,6 +62,7 @@ def _typed(model: type[ChatCompletion] | type[ChatCompletionChunk], data: dict[s
 
 
 def finish_reason(value: Any) -> str:
+    """``value`` when the SDK's types accept it, else ``stop``."""
     return value if value in FINISH_REASONS else "stop"
 
 
@@ -97,6 +101,7 @@ def completion(
 
 
 def choice(index: int, content: str, reason: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """One ``chat.completion`` choice, with its ``sqlfoundry`` object."""
     return {
         "index": index,
         "message": {"role": "assistant", "content": content, "refusal": None},
@@ -115,6 +120,7 @@ class ChunkWriter:
 
     def delta(self, index: int, delta: dict[str, Any], reason: str | None = None,
               info: dict[str, Any] | None = None) -> str:  # fmt: skip
+        """One chunk event carrying ``delta`` for choice ``index``."""
         choice: dict[str, Any] = {"index": index, "delta": delta, "logprobs": None,
                                   "finish_reason": reason}  # fmt: skip
         if info is not None:
@@ -122,15 +128,19 @@ class ChunkWriter:
         return _typed(ChatCompletionChunk, {**self.head, "choices": [choice]})
 
     def role(self, index: int) -> str:
+        """The first chunk of a choice: the assistant role, empty content."""
         return self.delta(index, {"role": "assistant", "content": ""})
 
     def content(self, index: int, text: str) -> str:
+        """A chunk of content text for choice ``index``."""
         return self.delta(index, {"content": text})
 
     def finish(self, index: int, reason: Any, info: dict[str, Any]) -> str:
+        """The last chunk of a choice: its finish reason and ``sqlfoundry`` object."""
         return self.delta(index, {}, finish_reason(reason), info)
 
     def usage(self, usage: Any) -> str:
+        """The usage chunk that ends a stream when ``include_usage`` is set."""
         return _typed(ChatCompletionChunk, {**self.head, "choices": [], "usage": usage_of(usage)})
 
 

@@ -114,6 +114,7 @@ class ExportReport:
         return text
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
         return {
             "format": self.format,
             "files": [str(p) for p in self.files],

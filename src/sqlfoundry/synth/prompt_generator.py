@@ -176,6 +176,7 @@ class SchemaText:
         self._cache: dict[tuple, str] = {}
 
     def schema(self, ctx: RunContext, db_id: str) -> Schema:
+        """The database's schema with ``examples`` values per column."""
         return ctx.schema(db_id, sample_values=self.examples)
 
     def ddl(self, ctx: RunContext, db_id: str, tables: Sequence[str] | None = None) -> str:
