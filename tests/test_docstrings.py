@@ -15,7 +15,8 @@ import pytest
 
 import sqlfoundry
 
-CHECKED = ("sqlfoundry.api", "sqlfoundry.bench", "sqlfoundry.cli", "sqlfoundry.core",
+CHECKED = ("sqlfoundry.api", "sqlfoundry.bench", "sqlfoundry.cli", "sqlfoundry.core", "sqlfoundry.db",
+           "sqlfoundry.llm", "sqlfoundry.sql",
            "sqlfoundry.serve", "sqlfoundry.synth.exporters", "sqlfoundry.synth.run",
            "sqlfoundry.synth.records", "sqlfoundry.synth.prompt_generator")  # fmt: skip
 

@@ -45,6 +45,7 @@ class DatabaseSpec:
 
     @property
     def dialect(self) -> str:
+        """The sqlglot dialect of the database's kind (``sqlite``, ``postgres``, ``mysql``)."""
         return self.kind
 
     def describe(self) -> str:
@@ -70,9 +71,11 @@ class ExecResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the query ran (status ``ok``)."""
         return self.status == "ok"
 
     def to_dict(self, max_rows: int | None = None) -> dict[str, Any]:
+        """The result as JSON-ready data, with at most ``max_rows`` rows."""
         rows = self.rows if max_rows is None else self.rows[:max_rows]
         return {
             "index": self.index,
@@ -97,6 +100,7 @@ def json_value(value: Any) -> Any:
 
 
 def status_of(err: SqlfoundryError) -> Status:
+    """The ``ExecResult`` status an error stands for: ``rejected``, ``timeout`` or ``error``."""
     if isinstance(err, WriteRejectedError):
         return "rejected"
     if isinstance(err, QueryTimeoutError):
@@ -105,6 +109,7 @@ def status_of(err: SqlfoundryError) -> Status:
 
 
 def failed(err: SqlfoundryError, elapsed_ms: float, db_id: str | None) -> ExecResult:
+    """The ``ExecResult`` of a query that failed with ``err``."""
     return ExecResult(
         status=status_of(err),
         elapsed_ms=elapsed_ms,
@@ -124,6 +129,7 @@ class Database(ABC):
 
     @property
     def db_id(self) -> str:
+        """The database's id (its file stem, or its name on the server)."""
         return self.spec.db_id
 
     def execute(
@@ -174,7 +180,8 @@ class Database(ABC):
         """Read tables, columns, keys, row counts and sample values."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the connection (a closed database can be opened again by the manager)."""
 
     def __enter__(self) -> Database:
         return self

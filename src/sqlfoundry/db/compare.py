@@ -115,6 +115,7 @@ def bird_equal(gold: Rows, pred: Rows) -> bool:
 
 
 def strict_equal(gold: Rows, pred: Rows) -> bool:
+    """The same rows in the same order with the same column order."""
     return list(map(tuple, gold)) == list(map(tuple, pred))
 
 

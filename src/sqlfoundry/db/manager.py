@@ -73,6 +73,7 @@ class ServerSettings(BaseModel):
         )
 
     def spec(self, db_id: str) -> DatabaseSpec:
+        """The connection spec of database ``db_id`` on this server (its password read now)."""
         password = None
         if self.password_env:
             password = os.environ.get(self.password_env)
@@ -196,6 +197,7 @@ class DatabaseManager:
         return self._server_ids
 
     def db_ids(self) -> list[str]:
+        """Every db_id, sorted: the SQLite files found and the server's databases."""
         return sorted(set(self._files) | set(self._server_db_ids()))
 
     def __contains__(self, db_id: str) -> bool:
@@ -218,6 +220,7 @@ class DatabaseManager:
         raise DatabaseNotFoundError(f"unknown db_id {db_id!r}: no database {where}", db_id=db_id)
 
     def open(self, db_id: str) -> Database:
+        """Open ``db_id`` (DatabaseNotFoundError naming where it looked)."""
         return open_database(self.spec(db_id))
 
     def schema(self, db_id: str, sample_values: int = 5) -> Schema:
@@ -229,4 +232,5 @@ class DatabaseManager:
         return self._schemas[key]
 
     def specs(self, db_ids: Iterable[str]) -> dict[str, DatabaseSpec]:
+        """The connection spec of each of ``db_ids``."""
         return {d: self.spec(d) for d in db_ids}

@@ -30,6 +30,7 @@ def _require() -> None:
 
 
 def quote_ident(name: str) -> str:
+    """``name`` as a MySQL identifier in backquotes."""
     return "`" + name.replace("`", "``") + "`"
 
 
@@ -171,6 +172,7 @@ class MySQLDatabase(Database):
         return Schema(db_id=self.db_id, dialect="mysql", tables=list(tables.values()))
 
     def close(self) -> None:
+        """Close the connection."""
         if self.conn.open:
             self.conn.close()
 

@@ -77,6 +77,7 @@ class _OpenDatabases:
 
 
 def run_item(cache: _OpenDatabases, item: _Item) -> ExecResult:
+    """Run one job on its database (opened once per worker and kept); never raises."""
     index, sql, spec, timeout, max_rows = item
     start = time.perf_counter()
     try:
@@ -175,6 +176,7 @@ class SafeExecutor:
         self.close()
 
     def close(self) -> None:
+        """Stop the worker processes and close the databases open in this process."""
         for w in self._pool:
             w.stop()
         self._pool = []

@@ -26,6 +26,7 @@ def _require() -> None:
 
 
 def quote_ident(name: str) -> str:
+    """``name`` as a PostgreSQL identifier in double quotes."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -159,6 +160,7 @@ class PostgresDatabase(Database):
         return Schema(db_id=self.db_id, dialect="postgres", tables=list(tables.values()))
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()
 
 

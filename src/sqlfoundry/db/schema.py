@@ -52,6 +52,7 @@ class Schema(BaseModel):
 
     @property
     def table_names(self) -> list[str]:
+        """The tables' names, in schema order."""
         return [t.name for t in self.tables]
 
     def column_map(self) -> dict[str, list[str]]:

@@ -119,6 +119,7 @@ def load_tables_json(path: str | Path) -> dict[str, Schema]:
 
 
 def write_tables_json(schemas: list[Schema], path: str | Path) -> None:
+    """Write ``schemas`` as a Spider ``tables.json`` file."""
     Path(path).write_text(
         json.dumps([schema_to_spider(s) for s in schemas], indent=2, ensure_ascii=False),
         encoding="utf-8",

@@ -29,6 +29,7 @@ def _decode(raw: bytes) -> str:
 
 
 def quote_ident(name: str) -> str:
+    """``name`` as a SQLite identifier in double quotes."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -155,4 +156,5 @@ class SQLiteDatabase(Database):
         return next((r[1] for r in info if r[1].lower() == column.lower()), column)
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()

@@ -44,10 +44,12 @@ class BatchItem:
 
     @property
     def ok(self) -> bool:
+        """Whether the request got its generations (no error)."""
         return self.error is None
 
     @property
     def cached(self) -> bool:
+        """Whether every generation came from the cache."""
         return bool(self.generations) and all(g.cached for g in self.generations)
 
     @property

@@ -93,10 +93,12 @@ class ResponseCache:
 
     @property
     def readable(self) -> bool:
+        """Whether answers are looked up (the cache is open)."""
         return self._conn is not None
 
     @property
     def writable(self) -> bool:
+        """Whether new answers are stored (open, and the mode is ``on``)."""
         return self._conn is not None and self.mode == "on"
 
     def get(self, key: str, indices: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -181,6 +183,7 @@ class ResponseCache:
             return self._conn.execute("SELECT count(*) FROM responses").fetchone()[0]
 
     def close(self) -> None:
+        """Close the cache database."""
         self.flush()
         with self._lock:
             if self._conn is not None:

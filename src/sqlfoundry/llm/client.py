@@ -661,30 +661,37 @@ class SyncLLMClient:
 
     @property
     def usage(self) -> UsageTracker:
+        """The usage counters of the client."""
         return self.client.usage
 
     @property
     def config(self) -> LLMConfig:
+        """The client's config."""
         return self.client.config
 
     def preflight(self) -> dict[str, Any]:
+        """:meth:`LLMClient.preflight`, from synchronous code."""
         return self._run(self.client.preflight())
 
     def generate(self, messages: Sequence[Message], **kwargs: Any) -> list[Generation]:
+        """:meth:`LLMClient.generate`, from synchronous code."""
         return self._run(self.client.generate(messages, **kwargs))
 
     def embed(self, texts: Sequence[str], **kwargs: Any):
+        """:meth:`LLMClient.embed`, from synchronous code."""
         return self._run(self.client.embed(texts, **kwargs))
 
     def complete(self, prompt: str, **kwargs: Any) -> list[Generation]:
         return self._run(self.client.complete(prompt, **kwargs))
 
     def run_batch(self, requests: Sequence[Any], **kwargs: Any):
+        """:func:`sqlfoundry.llm.run_batch` over this client, from synchronous code."""
         from sqlfoundry.llm.batch import run_batch
 
         return self._run(run_batch(self.client, requests, **kwargs))
 
     def close(self) -> None:
+        """Close the client and its event loop."""
         if self._loop.is_closed():
             return
         try:

@@ -33,6 +33,7 @@ class TokenLogprob:
     offset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The token, its log-probability, the alternatives and the offset as JSON-ready data."""
         out = {"token": self.token, "logprob": self.logprob, "top": [list(t) for t in self.top]}
         if self.offset is not None:
             out["offset"] = self.offset
@@ -40,6 +41,7 @@ class TokenLogprob:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TokenLogprob:
+        """Read one back from :meth:`to_dict`'s output."""
         return cls(data["token"], data["logprob"], [(t, lp) for t, lp in data.get("top", [])],
                    data.get("offset"))  # fmt: skip
 
@@ -99,6 +101,7 @@ class Generation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, index: int = 0, cached: bool = False) -> Generation:
+        """Read one generation back from its cached JSON form."""
         logprobs = data.get("logprobs")
         return cls(
             text=data.get("text", ""),

@@ -62,6 +62,7 @@ class LocalEmbedder:
 
     @property
     def dimension(self) -> int:
+        """The length of the embedding vectors."""
         model = self._load()
         get = (
             getattr(model, "get_embedding_dimension", None)

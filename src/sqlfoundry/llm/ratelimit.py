@@ -23,6 +23,7 @@ class TokenBucket:
 
     async def take(self, amount: float) -> None:
         # A single request bigger than the whole bucket would wait forever.
+        """Wait until ``amount`` fits in the bucket, then take it."""
         amount = min(float(amount), self.capacity)
         async with self._lock:
             while True:
@@ -44,9 +45,11 @@ class RateLimiter:
 
     @property
     def active(self) -> bool:
+        """Whether any limit is set."""
         return self.requests is not None or self.tokens is not None
 
     async def acquire(self, tokens: int) -> None:
+        """Wait for one request and ``tokens`` tokens under the limits."""
         if self.requests is not None:
             await self.requests.take(1)
         if self.tokens is not None:

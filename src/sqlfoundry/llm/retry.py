@@ -19,6 +19,7 @@ MAX_RETRY_AFTER = 300.0
 
 
 def is_retryable_status(status: int) -> bool:
+    """Whether an HTTP status is worth retrying (408, 409, 429 and every 5xx)."""
     return status in RETRY_STATUSES or status >= 500
 
 

@@ -12,6 +12,7 @@ from sqlfoundry.core.extras import require
 
 
 def require_numpy():
+    """The numpy module, or MissingDependencyError with the install hint."""
     return require("numpy", "llm", "embeddings and similarity")
 
 

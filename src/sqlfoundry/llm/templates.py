@@ -50,6 +50,7 @@ class PromptTemplate:
 
     @property
     def required(self) -> tuple[str, ...]:
+        """The variables a render must be given."""
         return tuple(v for v in self.variables if v not in self.optional)
 
     def render(self, **values: Any) -> list[dict[str, str]]:

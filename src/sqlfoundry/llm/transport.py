@@ -51,13 +51,19 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
+    """How the client's requests reach the endpoint (``aiohttp`` or ``openai``)."""
+
     name: str
 
     async def request(
         self, method: str, path: str, body: dict[str, Any] | None, timeout: float
-    ) -> HTTPResult: ...
+    ) -> HTTPResult:
+        """Send one request to ``path`` under the base URL; the status, headers and JSON back."""
+        ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        ...
 
 
 def make_transport(
@@ -124,6 +130,7 @@ class OpenAITransport:
     async def request(
         self, method: str, path: str, body: dict[str, Any] | None, timeout: float
     ) -> HTTPResult:
+        """Send one request through the openai SDK's HTTP client."""
         openai = self._openai
         options = {"timeout": timeout}
         try:
@@ -144,6 +151,7 @@ class OpenAITransport:
         return HTTPResult(response.status_code, response.headers, response.content)
 
     async def aclose(self) -> None:
+        """Close the SDK client."""
         await self.sdk.close()
 
 
@@ -178,6 +186,7 @@ class AiohttpTransport:
     async def request(
         self, method: str, path: str, body: dict[str, Any] | None, timeout: float
     ) -> HTTPResult:
+        """Send one request over the aiohttp session."""
         aiohttp = self._aiohttp
         session = self._session or self._open()
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -198,6 +207,7 @@ class AiohttpTransport:
             raise TransportError("connection", str(err) or type(err).__name__) from None
 
     async def aclose(self) -> None:
+        """Close the aiohttp session."""
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -24,6 +24,7 @@ class Usage:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
     def __add__(self, other: Usage) -> Usage:
@@ -33,6 +34,7 @@ class Usage:
         )
 
     def to_dict(self) -> dict[str, int]:
+        """The token counts as JSON-ready data."""
         return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
@@ -71,9 +73,11 @@ class UsageStats:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
     def add(self, other: UsageStats) -> None:
+        """Add another set of counters to this one."""
         self.calls += other.calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
@@ -85,6 +89,7 @@ class UsageStats:
             self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
 
     def to_dict(self) -> dict[str, Any]:
+        """The counters (and cost, when priced) as JSON-ready data."""
         out = asdict(self)
         out["total_tokens"] = self.total_tokens
         if out["cost_usd"] is not None:
@@ -107,6 +112,7 @@ class UsageTracker:
         return stats
 
     def record_call(self, operator: str, model: str | None, usage: Usage) -> None:
+        """Count one call of ``operator`` and its token usage."""
         price = self.prices.get(model) if model else None
         with self._lock:
             stats = self._stats(operator)
@@ -122,18 +128,22 @@ class UsageTracker:
                 stats.cost_usd = (stats.cost_usd or 0.0) + cost
 
     def record_cache_hits(self, operator: str, count: int = 1) -> None:
+        """Count answers ``operator`` got from the cache."""
         with self._lock:
             self._stats(operator).cache_hits += count
 
     def record_retry(self, operator: str) -> None:
+        """Count one retried request of ``operator``."""
         with self._lock:
             self._stats(operator).retries += 1
 
     def record_failure(self, operator: str) -> None:
+        """Count one request of ``operator`` that failed for good."""
         with self._lock:
             self._stats(operator).failures += 1
 
     def operators(self) -> list[str]:
+        """The operators with counters, sorted."""
         with self._lock:
             return sorted(self._by_operator)
 
@@ -152,6 +162,7 @@ class UsageTracker:
 
     @property
     def total(self) -> UsageStats:
+        """The run's counters, all operators together."""
         return self.stats()
 
     def merge(self, other: UsageTracker) -> None:

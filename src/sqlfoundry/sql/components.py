@@ -69,6 +69,7 @@ class Components:
 
     @property
     def set_operations(self) -> int:
+        """UNION, INTERSECT and EXCEPT operations together."""
         return self.union + self.intersect + self.except_
 
     def to_dict(self) -> dict[str, int | str]:

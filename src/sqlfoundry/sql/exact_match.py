@@ -111,6 +111,7 @@ class EMResult:
     pred_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The verdict as JSON-ready data."""
         return {
             "match": self.match,
             "partial": {name: score._asdict() for name, score in self.partial.items()},

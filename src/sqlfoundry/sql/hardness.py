@@ -63,9 +63,11 @@ class SpiderCounts:
 
     @property
     def hardness(self) -> str:
+        """The Spider hardness these counts give (easy, medium, hard or extra)."""
         return hardness_from_counts(self.component1, self.component2, self.others)
 
     def to_dict(self) -> dict[str, int]:
+        """The counts as JSON-ready data."""
         return asdict(self)
 
 

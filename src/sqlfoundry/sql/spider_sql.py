@@ -250,6 +250,7 @@ class SpiderSQL:
     union: SpiderSQL | None = None
 
     def set_branch(self, op: str) -> SpiderSQL | None:
+        """The INTERSECT, UNION or EXCEPT query ``op`` names, or None."""
         return getattr(self, "except_" if op == "except" else op)
 
 
