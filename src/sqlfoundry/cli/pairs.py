@@ -114,9 +114,7 @@ class _Session:
 
     def __init__(self, opts: SimpleNamespace, *, need_db: bool = True) -> None:
         self.opts = opts
-        self.engine = str(opts.engine or "offline")  # the enum's value
-        if self.engine not in ("offline", "llm"):
-            fail(f"--engine must be offline or llm, not {opts.engine!r}")
+        self.engine = str(opts.engine or "offline")  # typer checked it is one of the choices
         self.manager = None
         if need_db or opts.db_root is not None or opts.server is not None:
             self.manager = database_manager(opts.db_root, opts.server, opts.db_password_env)
