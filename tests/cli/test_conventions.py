@@ -72,6 +72,10 @@ def test_shell_completion_installs_and_completes_choices(tmp_path: Path):
         (["schema", "x.sqlite", "-f", "yaml"], "--format"),
         (["serve", "--type", "gpt"], "--type"),
         (["serve", "--log-level", "loud"], "--log-level"),
+        (["search", "--out", "o", "--reward", "vibes"], "--reward"),
+        (["search", "--out", "o", "--choose", "best"], "--choose"),
+        (["prepare-sft", "--out", "o", "--psg-mode", "all"], "--psg-mode"),
+        (["pairs", "from-schema", "--out", "o", "--dedupe", "fuzzy"], "--dedupe"),
     ],
 )
 def test_choices_refuse_typos_and_list_the_values(args, option):
@@ -95,13 +99,22 @@ def test_choice_enums_match_the_library():
     def literal(annotation) -> set[str]:
         return set(typing.get_args(annotation))
 
-    assert values(cli.CompareMode) == set(MODES)
+    assert values(cli.ComparisonMode) == set(MODES)
     assert values(cli.SchemaFormat) == set(FORMATS)
     assert values(cli.ExportFormat) == set(EXPORT_FORMATS)
     assert values(cli.ServiceType) == literal(ServiceType)
     assert values(cli.EngineName) == literal(SynthSettings.model_fields["engine"].annotation)
     assert values(cli.Target) == literal(OpenAIOptions.model_fields["target"].annotation)
     assert values(cli.LogLevel) == literal(GatewaySettings.model_fields["log_level"].annotation)
+    from sqlfoundry.methods.search.operator import MCTSParams
+    from sqlfoundry.synth.producers.decorators import STRATEGIES
+    from sqlfoundry.synth.sft.run import SftSettings
+
+    assert values(cli.PsgMode) == literal(SftSettings.model_fields["psg_mode"].annotation)
+    assert values(cli.Reward) == literal(MCTSParams.model_fields["reward"].annotation)
+    assert values(cli.Choose) == literal(MCTSParams.model_fields["choose"].annotation)
+    assert values(cli.Api) == literal(MCTSParams.model_fields["api"].annotation)
+    assert values(cli.DedupeStrategy) == set(STRATEGIES)
 
 
 # The modules named are made unimportable, as when the extra is not installed.

@@ -34,8 +34,8 @@ class EngineName(StrEnum):
     llm = "llm"
 
 
-class CompareMode(StrEnum):
-    """``--mode`` of eval: ``sqlfoundry.db.compare.MODES``."""
+class ComparisonMode(StrEnum):
+    """``--mode`` of eval, prepare-sft and search: ``sqlfoundry.db.compare.MODES``."""
 
     spider = "spider"
     bird = "bird"
@@ -80,6 +80,44 @@ class ServiceType(StrEnum):
     base = "base"
     seq2seq = "seq2seq"
     local = "local"
+
+
+class PsgMode(StrEnum):
+    """``--psg-mode`` of prepare-sft: ``sqlfoundry.synth.sft.run.SftSettings.psg_mode``."""
+
+    need = "need"
+    progressive = "progressive"
+    ratio = "ratio"
+
+
+class Reward(StrEnum):
+    """``--reward`` of search: ``sqlfoundry.methods.search.operator.MCTSParams.reward``."""
+
+    sqlo1 = "sqlo1"
+    consistency = "consistency"
+    mixed = "mixed"
+
+
+class Choose(StrEnum):
+    """``--choose`` of search: how the final query is picked."""
+
+    reward = "reward"
+    vote = "vote"
+
+
+class Api(StrEnum):
+    """``--api`` of search: the endpoint's chat or completions route."""
+
+    chat = "chat"
+    completions = "completions"
+
+
+class DedupeStrategy(StrEnum):
+    """``--dedupe`` of the pairs commands: ``sqlfoundry.synth.producers.decorators.STRATEGIES``."""
+
+    exact = "exact"
+    sql_only = "sql-only"
+    question_only = "question-only"
 
 
 class LogLevel(StrEnum):
@@ -253,8 +291,8 @@ QuestionKey = Annotated[
     typer.Option("--question-key", help="The field holding the question in --gold items."),
 ]
 CompareMode = Annotated[
-    str | None,
-    typer.Option("--mode", help="Result comparison for --gold items: spider or bird."),
+    ComparisonMode | None,
+    typer.Option("--mode", help="Result comparison for --gold items (default spider)."),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Same seed, same output.")]
 WorkersOption = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
@@ -278,6 +316,7 @@ def load_items(
 ) -> Any:
     """The ``Items`` of ``--bench`` or of ``--gold`` (with ``--db-root`` / ``--server``);
     fails with one line when they cannot be read."""
+    mode = choice(mode) if isinstance(mode, Enum) else mode
     from sqlfoundry.synth.sft.inputs import Items, load_pairs
     from sqlfoundry.synth.sft.prompt import default_rows
 

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from sqlfoundry.cli.common import (
-    CompareMode,
+    ComparisonMode,
     DbRoot,
     PasswordEnv,
     Server,
@@ -45,7 +45,7 @@ def eval_(
     server: Server = None,
     db_password_env: PasswordEnv = None,
     mode: Annotated[
-        CompareMode | None,
+        ComparisonMode | None,
         typer.Option(help="Result comparison (default: the benchmark's, else spider)."),
     ] = None,
     metrics: Annotated[str, typer.Option(help="Comma-separated: ex, em, ves, linking.")] = "ex",

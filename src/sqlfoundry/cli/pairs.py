@@ -26,6 +26,7 @@ from rich.table import Table
 from sqlfoundry.cli.common import (
     CacheDir,
     DbRoot,
+    DedupeStrategy,
     Engine,
     LlmBaseUrl,
     LlmKeyEnv,
@@ -35,6 +36,7 @@ from sqlfoundry.cli.common import (
     Server,
     Timeout,
     Workers,
+    choice,
     database_manager,
     err,
     fail,
@@ -56,8 +58,10 @@ Validate = Annotated[
     bool, typer.Option("--validate", help="Check every pair's SQL on the schema and run it.")
 ]
 Dedupe = Annotated[
-    str | None,
-    typer.Option("--dedupe", help="Drop duplicates: exact, sql-only or question-only."),
+    DedupeStrategy | None,
+    typer.Option(
+        "--dedupe", help="Drop duplicates: same question and SQL, same SQL, same question."
+    ),
 ]
 Tables = Annotated[
     str | None,
@@ -177,7 +181,8 @@ class _Session:
     async def write(self, producer: Any, db: Any, out: Path) -> None:
         """Decorate the producer as the options say, run it, write pairs and rejects."""
         opts = self.opts
-        chain = _decorated(producer, db, opts.validate, opts.success_only, opts.tables, opts.dedupe)
+        chain = _decorated(producer, db, opts.validate, opts.success_only, opts.tables,
+                           choice(opts.dedupe))  # fmt: skip
         await _write(chain, out, opts.run_dir)
 
 

@@ -9,8 +9,10 @@ import typer
 from rich.markup import escape
 
 from sqlfoundry.cli.common import (
+    Api,
     BenchOption,
     CacheDir,
+    Choose,
     CompareMode,
     ConfigOption,
     DbRoot,
@@ -20,8 +22,10 @@ from sqlfoundry.cli.common import (
     LlmModel,
     PasswordEnv,
     QuestionKey,
+    Reward,
     Server,
     WorkersOption,
+    choice,
     err,
     fail,
     llm_config,
@@ -46,7 +50,7 @@ def search(
     question_key: QuestionKey = None,
     mode: CompareMode = None,
     reward: Annotated[
-        str | None, typer.Option("--reward", help="sqlo1 (default), consistency or mixed.")
+        Reward | None, typer.Option("--reward", help="The reward (default sqlo1).")
     ] = None,
     iterations: Annotated[
         int | None, typer.Option("--iterations", help="MCTS iterations per question (8).")
@@ -64,10 +68,11 @@ def search(
         float | None, typer.Option("--uct-c", help="UCT exploration weight (1.0).")
     ] = None,
     choose: Annotated[
-        str | None, typer.Option("--choose", help="reward (default) or vote (by execution).")
+        Choose | None,
+        typer.Option("--choose", help="By reward (default) or by a vote over execution results."),
     ] = None,
     api: Annotated[
-        str | None, typer.Option("--api", help="chat (default) or completions (base models).")
+        Api | None, typer.Option("--api", help="chat (default), or completions for base models.")
     ] = None,
     temperature: Annotated[
         float | None, typer.Option("--temperature", help="Sampling temperature (0.8).")
@@ -93,9 +98,9 @@ def search(
 
     file_config = load_config_file(config)
     section: dict[str, Any] = dict(file_config.get("search") or {})
-    flags = {"reward": reward, "iterations": iterations, "samples": samples,
-             "children": children, "max_depth": max_depth, "uct_c": uct_c, "choose": choose,
-             "api": api, "temperature": temperature}  # fmt: skip
+    flags = {"reward": choice(reward), "iterations": iterations, "samples": samples,
+             "children": children, "max_depth": max_depth, "uct_c": uct_c,
+             "choose": choice(choose), "api": choice(api), "temperature": temperature}  # fmt: skip
     run_flags = {"seed": seed, "workers": workers, "timeout": timeout}
     section.update({k: v for k, v in {**flags, **run_flags}.items() if v is not None})
     run = {k: section.pop(k) for k in RUN_KEYS if k in section}

@@ -19,6 +19,7 @@ from sqlfoundry.cli.common import (
     LlmKeyEnv,
     LlmModel,
     PasswordEnv,
+    PsgMode,
     QuestionKey,
     SeedOption,
     Server,
@@ -47,13 +48,13 @@ def prepare_sft(
         bool, typer.Option("--psg", help="Add progressive SQL generation examples.")
     ] = False,
     psg_mode: Annotated[
-        str,
+        PsgMode,
         typer.Option(
             "--psg-mode",
             help="need: one random cut of each item that needs it; progressive: every cut of "
             "those; ratio: one random cut of a random share of all items.",
         ),
-    ] = "need",
+    ] = PsgMode.need,
     psg_ratio: Annotated[
         float, typer.Option("--psg-ratio", help="The share of items cut in ratio mode.")
     ] = 0.4,
@@ -101,7 +102,7 @@ def prepare_sft(
     try:
         cfg = llm_config(file_config, llm_base_url, llm_model, llm_api_key_env, cache_dir,
                          config, require=False)  # fmt: skip
-        settings = SftSettings(psg=psg, psg_mode=psg_mode, psg_ratio=psg_ratio, rows=rows,
+        settings = SftSettings(psg=psg, psg_mode=psg_mode.value, psg_ratio=psg_ratio, rows=rows,
                                max_chars=max_chars, seed=seed, dataset_name=dataset_name,
                                base_model=base_model or DEFAULT_BASE_MODEL,
                                chat_template=chat_template, workers=workers, timeout=timeout)  # fmt: skip

@@ -682,6 +682,7 @@ class SyncLLMClient:
         return self._run(self.client.embed(texts, **kwargs))
 
     def complete(self, prompt: str, **kwargs: Any) -> list[Generation]:
+        """:meth:`LLMClient.complete` (``/v1/completions``), from synchronous code."""
         return self._run(self.client.complete(prompt, **kwargs))
 
     def run_batch(self, requests: Sequence[Any], **kwargs: Any):
