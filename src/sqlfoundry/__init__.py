@@ -12,7 +12,8 @@ The main jobs are one call each::
     result = sqlfoundry.evaluate(answers, bench, metrics=["ex", "em"])
     print(result.report["ex"])
 
-``sqlfoundry.Pipeline`` builds a pipeline of registered operators from a config
+``sqlfoundry.run_methods("run.toml", run_dir=...)`` runs a methods config as
+``sqlfoundry run`` does. ``sqlfoundry.Pipeline`` builds a pipeline of registered operators from a config
 (``Pipeline.from_file("steps.toml")``) and ``sqlfoundry.run_pipeline`` runs it.
 Every name is imported on first use, so ``import sqlfoundry`` stays cheap.
 """
@@ -31,6 +32,7 @@ _LAZY = {
     "evaluate": "sqlfoundry.api.evaluation",
     "load_benchmark": "sqlfoundry.api.evaluation",
     "run_method": "sqlfoundry.api.methods",
+    "run_methods": "sqlfoundry.api.methods",
     "method_names": "sqlfoundry.api.methods",
     "run_pipeline": "sqlfoundry.api.pipelines",
     "Pipeline": "sqlfoundry.core.pipeline",
@@ -48,13 +50,14 @@ __all__ = [
     "method_names",
     "refine",
     "run_method",
+    "run_methods",
     "run_pipeline",
     "synthesize",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; nothing is imported at run time
     from sqlfoundry.api.evaluation import evaluate, load_benchmark
-    from sqlfoundry.api.methods import method_names, run_method
+    from sqlfoundry.api.methods import method_names, run_method, run_methods
     from sqlfoundry.api.pipelines import run_pipeline
     from sqlfoundry.api.synthesis import refine, synthesize
     from sqlfoundry.core.errors import SqlfoundryError

@@ -16,8 +16,8 @@ import sqlfoundry
 from server_data import SPIDER, missing
 from sqlfoundry.core.errors import ConfigError, InputError
 
-API = ("synthesize", "refine", "evaluate", "load_benchmark", "run_method", "run_pipeline",
-       "method_names", "Pipeline", "Sample", "SqlfoundryError")  # fmt: skip
+API = ("synthesize", "refine", "evaluate", "load_benchmark", "run_method", "run_methods",
+       "run_pipeline", "method_names", "Pipeline", "Sample", "SqlfoundryError")  # fmt: skip
 RETRIEVAL = {"num_per_db": 40}
 
 
@@ -166,13 +166,58 @@ def test_run_method_plain_questions_and_unknown_method(demo_dbs: Path):
                                 databases=demo_dbs / "bookshop" / "bookshop.sqlite",
                                 params=RETRIEVAL)  # fmt: skip
     assert run.predictions == ["SELECT COUNT(*) FROM books"]
-    assert sqlfoundry.method_names() == ["retrieval"]
-    with pytest.raises(ConfigError, match="unknown method 'din_sql'.*methods: retrieval"):
-        sqlfoundry.run_method("x", method="din_sql", db_id="bookshop", databases=demo_dbs)
+    assert sqlfoundry.method_names() == ["chess", "din_sql", "few_shot", "mac_sql", "retrieval",
+                                         "self_consistency", "zero_shot"]  # fmt: skip
+    with pytest.raises(ConfigError, match="unknown method 'din_sqll'.*methods: chess, din_sql"):
+        sqlfoundry.run_method("x", method="din_sqll", db_id="bookshop", databases=demo_dbs)
     with pytest.raises(ConfigError, match="need db_id="):
         sqlfoundry.run_method("How many books?", databases=demo_dbs)
     with pytest.raises(ConfigError, match="num_per_db"):
         sqlfoundry.run_method("x", db_id="bookshop", databases=demo_dbs, params={"num_per_db": 0})
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        sqlfoundry.run_method("x", method="zero_shot", db_id="bookshop", databases=demo_dbs,
+                              params={"shots": 3})  # fmt: skip
+
+
+def test_run_method_with_a_model_through_the_fake_endpoint(demo_dbs: Path, fake):
+    from synth_testing import answer_with
+
+    fake.handler = answer_with(lambda messages, n, i: "```sql\nSELECT count(*) FROM books\n```")
+    run = sqlfoundry.run_method(["How many books are there?", "How many books?"], db_id="bookshop",
+                                databases=demo_dbs, method="zero_shot",
+                                llm={"base_url": fake.base_url, "model": "fake-model"})  # fmt: skip
+    assert run.predictions == ["SELECT count(*) FROM books"] * 2
+    prompt = fake.requests[-1].body["messages"][-1]["content"]
+    assert "CREATE TABLE" in prompt and "How many books" in prompt
+    with pytest.raises(ConfigError, match="LLM"):
+        sqlfoundry.run_method("How many books?", db_id="bookshop", databases=demo_dbs,
+                              method="zero_shot")  # fmt: skip
+
+
+def test_run_methods_runs_a_config_and_scores_it(demo_dbs: Path, tmp_path: Path):
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        '{"db_id": "bookshop", "question": "How many books are there?", '
+        '"SQL": "SELECT count(*) FROM books"}\n'
+        '{"db_id": "clinic", "question": "How many doctors are there?", '
+        '"SQL": "SELECT count(*) FROM doctors"}\n'
+    )
+    config = tmp_path / "run.toml"
+    config.write_text(f'[dataset]\ngold = "questions.jsonl"\ndb_root = "{demo_dbs}"\n\n'
+                      '[[tasks]]\nid = "offline"\ntype = "generate"\nmethod = "retrieval"\n'
+                      'num_per_db = 40\neval = ["ex"]\n')  # fmt: skip
+    report = sqlfoundry.run_methods(config, run_dir=tmp_path / "run")
+    assert list(report["tasks"]) == ["offline"]
+    assert report["tasks"]["offline"]["ex"] == 1.0 and report["tasks"]["offline"]["count"] == 2
+    assert (tmp_path / "run" / "report.json").is_file()
+    with pytest.raises(ConfigError):
+        sqlfoundry.run_methods(
+            {
+                "dataset": {"gold": str(questions)},
+                "tasks": [{"id": "x", "type": "generate", "method": "no_such_method"}],
+            },
+            run_dir=tmp_path / "r2",
+        )
 
 
 def test_pipeline_from_a_config_file_runs_on_records(demo_dbs: Path, tmp_path: Path):

@@ -1,10 +1,11 @@
-"""``sqlfoundry.run_method``: a Text-to-SQL method over questions, predictions out.
+"""``sqlfoundry.run_method`` and ``sqlfoundry.run_methods``: Text-to-SQL methods from Python.
 
-A method is looked up by name in :data:`METHODS`, each entry saying which
-pipeline steps answer a question. Today that is the offline ``retrieval``
-method (no model: retrieval over question/SQL pairs synthesized from each
-database, fitted to the question). The result keeps one record per question,
-in input order, so it can go straight to :func:`sqlfoundry.evaluate`.
+:func:`run_method` answers questions with one method preset of the methods engine
+(``retrieval`` needs no model; ``zero_shot``, ``few_shot``, ``din_sql``, ``mac_sql``,
+``chess`` and ``self_consistency`` call one), built into a core pipeline from the
+preset's stages. The result keeps one record per question, in input order, so it
+can go straight to :func:`sqlfoundry.evaluate`. :func:`run_methods` runs a whole
+run config (tasks, composition, scores), as ``sqlfoundry run`` does.
 """
 
 from __future__ import annotations
@@ -17,33 +18,6 @@ from typing import Any
 from sqlfoundry.api.databases import Databases
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.sample import Sample
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """A method the API can run.
-
-    Attributes:
-        name: what ``run_method(method=...)`` calls it.
-        description: one line for a person.
-        steps: the pipeline steps, given the caller's parameters.
-        needs_llm: whether it calls a model.
-    """
-
-    name: str
-    description: str
-    steps: Callable[[Mapping[str, Any]], list[dict[str, Any]]]
-    needs_llm: bool = False
-
-
-METHODS: dict[str, MethodSpec] = {
-    "retrieval": MethodSpec(
-        "retrieval",
-        "offline, no model: retrieval over pairs synthesized from each database, fitted "
-        "to the question, its values substituted in (params: num_per_db, cache_dir, candidates)",
-        lambda params: [{"op": "retrieval_sql_generator", **params}],
-    ),
-}
 
 
 @dataclass
@@ -74,8 +48,10 @@ class MethodRun:
 
 
 def method_names() -> list[str]:
-    """The methods :func:`run_method` knows."""
-    return sorted(METHODS)
+    """The methods :func:`run_method` knows: the presets of :mod:`sqlfoundry.methods.presets`."""
+    from sqlfoundry.methods.presets import presets
+
+    return sorted(presets())
 
 
 def run_method(
@@ -88,7 +64,7 @@ def run_method(
     run_dir: str | Path | None = None,
     seed: int = 0,
     llm: Any = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[str, float, int], None] | None = None,
 ) -> MethodRun:
     """Answer questions with a Text-to-SQL method.
 
@@ -97,12 +73,13 @@ def run_method(
             records (dicts with ``question`` and ``db_id``, optionally
             ``evidence``; or Samples), question strings (with ``db_id``), or one
             question string.
-        method: a name from :func:`method_names` (``retrieval``, offline).
+        method: a preset from :func:`method_names` (``retrieval`` is offline; the
+            others call the model given by ``llm``).
         databases: where the databases are (a folder, a file, a server URL or a
             ``DatabaseManager``); a benchmark brings its own.
         db_id: the database of questions given as plain strings.
-        params: the method's parameters (for ``retrieval``: ``num_per_db``,
-            ``cache_dir``, ``candidates``).
+        params: the preset's parameters (for ``retrieval``: ``num_per_db``,
+            ``cache_dir``, ``candidates``; for ``zero_shot``: ``template``, ``n``...).
         run_dir: where checkpoints and ``data.jsonl`` go (a second call resumes);
             by default a temporary folder.
         seed: the run's seed; llm: for methods that call a model, an
@@ -114,8 +91,9 @@ def run_method(
         :func:`sqlfoundry.evaluate` as the predictions.
 
     Raises:
-        ConfigError: an unknown method, no databases, a method that needs a
-            model without one, or bad parameters.
+        ConfigError: an unknown method, no databases, bad parameters, or a method
+            that calls a model with no ``llm``; LLMEndpointError: the endpoint fails
+            its check.
 
     Example::
 
@@ -125,14 +103,14 @@ def run_method(
     """
     from sqlfoundry.api.pipelines import as_samples, run_pipeline
     from sqlfoundry.bench.registry import Benchmark
+    from sqlfoundry.methods.presets import get_preset
 
-    spec = METHODS.get(method)
-    if spec is None:
+    preset = get_preset(method)
+    if preset is None:
         raise ConfigError(
             f"unknown method {method!r}", hint=f"methods: {', '.join(method_names())}"
         )
-    if spec.needs_llm and llm is None:
-        raise ConfigError(f"the {method} method calls a model: pass llm=")
+    steps = preset.stages(dict(params or {}))  # checked before any work
     if isinstance(questions, Benchmark):
         databases = databases if databases is not None else questions.manager()
         questions = questions.samples
@@ -143,8 +121,8 @@ def run_method(
     records = [_question(q, db_id, n) for n, q in enumerate(questions, start=1)]
     samples = as_samples(records, prefix="question")
     inputs = [s.model_copy(update={"id": f"{n:06d}:{s.id}"}) for n, s in enumerate(samples)]
-    result = run_pipeline(spec.steps(dict(params or {})), inputs, databases=databases,
-                          run_dir=run_dir, seed=seed, llm=llm, progress=progress)  # fmt: skip
+    result = run_pipeline(steps, inputs, databases=databases, run_dir=run_dir, seed=seed,
+                          llm=llm, progress=progress)  # fmt: skip
     return MethodRun(method, _in_order(samples, inputs, result), result.rejects,
                      Path(run_dir) if run_dir is not None else None)  # fmt: skip
 
@@ -178,3 +156,51 @@ def _in_order(originals: list[Sample], inputs: list[Sample], result: Any) -> lis
             failed.meta["error"] = reasons.get(sent.id, "no answer")
             out.append(failed)
     return out
+
+
+def run_methods(
+    config: str | Path | Mapping[str, Any],
+    *,
+    run_dir: str | Path,
+    llm: Any = None,
+    progress: Callable[[str, str, float, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run a methods config, as ``sqlfoundry run CONFIG`` does, and return its report.
+
+    Args:
+        config: a run config file (TOML/YAML/JSON with ``[dataset]`` and ``[[tasks]]``,
+            or Squrve's JSON), or the same as a mapping (relative paths then from the
+            working folder).
+        run_dir: the run directory (one folder per task, ``report.json``,
+            ``report.html``); a second call resumes.
+        llm: an ``LLMConfig``, or a mapping of its fields laid over the config's
+            ``[llm]`` section and the environment.
+        progress: called with ``(task, operator, batches done, batches)``.
+
+    Returns:
+        The report: per task its metrics (``ex``, ``em``, oracle pass@k, linking)
+        and cost per question.
+
+    Raises:
+        ConfigError: the config is invalid (checked before any work).
+
+    Example::
+
+        report = sqlfoundry.run_methods("examples/methods.toml", run_dir="runs/methods")
+        print({task: entry.get("ex") for task, entry in report["tasks"].items()})
+    """
+    from sqlfoundry.llm.config import LLMConfig
+    from sqlfoundry.methods.engine import Engine, read_config
+    from sqlfoundry.methods.engine.config import read_config_file
+
+    if isinstance(config, Mapping):
+        cfg = read_config(dict(config), source="config", base_dir=Path.cwd())
+    else:
+        cfg = read_config_file(Path(config))
+    if isinstance(llm, LLMConfig):
+        llm_config = llm
+    else:
+        llm_config = LLMConfig.from_sources(cfg.llm or {}, overrides=dict(llm or {}))
+    engine = Engine(cfg, llm_config=llm_config)
+    engine.prepare()  # every task built and checked before any work
+    return engine.run(run_dir, progress=progress)

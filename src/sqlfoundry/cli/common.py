@@ -74,7 +74,8 @@ class Target(StrEnum):
 
 
 class ServiceType(StrEnum):
-    """``--type`` of serve (quick mode): ``sqlfoundry.serve.config.ServiceType``."""
+    """``--type`` of serve (quick mode): ``sqlfoundry.serve.config.ServiceType`` but
+    ``method``, whose preset or run config only a config file can give."""
 
     openai = "openai"
     base = "base"
@@ -211,6 +212,14 @@ def database_manager(db_root: Path | None, server: str | None, password_env: str
 
 def progress_bar(description: str, total: int) -> tuple[Any, Any]:
     """A rich progress bar on stderr (off when stderr is not a terminal) and its advance()."""
+    progress = steps_progress(unit="")
+    task = progress.add_task(description, total=total)
+    return progress, lambda n: progress.advance(task, n)
+
+
+def steps_progress(description: str = "[bold]{task.description}", unit: str = "batches") -> Any:
+    """Rich progress bars on stderr: what runs, its bar, ``N/M unit`` done, the time spent
+    and the time left (off when stderr is not a terminal)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -220,18 +229,10 @@ def progress_bar(description: str, total: int) -> tuple[Any, Any]:
         TimeRemainingColumn,
     )
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal,
-    )
-    task = progress.add_task(description, total=total)
-    return progress, lambda n: progress.advance(task, n)
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
+                    TextColumn(unit), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=err, transient=False,
+                    disable=not err.is_terminal)  # fmt: skip
 
 
 def load_config_file(path: Path | None) -> dict[str, Any]:

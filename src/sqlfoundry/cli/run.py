@@ -20,6 +20,7 @@ from sqlfoundry.cli.common import (
     llm_config,
     load_config_file,
     out,
+    steps_progress,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -100,19 +101,13 @@ class _Progress:
     """One bar per (task, stage), on stderr."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        from sqlfoundry.cli.common import err as console
-
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), console=console, transient=False,
-                            disable=not console.is_terminal)  # fmt: skip
+        self.bar = steps_progress()
         self._tasks: dict[tuple[str, str], Any] = {}
 
     def __call__(self, task: str, operator: str, done: int, total: int) -> None:
         key = (task, operator)
         if key not in self._tasks:
-            self._tasks[key] = self.bar.add_task(f"{task}: {operator} (batches)", total=total)
+            self._tasks[key] = self.bar.add_task(f"{task}: {operator}", total=total)
         self.bar.update(self._tasks[key], completed=done)
 
 

@@ -30,6 +30,7 @@ from sqlfoundry.cli.common import (
     llm_config,
     load_config_file,
     out,
+    steps_progress,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -193,19 +194,7 @@ class _StepProgress:
     """
 
     def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(TextColumn("[bold]{task.description:<24}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("batches"), TimeElapsedColumn(),
-                                 TextColumn("ETA"), TimeRemainingColumn(),
-                                 console=err, disable=not err.is_terminal)  # fmt: skip
+        self.progress = steps_progress("[bold]{task.description:<24}")
         self.task: Any = None
         self.current: str | None = None  # the operator of the running step
         self.steps = 0

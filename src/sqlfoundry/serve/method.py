@@ -99,9 +99,11 @@ class MethodAnswerer:
         """Nothing to build ahead: stages prepare each database on its first request."""
 
     def status(self) -> dict[str, str]:
+        """No database to prepare: nothing to report (``/health`` shows the service ready)."""
         return {}
 
     async def wait(self) -> None:
+        """Nothing is built in the background, so nothing to wait for."""
         return None
 
     async def _context(self) -> RunContext:
@@ -142,6 +144,7 @@ class MethodAnswerer:
         return MethodAnswer(done.pred_sql, info)  # type: ignore[arg-type]
 
     async def aclose(self) -> None:
+        """Close the run context: its SQL workers and the LLM client."""
         if self._ctx is not None:
             self._ctx.executor.close()
             if self._ctx.llm is not None:

@@ -397,22 +397,6 @@ def read_config_file(path: Path) -> RunConfig:
     Raises:
         ConfigError: the file cannot be read or parsed, or the config is invalid.
     """
-    import json
+    from sqlfoundry.core.config import read_config as read_file
 
-    try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            data = json.loads(text)
-    except OSError as err:
-        raise ConfigError(f"cannot read the run config: {err}", file=str(path)) from None
-    except Exception as err:  # noqa: BLE001 - any parser's error is reported the same way
-        raise ConfigError(f"cannot parse the run config: {err}", file=str(path)) from None
-    return read_config(data, source=str(path), base_dir=path.parent)
+    return read_config(read_file(path), source=str(path), base_dir=path.parent)

@@ -191,8 +191,9 @@ class Engine:
 
         embedder = local_embedder()
         if embedder is None and wanted == "local":
-            raise ConfigError('[run] embedder = "local" needs the embed extra',
-                              hint="pip install 'sqlfoundry[embed]'")  # fmt: skip
+            from sqlfoundry.core.extras import missing_extra
+
+            raise missing_extra('[run] embedder = "local"', "embed", "sentence_transformers")
         return embedder
 
     async def _open_llm(self, for_embeddings: bool = False) -> Any:
