@@ -2,7 +2,7 @@
 
 :func:`run_method` answers questions with one method preset of the methods engine
 (``retrieval`` needs no model; ``zero_shot``, ``few_shot``, ``din_sql``, ``mac_sql``,
-``chess`` and ``self_consistency`` call one), built into a core pipeline from the
+``chess``, ``self_consistency`` and ``sql_o1`` call one), built into a core pipeline from the
 preset's stages. The result keeps one record per question, in input order, so it
 can go straight to :func:`sqlfoundry.evaluate`. :func:`run_methods` runs a whole
 run config (tasks, composition, scores), as ``sqlfoundry run`` does.
