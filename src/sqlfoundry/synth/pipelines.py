@@ -2,12 +2,12 @@
 
 Synthesis mode (databases in)::
 
-    sql_generator -> sql_execution_filter -> question_generator -> prompt_generator
-    -> cot_generator -> component_classifier -> execution_classifier
+    sql_generator -> sql_execution_filter -> sql_semantic_filter -> question_generator
+    -> prompt_generator -> cot_generator -> component_classifier -> execution_classifier
 
 Refinement mode (question/SQL pairs in)::
 
-    input_check -> sql_execution_filter -> sql_consistency_filter
+    input_check -> sql_execution_filter -> sql_semantic_filter -> sql_consistency_filter
     -> sql_variation_generator -> sql_execution_filter -> question_generator
     -> prompt_generator -> cot_generator -> component_classifier -> execution_classifier
 
@@ -39,10 +39,11 @@ _DECORATE = (
     "component_classifier",
     "execution_classifier",
 )
-SYNTHESIS_STEPS = ("sql_generator", "sql_execution_filter", *_DECORATE)
+SYNTHESIS_STEPS = ("sql_generator", "sql_execution_filter", "sql_semantic_filter", *_DECORATE)
 REFINEMENT_STEPS = (
     "input_check",
     "sql_execution_filter",
+    "sql_semantic_filter",
     "sql_consistency_filter",
     "sql_variation_generator",
     "sql_execution_filter",
@@ -60,6 +61,7 @@ def load_operators() -> None:
         prompt_generator,
         question_generator,
         records,
+        semantic_filter,
         sql_generator,
         variation_generator,
     )
@@ -113,6 +115,7 @@ class SynthSettings(BaseModel):
 def step_list(mode: Mode, settings: SynthSettings) -> list[dict[str, Any]]:
     """The mode's steps with the settings applied, as ``[{"op": name, **params}]``."""
     from sqlfoundry.synth.base import EngineOperator
+    from sqlfoundry.synth.semantic_filter import ALL_CHECKS
 
     load_operators()
     if settings.steps is not None:
@@ -132,6 +135,9 @@ def step_list(mode: Mode, settings: SynthSettings) -> list[dict[str, Any]]:
             params["engine"] = settings.engine
         if name == "sql_generator":
             params["num_per_db"] = settings.num_per_db
+        if name == "sql_semantic_filter" and mode == "synth":
+            # Generated SQL is also held to what a person would write; people's own pairs are not.
+            params["checks"] = list(ALL_CHECKS)
         params.update(settings.ops.get(name, {}))
         steps.append({"op": name, **params})
     return steps

@@ -101,6 +101,9 @@ class SQLGeneratorParams(EngineParams):
         temperature: LLM sampling temperature.
         max_tokens: LLM answer length cap (the endpoint's default when None).
         avoid_examples: LLM: queries already kept for the database shown as ones to avoid.
+        semantic_checks: offline: run the semantic checks (ties, fan-out, degenerate
+            results, tautologies, contrived filters) on every candidate, so the queries
+            kept pass the ``sql_semantic_filter`` step; off keeps more of the raw draws.
     """
 
     num_per_db: int = Field(100, ge=1, le=100_000)
@@ -110,6 +113,7 @@ class SQLGeneratorParams(EngineParams):
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     max_tokens: int | None = Field(None, ge=1)
     avoid_examples: int = Field(5, ge=0, le=20)
+    semantic_checks: bool = True
 
     @field_validator("difficulty_mix")
     @classmethod
@@ -135,6 +139,9 @@ class SQLGeneratorParams(EngineParams):
 @register
 class SQLGenerator(EngineOperator):
     name = "sql_generator"
+    # 2: semantic checks on every candidate, round thresholds, no key or float-equality
+    # filters, harder levels from structures rather than stacked filters.
+    version = 2
     inputs = ("db_id",)
     outputs = ("sql", "hardness")
     Params = SQLGeneratorParams
@@ -192,7 +199,7 @@ class SQLGenerator(EngineOperator):
         dialect = None if self.params.dialect == "auto" else self.params.dialect
         seed = f"{ctx.seed}:{self.name}:{spec.db_id}"
         return (spec, self.params.num_per_db, seed, dict(self.params.difficulty_mix), dialect,
-                self.params.timeout)  # fmt: skip
+                self.params.timeout, self.params.semantic_checks)  # fmt: skip
 
     async def _sample_all(self, specs: list[DatabaseSpec], ctx: RunContext) -> list[SampleOutcome]:
         """Sample every database: in worker processes when there are several and the

@@ -339,7 +339,8 @@ class Builder:
         """
         options: list[tuple[list[Ref], Ref]] = []
         for ref in scope.refs():
-            if ref.column.groupable and ref.role in (CATEGORY, BOOLEAN, MEASURE, DATE):
+            # Not 0/1 flags: "for each is hub" is no way to ask.
+            if ref.column.groupable and ref.role in (CATEGORY, MEASURE, DATE):
                 options.append(([ref], ref))
         for step in scope.steps:
             for index in (step.old, step.new):

@@ -168,13 +168,9 @@ def condition(
             rng, [(equal, "="), (0.4 if like else 0, "like"), (0.05 if like else 0, "notlike")]
         )
         return _categorical(ref, value, rng, kind)
-    if (
-        role == KEY
-        and isinstance(value, (int, str))
-        and (isinstance(value, int) or usable_text(value))
-    ):
-        if len(column.values) > 2 and rng.random() < 0.2:
-            return _categorical(ref, value, rng, "in")
+    # Keys: a code people use as a name ('JFK', 'CS101') reads well; a number
+    # ("doctor 17") is a surrogate nobody asks about.
+    if role == KEY and usable_text(value) and not value.strip().isdigit():
         return Cond(ref, "=", value)
     return None
 
@@ -185,8 +181,11 @@ def _categorical(ref: Ref, value: Any, rng: random.Random, kind: str) -> Cond | 
     ]
     if kind == "!=" and others:
         return Cond(ref, "!=", rng.choice(others[:10]))
-    if kind == "in" and others:
-        chosen = [value, *rng.sample(others[:12], min(len(others[:12]), rng.choice((1, 1, 2))))]
+    # An IN list naming every value the column has filters nothing.
+    room = max(0, ref.column.distinct - 2)
+    if kind == "in" and others and room:
+        size = min(len(others[:12]), rng.choice((1, 1, 2)), room)
+        chosen = [value, *rng.sample(others[:12], size)]
         rng.shuffle(chosen)
         return Cond(ref, "in", values=tuple(chosen))
     if kind in ("like", "notlike") and isinstance(value, str):
@@ -257,48 +256,183 @@ def round_float(value: Any, up: bool) -> Any:
     return int(rounded) if rounded.is_integer() else rounded
 
 
+def nice_number(
+    low: float,
+    high: float,
+    target: float,
+    *,
+    integer: bool,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float | None:
+    """The roundest number in the interval from ``low`` to ``high`` (ends included
+    unless ``*_open``), the one nearest ``target`` among equally round ones: the
+    bound a person would write (500, 20, 2.5), or None when the interval is empty.
+
+    Integers stay integers; steps go 5, 2.5, 2, 1 times a power of ten downwards.
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        return None
+    span = max(abs(low), abs(high), 1e-9)
+    top = math.floor(math.log10(span)) + 1
+    for power in range(top, top - 9, -1):
+        for mantissa in (10, 5, 2.5, 2, 1):
+            step = mantissa * 10.0 ** (power - 1)
+            if integer and step < 1:
+                return None
+            first = math.ceil(low / step)
+            last = math.floor(high / step)
+            candidates = [round(k * step, 10) for k in range(first, min(last, first + 50) + 1)]
+            candidates = [c for c in candidates if (c > low or not low_open and c >= low)
+                          and (c < high or not high_open and c <= high)]  # fmt: skip
+            if candidates:
+                best = min(candidates, key=lambda c: (abs(c - target), c))
+                return int(best) if integer or float(best).is_integer() else best
+    return None
+
+
+def _as_number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def nice_date(low: str, high: str, target: str, *, low_open: bool = False) -> str | None:
+    """A first of January, else a first of a month, between ``low`` and ``high``
+    (ISO text; ``high`` excluded), the nearest ``target``: a date bound people write."""
+    try:
+        years = range(int(low[:4]), int(high[:4]) + 1)
+    except ValueError:
+        return None
+
+    def inside(day: str) -> bool:
+        return (day > low if low_open else day >= low) and day < high
+
+    starts = [f"{y:04d}-01-01" for y in years if inside(f"{y:04d}-01-01")]
+    if not starts:
+        starts = [f"{y:04d}-{m:02d}-01" for y in years for m in range(1, 13)
+                  if inside(f"{y:04d}-{m:02d}-01")]  # fmt: skip
+    if not starts:
+        return None
+    return min(starts, key=lambda d: (abs(_day_number(d) - _day_number(target)), d))
+
+
+def _day_number(day: str) -> int:
+    try:
+        return int(day[:4]) * 372 + int(day[5:7]) * 31 + int(day[8:10] or 1)
+    except ValueError:
+        return 0
+
+
+def _exact(value: Any) -> bool:
+    """Whether equality with ``value`` reads naturally: whole numbers, plain dates, text."""
+    if isinstance(value, float):
+        return value.is_integer()
+    if isinstance(value, str):
+        return not _has_time(value)
+    return True
+
+
+def _has_time(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > 10 and value[10] in " T"
+
+
 def _ordered_condition(
     ref: Ref, value: Any, rng: random.Random, like: bool, broad: bool = False
 ) -> Cond | None:
     column = ref.column
     quantiles = [q for q in column.quantiles if type(q) is type(value)]
-    below = sorted({q for q in quantiles if q < value})
-    above = sorted({q for q in quantiles if q > value})
+    if not quantiles:
+        return None
     few_values = column.distinct <= 25
-    equal = 0.2 if few_values else (0.0 if broad else 0.06)
+    exact = _exact(value)
+    equal = (0.2 if few_values else (0.0 if broad else 0.06)) if exact else 0.0
     options = [(0.3, ">"), (0.25, "<"), (0.15, "between"), (equal, "=")]
-    if column.role == DATE and isinstance(value, str) and like:
+    dated = column.role == DATE and isinstance(value, str)
+    if dated and like:
         options.append((0.1, "like"))
-    if few_values:
+    if few_values and exact:
         options.append((0.05, "!="))
     kind = _pick(rng, options)
-    # The extremes make filters that keep (nearly) every row: "price >= <minimum>".
-    below = [q for q in below if q != quantiles[0]] or below
-    above = [q for q in above if q != quantiles[-1]] or above
-    # At the minimum there is nothing below to compare with ("x >= <min>" keeps
-    # every row); turn the comparison around, and likewise at the maximum.
-    if kind == ">" and not below:
-        kind = "<" if above else "="
-    elif kind == "<" and not above:
-        kind = ">" if below else "="
-    if kind == ">":
-        return Cond(ref, rng.choice((">", ">", ">=")), round_float(rng.choice(below), up=False))
-    if kind == "<":
-        return Cond(ref, rng.choice(("<", "<", "<=")), round_float(rng.choice(above), up=True))
-    if kind == "between":
-        low = round_float(rng.choice(below), up=False) if below else value
-        high = round_float(rng.choice(above), up=True) if above else value
-        if low == high:
-            return Cond(ref, "=", value)
-        return Cond(ref, "between", low, high)
     if kind == "like":
         # A year or a month of an ISO date: '2009%', '2009-03%'.
         return Cond(ref, "like", value[: rng.choice((4, 4, 7))] + "%")
     if kind == "!=":
-        others = [v for v in column.values if v != value]
+        others = [v for v in column.values if v != value and _exact(v)]
         if others:
             return Cond(ref, "!=", rng.choice(others[:10]))
-    return Cond(ref, "=", value)
+        kind = "="
+    if kind == "=":
+        return Cond(ref, "=", value) if exact else None
+    target = rng.choice(quantiles[1:-1] or quantiles)
+    if dated:
+        return _date_condition(ref, value, quantiles[0], quantiles[-1], target, kind, rng)
+    return _number_condition(ref, value, quantiles[0], quantiles[-1], target, kind, rng)
+
+
+def _number_condition(
+    ref: Ref, value: Any, low: Any, high: Any, target: Any, kind: str, rng: random.Random
+) -> Cond | None:
+    """``>``, ``<`` or BETWEEN with round bounds that keep ``value`` and drop some rows."""
+    v, lo, hi, goal = (_as_number(x) for x in (value, low, high, target))
+    if v is None or lo is None or hi is None or goal is None or lo == hi:
+        return None
+    integer = isinstance(value, int) and all(isinstance(q, int) for q in (low, high))
+    year = ref.column.role == DATE
+    if kind == "between":
+        bottom = nice_number(lo, v, min(goal, v), integer=integer, low_open=True)
+        top = nice_number(v, hi, max(goal, v), integer=integer, high_open=True)
+        if bottom is None or top is None or bottom >= top:
+            return None
+        return Cond(ref, "between", bottom, top)
+    strict = rng.random() < 0.7
+    if kind == ">":
+        # x > t drops the rows at or below t, so t must reach the minimum.
+        bound = nice_number(lo, v, min(goal, v), integer=integer, low_open=not strict,
+                            high_open=strict)  # fmt: skip
+        op = ">" if strict else ">="
+    else:
+        bound = nice_number(v, hi, max(goal, v), integer=integer, low_open=strict,
+                            high_open=not strict)  # fmt: skip
+        op = "<" if strict else "<="
+    if bound is None:
+        return None
+    if year and isinstance(value, int):
+        bound = int(bound)
+    return Cond(ref, op, bound)
+
+
+def _date_condition(
+    ref: Ref, value: str, low: str, high: str, target: str, kind: str, rng: random.Random
+) -> Cond | None:
+    """On or after / before a first of a month (a year when one fits): bounds a
+    person writes, and the same reading for dates and timestamps."""
+    day = value[:10]
+    if kind == "between" and _has_time(value):
+        kind = ">"  # BETWEEN's upper day would cut that day's later hours off
+    if kind == "between":
+        start = nice_date(low, day, target if target < day else day, low_open=True)
+        end = nice_date(day, high, target if target > day else day, low_open=True)
+        if start is None or end is None or start >= end:
+            return None
+        return Cond(ref, "between", start, _day_before(end))
+    if kind == ">":
+        bound = nice_date(low, day, target if target < day else day, low_open=True)
+        # The anchor's own day may be the bound: on or after that day keeps it.
+        if bound is None and day > low and day.endswith("-01"):
+            bound = day
+        return Cond(ref, ">=", bound) if bound is not None else None
+    bound = nice_date(value, high, target if target > value else high, low_open=True)
+    return Cond(ref, "<", bound) if bound is not None else None
+
+
+def _day_before(day: str) -> str:
+    """The last day before a first of a month: '2018-01-01' -> '2017-12-31'."""
+    import datetime
+
+    try:
+        parsed = datetime.date.fromisoformat(day)
+    except ValueError:
+        return day
+    return (parsed - datetime.timedelta(days=1)).isoformat()
 
 
 def aggregate(func: str, ref: Ref | None, dialect: str, distinct: bool = False) -> exp.Expression:

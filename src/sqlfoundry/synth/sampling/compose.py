@@ -9,7 +9,6 @@ Every joined-in table is made to matter (:meth:`Builder.use_every_leaf`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from sqlfoundry.synth.sampling.builder import Builder, Draft, identifies, ref_key
-from sqlfoundry.synth.sampling.clauses import Cond, aggregate, literal
+from sqlfoundry.synth.sampling.clauses import Cond, aggregate, literal, nice_number
 from sqlfoundry.synth.sampling.profile import CATEGORY, KEY, TEXT
 from sqlfoundry.synth.sampling.scope import FromClause, Ref, Source
 
@@ -82,8 +81,19 @@ def _rows(
         c.op == "=" and identifies(c.ref) and not scope.is_referenced(c.ref.source) for c in conds
     )
     repeats = scope.joined or all(not r.column.unique and r.role != KEY for r in refs)
+    # A joined table the answer does not show, on the "many" side of a shown one,
+    # repeats each shown row once per match: only DISTINCT lists each once.
+    shown = {id(r.source) for r in refs}
+    fans_out = any(
+        id(hidden) not in shown
+        for source in scope.sources
+        if id(source) in shown
+        for hidden in scope.below(source)
+    )
     distinct = (
-        repeats and not single_row and (plan.distinct or (scope.joined and b.rng.random() < 0.25))
+        repeats
+        and not single_row
+        and (plan.distinct or fans_out or (scope.joined and b.rng.random() < 0.25))
     )
     select = b.where(select, conds, plan.use_or, rows)
     shape = "join" if scope.joined else "select"
@@ -95,7 +105,10 @@ def _rows(
             select = select.order_by(b.ordered(key.node(b.dialect), desc), copy=False)
             shape += "-order"
             # DISTINCT may only order by what it selects (PostgreSQL enforces it).
-            distinct = distinct and any(ref_key(key) == ref_key(r) for r in refs)
+            if distinct and not any(ref_key(key) == ref_key(r) for r in refs):
+                if fans_out:
+                    return None
+                distinct = False
             if plan.limit:
                 select = select.limit(b.limit_value(), copy=False)
                 shape += "-limit"
@@ -162,13 +175,18 @@ def _grouped(
     select = b.where(select, conds, plan.use_or, rows)
     select = select.group_by(key.node(b.dialect), copy=False)
     shape = "group"
-    if plan.having:
+    # A threshold on the groups and a ranking of them in one query is stacking:
+    # "the genre with the most books among those with at most 250 books".
+    if plan.having and not (plan.order and plan.limit) and not key_only:
         having = _having(b, select, aggregates)
         if having is not None:
             select = select.having(having, copy=False)
             shape += "-having"
     if plan.order or key_only:
-        target = b.rng.choice(aggregates).copy()
+        # Groups rank by how many, how much or how large on average; "the group whose
+        # earliest date is the latest" is not a question people ask.
+        ranked = [a for a in aggregates if not isinstance(a, (exp.Min, exp.Max))]
+        target = (b.rng.choice(ranked) if ranked else aggregate("count", None, b.dialect)).copy()
         desc = b.rng.random() < 0.75
         select = select.order_by(b.ordered(target, desc), copy=False)
         shape += "-order"
@@ -182,9 +200,9 @@ def _having(
     b: Builder, select: exp.Select, aggregates: list[exp.Expression]
 ) -> exp.Expression | None:
     """A HAVING condition whose threshold comes from the real group values."""
-    target = b.rng.choice(aggregates).copy()
+    target_node = b.rng.choice(aggregates).copy()
     probe = select.copy()
-    probe.set("expressions", [target.copy()])
+    probe.set("expressions", [target_node.copy()])
     values = b.data.probe(probe)
     numbers = sorted(v[0] for v in values or () if isinstance(v[0], (int, float)))
     if len(numbers) < 2 or numbers[0] == numbers[-1]:
@@ -198,16 +216,15 @@ def _having(
         ]
     if not candidates:
         return None
-    threshold = _round_keeping(b.rng.choice(candidates), op)
+    target = b.rng.choice(candidates)
+    integer = all(isinstance(n, int) for n in numbers)
+    # Some groups pass and some do not: the bound sits between the smallest and largest value.
+    low, high = float(numbers[0]), float(numbers[-1])
+    if op in (">", "<="):
+        threshold = nice_number(low, high, target, integer=integer, high_open=True)
+    else:
+        threshold = nice_number(low, high, target, integer=integer, low_open=True)
+    if threshold is None:
+        return None
     node_type = {">=": exp.GTE, ">": exp.GT, "<=": exp.LTE, "<": exp.LT}[op]
-    return node_type(this=target, expression=literal(threshold))
-
-
-def _round_keeping(value: int | float, op: str) -> int | float:
-    """Round a float threshold to 2 decimals in the direction that keeps the same groups."""
-    if isinstance(value, int):
-        return value
-    if value.is_integer():
-        return int(value)
-    scaled = value * 100
-    return (math.floor(scaled) if op in (">=", ">") else math.ceil(scaled)) / 100
+    return node_type(this=target_node, expression=literal(threshold))

@@ -22,24 +22,31 @@ from sqlfoundry.synth.sampling.nested import (
     set_operation,
     spread,
 )
+from sqlfoundry.synth.sampling.structures import children_set_operation, group_against_average
 
 Special = Callable[[Builder, bool], Draft | None]
 
-# level -> (probability, shape, rich) tried before the common composer.
+# level -> (probability, shape, rich) tried before the common composer. Hard and
+# extra come mostly from structures that mean something (subqueries, NOT IN,
+# HAVING against the whole, set operations over one population), not from
+# filters stacked until the clause count is high enough.
 _SPECIALS: dict[str, list[tuple[float, Special, bool]]] = {
     "easy": [],
     "medium": [(0.05, conditional_share, False), (0.05, spread, False)],
     "hard": [
-        (0.15, scalar_comparison, False),
-        (0.12, membership, False),
-        (0.15, set_operation, False),
+        (0.14, scalar_comparison, False),
+        (0.14, membership, False),
+        (0.08, set_operation, False),
+        (0.1, children_set_operation, False),
+        (0.1, group_against_average, False),
         (0.03, conditional_share, False),
-        (0.02, spread, True),
     ],
     "extra": [
-        (0.14, scalar_comparison, True),
-        (0.12, membership, True),
-        (0.2, set_operation, True),
+        (0.1, scalar_comparison, True),
+        (0.14, membership, True),
+        (0.06, set_operation, True),
+        (0.18, children_set_operation, True),
+        (0.16, group_against_average, True),
         (0.04, conditional_share, True),
     ],
 }
@@ -50,7 +57,11 @@ def _choice(rng: random.Random, weights: dict) -> object:
 
 
 def plan_for(level: str, rng: random.Random) -> Plan:
-    """Knobs for :func:`~.compose.compose` that usually give a ``level`` query."""
+    """Knobs for :func:`~.compose.compose` that usually give a ``level`` query.
+
+    At most two filters and two joins at any level: a query gets harder by what
+    it computes (groups, HAVING, rankings), not by piling up conditions.
+    """
     if level == "easy":
         mode = _choice(rng, {"rows": 0.55, "aggregate": 0.45})
         conditions = _choice(rng, {0: 0.3, 1: 0.7})
@@ -65,36 +76,36 @@ def plan_for(level: str, rng: random.Random) -> Plan:
         return Plan(
             joins=_choice(rng, {0: 0.5, 1: 0.5}),  # type: ignore[arg-type]
             mode=_choice(rng, {"rows": 0.45, "aggregate": 0.2, "group": 0.35}),  # type: ignore[arg-type]
-            columns=_choice(rng, {1: 0.45, 2: 0.45, 3: 0.1}),  # type: ignore[arg-type]
-            conditions=_choice(rng, {0: 0.35, 1: 0.45, 2: 0.2}),  # type: ignore[arg-type]
-            use_or=rng.random() < 0.08,
-            like=rng.random() < 0.12,
+            columns=_choice(rng, {1: 0.5, 2: 0.45, 3: 0.05}),  # type: ignore[arg-type]
+            conditions=_choice(rng, {0: 0.35, 1: 0.5, 2: 0.15}),  # type: ignore[arg-type]
+            use_or=rng.random() < 0.06,
+            like=rng.random() < 0.1,
             order=rng.random() < 0.35,
             limit=rng.random() < 0.6,
             having=rng.random() < 0.3,
         )
     if level == "hard":
         return Plan(
-            joins=_choice(rng, {0: 0.35, 1: 0.4, 2: 0.25}),  # type: ignore[arg-type]
-            mode=_choice(rng, {"rows": 0.5, "aggregate": 0.1, "group": 0.4}),  # type: ignore[arg-type]
-            columns=_choice(rng, {1: 0.3, 2: 0.45, 3: 0.25}),  # type: ignore[arg-type]
-            conditions=_choice(rng, {0: 0.15, 1: 0.45, 2: 0.3, 3: 0.1}),  # type: ignore[arg-type]
-            use_or=rng.random() < 0.12,
-            like=rng.random() < 0.2,
+            joins=_choice(rng, {0: 0.3, 1: 0.5, 2: 0.2}),  # type: ignore[arg-type]
+            mode=_choice(rng, {"rows": 0.4, "aggregate": 0.1, "group": 0.5}),  # type: ignore[arg-type]
+            columns=_choice(rng, {1: 0.4, 2: 0.5, 3: 0.1}),  # type: ignore[arg-type]
+            conditions=_choice(rng, {0: 0.2, 1: 0.55, 2: 0.25}),  # type: ignore[arg-type]
+            use_or=rng.random() < 0.1,
+            like=rng.random() < 0.12,
             order=rng.random() < 0.6,
             limit=rng.random() < 0.6,
-            having=rng.random() < 0.35,
+            having=rng.random() < 0.4,
         )
     return Plan(
-        joins=_choice(rng, {0: 0.2, 1: 0.4, 2: 0.3, 3: 0.1}),  # type: ignore[arg-type]
-        mode=_choice(rng, {"rows": 0.45, "aggregate": 0.1, "group": 0.45}),  # type: ignore[arg-type]
-        columns=_choice(rng, {1: 0.2, 2: 0.5, 3: 0.3}),  # type: ignore[arg-type]
-        conditions=_choice(rng, {0: 0.1, 1: 0.35, 2: 0.35, 3: 0.2}),  # type: ignore[arg-type]
-        use_or=rng.random() < 0.2,
-        like=rng.random() < 0.25,
-        order=rng.random() < 0.75,
-        limit=rng.random() < 0.75,
-        having=rng.random() < 0.45,
+        joins=_choice(rng, {0: 0.15, 1: 0.5, 2: 0.35}),  # type: ignore[arg-type]
+        mode=_choice(rng, {"rows": 0.35, "aggregate": 0.05, "group": 0.6}),  # type: ignore[arg-type]
+        columns=_choice(rng, {1: 0.3, 2: 0.55, 3: 0.15}),  # type: ignore[arg-type]
+        conditions=_choice(rng, {0: 0.2, 1: 0.5, 2: 0.3}),  # type: ignore[arg-type]
+        use_or=rng.random() < 0.12,
+        like=rng.random() < 0.12,
+        order=rng.random() < 0.7,
+        limit=rng.random() < 0.7,
+        having=rng.random() < 0.55,
     )
 
 

@@ -16,6 +16,7 @@ from sqlfoundry.synth.sampling.builder import Builder, Draft
 from sqlfoundry.synth.sampling.clauses import Cond, aggregate, combine, condition, literal
 from sqlfoundry.synth.sampling.profile import CATEGORY, DATE, MEASURE, TEXT, Link, TableProfile
 from sqlfoundry.synth.sampling.scope import FromClause, JoinStep, Ref, Source, single
+from sqlfoundry.synth.sampling.structures import identity
 
 _SCALAR_FORMS = ((">", "avg", 0.4), ("<", "avg", 0.25), ("=", "max", 0.2), ("=", "min", 0.15))
 
@@ -65,9 +66,7 @@ def scalar_comparison(b: Builder, rich: bool) -> Draft | None:
         "=": [r for r in rows if r[measure.position] == (max if func == "max" else min)(values)],
     }[op] or rows
     row = b.rng.choice(passing)
-    extra = (
-        b.conditions(scope, row, b.rng.choice((1, 1, 2)), exclude=[ref], broad=True) if rich else []
-    )
+    extra = b.conditions(scope, row, 1, exclude=[ref], broad=True) if rich else []
     columns = b.rng.choice((2, 2, 3)) if rich and b.rng.random() < 0.6 else 1
     refs = b.projection(scope, source, columns, exclude=[ref] if op == "=" else [])
     select = b.select(scope, [r.node(b.dialect) for r in refs])
@@ -176,14 +175,15 @@ def set_operation(b: Builder, rich: bool) -> Draft | None:
     if not rows:
         return None
     focus = b.focus(scope)
-    row = b.rng.choice(rows)
-    count = 1 if not rich else b.rng.choice((1, 2))
-    first = b.conditions(scope, row, count, like=rich, avoid=focus, keys=False)
-    if not first:
+    # Both branches list the same entities: names that tell rows apart, not a
+    # shared first name of two unrelated people.
+    shown = identity(focus.table)
+    if shown is None:
         return None
-    refs = b.projection(scope, focus, 2 if rich and b.rng.random() < 0.4 else 1,
-                        exclude=[c.ref for c in first])  # fmt: skip
-    if not refs:
+    refs = [focus.ref(c) for c in shown]
+    row = b.rng.choice(rows)
+    first = b.conditions(scope, row, 1, like=rich, avoid=focus, keys=False, exclude=refs)
+    if not first:
         return None
     second = _second_branch_conditions(b, scope, rows, row, first, kind, focus, refs)
     if not second:
@@ -231,14 +231,14 @@ def _except_unmatched(b: Builder, rich: bool) -> Draft | None:
     link = b.rng.choice(links)
     parent, child = b.profile.tables[link.parent], b.profile.tables[link.child]
     scope = single(parent)
-    refs = b.projection(scope, scope.sources[0], 1)
-    if not refs:
+    shown = identity(parent)
+    if shown is None:
         return None
-    left = b.select(scope, [r.node(b.dialect) for r in refs])
+    left = b.select(scope, [scope.sources[0].ref(c).node(b.dialect) for c in shown])
     path = FromClause(
         [Source(parent, "T1", 0), Source(child, "T2", len(parent.columns))], [JoinStep(link, 0, 1)]
     )
-    right = b.select(path, [path.sources[0].ref(refs[0].column).node(b.dialect)])
+    right = b.select(path, [path.sources[0].ref(c).node(b.dialect) for c in shown])
     rows = b.data.rows(path)
     if rows and (rich or b.rng.random() < 0.5):
         conds = b.conditions(path, b.rng.choice(rows), 1, avoid=path.sources[0])

@@ -163,6 +163,7 @@ class DatabaseProfile:
     tables: dict[str, TableProfile]
     links: list[Link]
     probe_queries: int = 0
+    schema: Schema | None = None  # the introspected schema (keys for the semantic checks)
 
     def table(self, name: str) -> TableProfile:
         return self.tables[name]
@@ -242,6 +243,7 @@ def profile_database(schema: Schema, fetch: Fetch) -> DatabaseProfile:
         dialect=schema.dialect,
         tables=tables,
         links=_links(schema, tables),
+        schema=schema,
     )
 
 

@@ -85,6 +85,7 @@ class SamplerStats:
     nonempty: int = 0
     empty: int = 0
     null_only: int = 0
+    semantic: dict[str, int] = field(default_factory=dict)  # rejected by check kind
     errors: int = 0
     timeouts: int = 0
     probes: int = 0
@@ -211,6 +212,7 @@ class Sampler:
         seed: the random stream's seed (derive it from the run seed and the db_id).
         dialect: the dialect of the kept SQL text (the database's own by default).
         timeout: seconds per candidate query.
+        checks: run the semantic checks on every candidate (see ``sql_semantic_filter``).
     """
 
     def __init__(
@@ -220,8 +222,10 @@ class Sampler:
         seed: str,
         dialect: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        checks: bool = True,
     ) -> None:
         self.db = db
+        self.checks = checks
         self.profile = profile
         self.rng = random.Random(seed)
         self.dialect = dialect or profile.dialect
@@ -237,16 +241,25 @@ class Sampler:
         seen: set[str] = set()
         skeletons: Counter[str] = Counter()
         budget = max(40, n * ATTEMPTS_PER_QUERY)
+        # The mix is a target, not a quota to force: a level gets at most twice its
+        # share of the draws; what it cannot fill goes to its neighbours at the end.
+        level_budget = {lv: max(20, 2 * budget * quota[lv] // max(1, n)) for lv in HARDNESS_LEVELS}
+        level_drawn: Counter[str] = Counter()
         since_kept = 0
         stats = self.stats
         while stats.drawn < budget:
-            open_levels = [lv for lv in HARDNESS_LEVELS if len(kept[lv]) < quota[lv]]
+            open_levels = [
+                lv
+                for lv in HARDNESS_LEVELS
+                if len(kept[lv]) < quota[lv] and level_drawn[lv] < level_budget[lv]
+            ]
             if not open_levels:
                 break
             target = self.rng.choices(
                 open_levels, weights=[quota[lv] - len(kept[lv]) for lv in open_levels]
             )[0]
             stats.drawn += 1
+            level_drawn[target] += 1
             since_kept += 1
             draft = draw(self.builder, target)
             if draft is None:
@@ -305,6 +318,11 @@ class Sampler:
         if verdict == "null_only":
             stats.null_only += 1
             return None
+        problem = self._semantic_problem(tree, result.rows) if self.checks else None
+        if problem is not None:
+            kind = problem.split(":", 1)[0]
+            stats.semantic[kind] = stats.semantic.get(kind, 0) + 1
+            return None
         if self.dialect != self.profile.dialect:
             sql = render(tree, style, self.dialect)
         return GeneratedQuery(
@@ -316,6 +334,35 @@ class Sampler:
             attempts=attempts,
             rows=len(result.rows),
         )
+
+    def _semantic_problem(self, tree: exp.Expression, rows: list[tuple[Any, ...]]) -> str | None:
+        """The first problem the semantic checks find (the same checks as the
+        ``sql_semantic_filter`` step, run here so every kept query passes them)."""
+        from sqlfoundry.synth.contrived import contrived_filters
+        from sqlfoundry.synth.semantic_filter import (
+            ALL_CHECKS,
+            probe_problem,
+            probes_for,
+            result_problem,
+        )
+
+        dialect = self.profile.dialect
+        schema = self.profile.schema
+        found = result_problem(rows)
+        if found:
+            return found
+        contrived = contrived_filters(tree, schema, dialect)
+        if contrived:
+            return f"contrived filter: {contrived[0]}"
+        for probe in probes_for(tree, schema, dialect, ALL_CHECKS):
+            self.stats.probes += 1
+            result = self.db.execute(probe.sql, timeout=self.timeout, max_rows=RESULT_ROWS)
+            if not result.ok:
+                continue
+            found = probe_problem(probe, plain_rows(result.rows), None)
+            if found:
+                return found
+        return None
 
     def _fill_from_neighbours(
         self,
@@ -347,6 +394,7 @@ def sample_database(
     mix: dict[str, float] | None = None,
     dialect: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    checks: bool = True,
 ) -> SampleOutcome:
     """Profile one database and sample up to ``n`` verified queries from it.
 
@@ -361,6 +409,7 @@ def sample_database(
         mix: share of each Spider hardness level (equal quarters by default).
         dialect: dialect of the returned SQL text (the database's by default).
         timeout: seconds per query.
+        checks: run the semantic checks on every candidate.
     """
     outcome = SampleOutcome(db_id=spec.db_id)
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -375,7 +424,7 @@ def sample_database(
         if not profile.tables:
             outcome.error = "no usable tables: every table is empty or unreadable"
             return outcome
-        sampler = Sampler(db, profile, seed, dialect=dialect, timeout=timeout)
+        sampler = Sampler(db, profile, seed, dialect=dialect, timeout=timeout, checks=checks)
         sampler.stats.profile_seconds = outcome.stats.profile_seconds
         started = time.perf_counter()
         outcome.queries = sampler.sample(n, mix)
