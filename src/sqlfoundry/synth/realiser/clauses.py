@@ -14,7 +14,13 @@ from sqlglot import exp
 
 from sqlfoundry.synth.realiser.conditions import ConditionDescriber
 from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope
-from sqlfoundry.synth.realiser.grammar import join_words, number_word, plural_noun, with_article
+from sqlfoundry.synth.realiser.grammar import (
+    join_words,
+    number_word,
+    plural_noun,
+    singular_noun,
+    with_article,
+)
 from sqlfoundry.synth.realiser.lexicon import (
     ASCENDING,
     COMPARE,
@@ -22,7 +28,7 @@ from sqlfoundry.synth.realiser.lexicon import (
     DESCENDING,
     ORDER_VERBS,
 )
-from sqlfoundry.synth.realiser.mods import Mod, all_of, any_of, have, whose
+from sqlfoundry.synth.realiser.mods import Mod, all_of, any_of, have, with_
 from sqlfoundry.synth.realiser.plan import SelectQuery, Source
 from sqlfoundry.synth.realiser.relations import counted_source
 from sqlfoundry.synth.realiser.trees import NEGATED, OPS, is_count_star, is_value, unparen
@@ -148,16 +154,64 @@ class ClauseDescriber(ConditionDescriber):
                 if n == "1":
                     return have(f"{word} one {self.count_noun(scope, plural=False)}")
                 return have(f"{word} {n} {self.count_noun(scope)}")
+            above = self._against_average(left, right, op, scope)
+            if above is not None:
+                return above
             if isinstance(left, AGGREGATES):
                 # "whose countries have an average life expectancy below 72"
                 value = self.value(right, scope)
                 if isinstance(left, exp.Count):
-                    return whose(self.noun(left, scope), self._predicate(op, value, None))
+                    return self.whose(self.noun(left, scope), self._predicate(op, value, None))
                 counted = scope.counted or scope.subject
                 measure = self.noun(left, Scope(scope.q, counted, counted))
                 rows = self.count_noun(scope)
-                return whose(rows, f"have {with_article(measure)} {self._amount(op, value)}")
+                said = f"have {with_article(measure)} {self._amount(op, value)}"
+                if self.choose.chance(0.7):
+                    return Mod(f"where their {rows} {said}", f"where its {rows} {said}",
+                               f"where their {rows} {said}", f"where its {rows} {said}",
+                               f"'s {rows} {said}")  # fmt: skip
+                return self.whose(rows, said)
         return self.atom(cond, scope, neg)
+
+    def _against_average(
+        self, left: exp.Expression, right: exp.Expression, op: str, scope: Scope
+    ) -> Mod | None:
+        """``HAVING AVG(m) > (SELECT AVG(m) FROM t)``: "with an above-average m"."""
+        right = unparen(right)
+        if not isinstance(left, exp.Avg) or not isinstance(right, (exp.Subquery, exp.Select)):
+            return None
+        if op not in (">", ">=", "<", "<=") or not isinstance(left.this, exp.Column):
+            return None
+        inner = scope.q.sub(right)
+        if not isinstance(inner, SelectQuery) or inner.where or inner.group:
+            return None
+        if len(inner.projections) != 1 or not isinstance(inner.projections[0], exp.Avg):
+            return None
+        arg = inner.projections[0].this
+        mine, theirs = (
+            scope.q.col(left.this),
+            inner.col(arg) if isinstance(arg, exp.Column) else None,
+        )
+        if (
+            mine is None
+            or theirs is None
+            or mine.source.table is None
+            or theirs.source.table is None
+        ):
+            return None
+        if (mine.source.table.table.name, mine.name) != (
+            theirs.source.table.table.name,
+            theirs.name,
+        ):
+            return None
+        word = "above-average" if op in (">", ">=") else "below-average"
+        counted = scope.counted or scope.subject
+        measure = self.noun(left.this, Scope(scope.q, counted, counted))
+        if counted is not scope.subject and mine.source is counted:
+            rows = singular_noun(self.rows_noun(counted, scope.subject))
+            if not measure.lower().startswith(rows.lower()):
+                measure = f"{rows} {measure}"
+        return with_(f"a {word} {measure}")
 
     def _amount(self, op: str, value: str) -> str:
         """A comparison after a noun: "of 4.5", "greater than 4.5", "of at least 4.5"."""
@@ -224,7 +278,7 @@ class ClauseDescriber(ConditionDescriber):
         if w is not None and w.kind in ("date", "year") and not isinstance(node, AGGREGATES):
             return f"with the {'latest' if desc else 'earliest'} {noun}"
         if w is not None and w.kind == "text" and not isinstance(node, AGGREGATES):
-            return f"whose {noun} comes {'last' if desc else 'first'} alphabetically"
+            return f"with the alphabetically {'last' if desc else 'first'} {noun}"
         return f"with the {'highest' if desc else 'lowest'} {noun}"
 
     def _group_role(self, q: SelectQuery, columns: list[exp.Expression]) -> str | None:

@@ -15,17 +15,24 @@ from sqlglot import exp
 from sqlfoundry.synth.realiser.describe import Describer, Scope
 from sqlfoundry.synth.realiser.errors import RealiseError
 from sqlfoundry.synth.realiser.grammar import join_words, plural_noun, with_article
-from sqlfoundry.synth.realiser.lexicon import COMPARE, INTRANSITIVE, TIME_COMPARE, YEAR_COMPARE
+from sqlfoundry.synth.realiser.lexicon import (
+    COMPARATIVES,
+    COMPARE,
+    INTRANSITIVE,
+    NAMED,
+    TIME_COMPARE,
+    YEAR_COMPARE,
+)
 from sqlfoundry.synth.realiser.mods import (
     Mod,
     all_of,
     any_of,
+    attribute,
     be,
     be_clause,
     did,
     through_child,
     through_role,
-    whose,
     with_,
 )
 from sqlfoundry.synth.realiser.names import ColumnWords
@@ -45,7 +52,13 @@ from sqlfoundry.synth.realiser.trees import (
     unparen,
     year_of,
 )
-from sqlfoundry.synth.realiser.values import Value, like_pattern, string_value
+from sqlfoundry.synth.realiser.values import (
+    Value,
+    like_pattern,
+    period_end,
+    period_start,
+    string_value,
+)
 
 _TRUE = {"1", "t", "true", "y", "yes"}
 _FALSE = {"0", "f", "false", "n", "no"}
@@ -172,7 +185,10 @@ class ConditionDescriber(NestedConditions, Describer):
                 noun = hop.link.child.words.noun if hop.link.child.words else "value"
                 tail = f" {inner.post_one}" if inner else ""
                 return with_(f"the same {noun} as {with_article(target.entity)}{tail}")
-            return through_role(self.role(hop.link), self._render(child, target, scope))
+            inner = self._render(child, target, scope)
+            rng = self.choose.rng
+            form = "with" if rng is None or rng.random() < 0.6 else "where"
+            return through_role(self.role(hop.link), inner, form)
         table = target.table
         if table is not None and table.bridge and not child.atoms and len(child.children) == 1:
             ((next_hop, grandchild),) = child.children.values()
@@ -228,10 +244,19 @@ class ConditionDescriber(NestedConditions, Describer):
             return self._compare(cond, scope, negated)
         if isinstance(cond, exp.Column):
             w = self.words_of(cond, scope)
-            return self._flag_mod(w, not negated) or whose(
+            return self._flag_mod(w, not negated) or self.whose(
                 self.noun(cond, scope), "is not set" if negated else "is set"
             )
         raise RealiseError(f"unsupported condition: {type(cond).__name__}")
+
+    def whose(self, noun: str, predicate: str) -> Mod:
+        """A restriction on one of the row's own values, in a wording drawn from the rng:
+        mostly "with a price above 20", sometimes "where the price is above 20", seldom
+        "whose price is above 20" (without an rng: the "with" wording)."""
+        rng = self.choose.rng
+        roll = rng.random() if rng is not None else 0.0
+        form = "with" if roll < 0.62 else ("where" if roll < 0.95 else "whose")
+        return attribute(noun, predicate, form)
 
     def condition_text(self, node: exp.Expression, scope: Scope) -> str:
         mod = self.atom(node, scope)
@@ -264,7 +289,7 @@ class ConditionDescriber(NestedConditions, Describer):
         text = self.value(right, scope)
         if other is not None:
             text = f"the {other}"
-        return whose(noun, self._predicate(op, text, None))
+        return self.whose(noun, self._predicate(op, text, None))
 
     def _value_of(self, node: exp.Expression, w: ColumnWords | None, year: bool) -> Value:
         node = unparen(node)
@@ -296,22 +321,45 @@ class ConditionDescriber(NestedConditions, Describer):
             return self._time_phrase(w, noun, op, value)
         if w is not None and value.kind == "string" and op in ("=", "!="):
             neg = "not " if op == "!=" else ""
+            meaning = w.codes.get(str(value.raw))
+            if meaning is not None:  # sex = 'F': "that are female"
+                return Mod(f"that are {neg}{meaning}", f"that is {neg}{meaning}",
+                           f"that are {neg}{meaning}", f"that is {neg}{meaning}",
+                           f" is {neg}{meaning}")  # fmt: skip
             if w.passive:
                 return be(f"{neg}{w.passive} {value.text}")
             if w.name_like:
-                verb = "titled" if w.noun.lower().endswith("title") else "named"
+                verb = "titled" if w.noun.lower().endswith("title") else self.choose.pick(NAMED)
                 return be(f"{neg}{verb} {value.text}")
             if w.place:
                 return be(f"{neg}{w.place} {value.text}")
+        comparative = self._comparative(w, op, value)
+        if comparative is not None:
+            return comparative
         if value.kind == "number" and op != "!=" and _counts_things(noun):
             # "cars with more than 4 cylinders" rather than "whose cylinders is greater than 4"
             amount = {"=": "", ">": "more than ", ">=": "at least ", "<": "fewer than ",
                       "<=": "at most "}[op]  # fmt: skip
             return with_(f"{amount}{value.text} {noun}")
-        return whose(noun, self._predicate(op, value.text, value, noun))
+        return self.whose(noun, self._predicate(op, value.text, value, noun))
+
+    def _comparative(self, w: ColumnWords | None, op: str, value: Value) -> Mod | None:
+        """ "older than 30", "cheaper than 10": a strict comparison on a measure with
+        adjectives, now and then (the other wordings stay in use)."""
+        if w is None or not w.superlative or op not in (">", "<") or value.kind != "number":
+            return None
+        word = COMPARATIVES.get(w.superlative[0 if op == ">" else 1])
+        if word is None or not self.choose.chance(0.6):
+            return None
+        return be(f"{word} than {value.text}")
 
     def _time_phrase(self, w: ColumnWords | None, noun: str, op: str, value: Value) -> Mod:
         year = value.kind in ("year", "number")
+        period = period_start(str(value.raw)) if value.kind == "date" else None
+        if period is not None and op in (">=", "<"):
+            # ">= '2018-01-01'" is "in or after 2018"; "< '2018-03-01'" is "before March 2018".
+            value = Value(period, "year" if period.isdigit() else "date", value.raw)
+            year = True
         if op in ("=", "!="):
             prep = ("not " if op == "!=" else "") + ("in" if year else "on")
         else:
@@ -320,7 +368,7 @@ class ConditionDescriber(NestedConditions, Describer):
             return _participle(w.participle, f"{prep} {value.text}")
         if w is not None and w.noun.lower() == "year":
             return be(f"{prep} {value.text}")
-        return whose(noun, f"is {prep} {value.text}")
+        return self.whose(noun, f"is {prep} {value.text}")
 
     def _predicate(self, op: str, text: str, value: Value | None, noun: str = "") -> str:
         verb = "are" if noun and _counts_things(noun) else "is"
@@ -377,7 +425,7 @@ class ConditionDescriber(NestedConditions, Describer):
                 if len(texts) == 2
                 else (f"none of {join_words(texts)}")
             )
-            return whose(noun, f"is {listed}")
+            return self.whose(noun, f"is {listed}")
         listed = join_words(texts, "or")
         if w is not None and w.passive:
             return be(f"{w.passive} {listed}")
@@ -391,7 +439,7 @@ class ConditionDescriber(NestedConditions, Describer):
                 return _participle(w.participle, f"{prep} {listed}")
             if w.noun.lower() == "year":
                 return be(f"{prep} {listed}")
-        return whose(noun, f"is {listed}")
+        return self.whose(noun, f"is {listed}")
 
     def _like(self, cond: exp.Expression, scope: Scope, negated: bool) -> Mod:
         left, pattern = cond.this, unparen(cond.expression)
@@ -399,11 +447,11 @@ class ConditionDescriber(NestedConditions, Describer):
         noun = self.noun(left, scope)
         if not isinstance(pattern, exp.Literal):
             verb = "does not match" if negated else "matches"
-            return whose(noun, f"{verb} {self.value(pattern, scope)}")
+            return self.whose(noun, f"{verb} {self.value(pattern, scope)}")
         shape = like_pattern(pattern.this)
         if shape is None:
             verb = "does not match" if negated else "matches"
-            return whose(noun, f"{verb} the pattern '{pattern.this}'")
+            return self.whose(noun, f"{verb} the pattern '{pattern.this}'")
         how, text = shape
         if how == "equals":
             return self.phrase(w, noun, "!=" if negated else "=", string_value(text, "text"))
@@ -417,13 +465,13 @@ class ConditionDescriber(NestedConditions, Describer):
         verb = {"contains": ("contains", "does not contain"),
                 "starts": ("starts with", "does not start with"),
                 "ends": ("ends with", "does not end with")}[how][negated]  # fmt: skip
-        return whose(noun, f"{verb} '{text}'")
+        return self.whose(noun, f"{verb} '{text}'")
 
     def _time_month(self, w: ColumnWords, noun: str, value: Value, negated: bool) -> Mod:
         prep = "not in" if negated else "in"
         if w.participle:
             return _participle(w.participle, f"{prep} {value.text}")
-        return whose(noun, f"is {prep} {value.text}")
+        return self.whose(noun, f"is {prep} {value.text}")
 
     def _between(self, cond: exp.Between, scope: Scope, negated: bool) -> Mod:
         left = cond.this
@@ -433,12 +481,17 @@ class ConditionDescriber(NestedConditions, Describer):
         noun = self.noun(target, scope)
         low = self._bound(cond.args["low"], w, year is not None, scope)
         high = self._bound(cond.args["high"], w, year is not None, scope)
+        low_node, high_node = unparen(cond.args["low"]), unparen(cond.args["high"])
+        if isinstance(low_node, exp.Literal) and isinstance(high_node, exp.Literal):
+            start, end = period_start(low_node.this), period_end(high_node.this)
+            if start is not None and end is not None:
+                low, high = start, end  # "between 2004 and 2018"
         neg = "not " if negated else ""
         if w is not None and w.participle and w.kind in ("date", "year"):
             if negated:
-                return whose(noun, f"is not between {low} and {high}")
+                return self.whose(noun, f"is not between {low} and {high}")
             return _participle(w.participle, f"between {low} and {high}")
-        return whose(noun, f"is {neg}between {low} and {high}")
+        return self.whose(noun, f"is {neg}between {low} and {high}")
 
     def _bound(self, node: exp.Expression, w: ColumnWords | None, year: bool, scope: Scope) -> str:
         if is_value(node):

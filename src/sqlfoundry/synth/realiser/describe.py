@@ -19,6 +19,7 @@ from sqlfoundry.synth.realiser.mods import Mod
 from sqlfoundry.synth.realiser.names import ColumnWords, SchemaWords
 from sqlfoundry.synth.realiser.plan import Col, Link, Query, SelectQuery, Source, first_select
 from sqlfoundry.synth.realiser.relations import Hop, counted_source, paths
+from sqlfoundry.synth.realiser.trees import is_count_star
 from sqlfoundry.synth.realiser.values import string_value
 
 AGGREGATES = (exp.Count, exp.Avg, exp.Sum, exp.Min, exp.Max)
@@ -222,7 +223,7 @@ class Describer:
     def aggregate_noun(self, node: exp.Expression, scope: Scope) -> str:
         arg = node.this
         if isinstance(node, exp.Count):
-            if arg is None or isinstance(arg, exp.Star):
+            if is_count_star(node):
                 return f"number of {self.count_noun(scope)}"
             if isinstance(arg, exp.Distinct):
                 inner = arg.expressions[0] if arg.expressions else None

@@ -55,7 +55,7 @@ class Explainer(Realiser):
 
     def explain(self, query: Query, question: str) -> list[str]:
         frame = self.frame(query)
-        wanted = frame.np or frame.items
+        wanted = (frame.np or frame.items) + frame.note
         if frame.kind == "count" and not wanted.startswith("the number"):
             wanted = f"the number of {frame.counted}"
         steps = [f"The question asks for {wanted}."]

@@ -55,3 +55,6 @@ class Frame:
     rows: str = ""
     rows_head: str = ""
     rows_mod: Mod | None = None
+    lead: str = ""  # said before the sentence: "among books from 2020" (restricts what is counted)
+    which_has_lead: bool = False  # the "which" questions already say the lead
+    note: str = ""  # the lead as a tail, for when the frame is nested in another sentence

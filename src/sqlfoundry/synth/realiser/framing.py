@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlfoundry.synth.realiser.clauses import ClauseDescriber, Grouping, post
-from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope, aggregate_in
+from sqlfoundry.synth.realiser.describe import Scope, aggregate_in
 from sqlfoundry.synth.realiser.frames import Frame
 from sqlfoundry.synth.realiser.grammar import join_words, number_word, plural_noun
 from sqlfoundry.synth.realiser.items import group_noun, looks_plural, merge_items, plural_item
@@ -39,7 +39,8 @@ class Framer(SetFrames, ClauseDescriber):
         return super().rows_noun(source, origin)
 
     def query_np(self, query: Query, plural: bool = True) -> str:
-        return self.frame(query).np
+        frame = self.frame(query)
+        return frame.np + frame.note
 
     def entity_np(self, query: Query, plural: bool = True) -> str:
         """The rows a nested query picks out, named as entities."""
@@ -89,11 +90,7 @@ class Framer(SetFrames, ClauseDescriber):
             ):
                 nouns.append(("star", "all the details", ""))
                 continue
-            if (
-                isinstance(node, exp.Count)
-                and count_as_number
-                and (node.this is None or isinstance(node.this, exp.Star))
-            ):
+            if isinstance(node, exp.Count) and count_as_number and is_count_star(node):
                 nouns.append(("agg", "number", "count"))
                 continue
             if isinstance(node, (exp.Avg, exp.Sum, exp.Min, exp.Max)) and isinstance(
@@ -119,8 +116,11 @@ class Framer(SetFrames, ClauseDescriber):
         if limit is not None:
             return self._count_head(limit, scope.subject) + post(mods, limit != 1)
         if mods is None:
-            return f"all {scope.subject.entities}"
-        return scope.subject.entities + post(mods, True)
+            return self.choose.pick(("all ", "all the ", "", "each of the ")).rstrip() + (
+                f" {scope.subject.entities}"
+            )
+        the = "the " if self.choose.chance(0.35) else ""
+        return the + scope.subject.entities + post(mods, True)
 
     def _list_frame(self, q: SelectQuery, scope: Scope, mods: Mod | None) -> Frame:
         """Columns of the subject's rows: "the names and ages of singers from France"."""
@@ -279,32 +279,31 @@ class Framer(SetFrames, ClauseDescriber):
             return self._list_frame(q, scope, mods)
         own, _ = self._split_where(q, entity)
         agg_scope, counted_mod, noun = self._counted_scope(q, entity)
+        # The counted rows' own restriction is said once, up front ("Among orders
+        # from 2020, ..."), not in every count and ranking of the sentence.
+        lead = f"among {noun}{post(counted_mod, True)}" if counted_mod is not None else ""
+        agg_scope.count_mod = None
         having = self._having(q.having, agg_scope, grouping) if q.having is not None else None
         mods = all_of([self.restrict(own, agg_scope, existence=False), having])
-        note = ""
-        used = list(q.projections) + [e for e, _ in q.order] + ([q.having] if q.having else [])
-        aggs = [n for e in used for n in e.find_all(*AGGREGATES)]
-        if counted_mod is not None and not all(isinstance(a, exp.Count) for a in aggs):
-            note = f", counting only {noun}{post(counted_mod, True)}"
+        note = f", counting only {noun}{post(counted_mod, True)}" if lead else ""
         if q.order and q.limit is not None:
             head, plural = self._superlative(q, agg_scope, mods)
             items, items_plural = self._items(q.projections, agg_scope, plural=plural)
-            frame = Frame(kind="sup", items=items, plural=items_plural, head=head + note)
-            frame.np = f"{items} of {head}{note}"
+            frame = Frame(kind="sup", items=items, plural=items_plural, head=head, lead=lead)
+            frame.np, frame.note = f"{items} of {head}", note
             if self._names_only(q, agg_scope):
                 frame.which.append(self._which_sup(q, agg_scope, mods, plural))
             return frame
         order = self._order_phrase(q.order, agg_scope)
         if not has_agg:
             frame = self._list_frame(q, agg_scope, mods)
-            frame.np += note
             frame.rows += note
-            frame.which = [w[:-1] + note + "?" for w in frame.which]
+            frame.lead, frame.note = lead, note
             return frame
         items, plural = self._items(q.projections, agg_scope, plural=False)
         per = f"each {entity.entity}{post(mods, False)}"
-        frame = Frame(kind="group", items=items, plural=plural, per=per, order=order + note)
-        frame.np = f"{items} of {per}{order}{note}"
+        frame = Frame(kind="group", items=items, plural=plural, per=per, order=order, lead=lead)
+        frame.np, frame.note = f"{items} of {per}{order}", note
         frame.rows = f"{entity.entities}{post(mods, True)}{note}"
         frame.rows_head, frame.rows_mod = entity.entities, mods
         return frame
@@ -315,8 +314,17 @@ class Framer(SetFrames, ClauseDescriber):
         rows_mods = self.restrict(q.where, scope)
         rows = scope.subject.entities + post(rows_mods, True)
         scope.count_noun = self.rows_noun(scope.subject)
-        scope.count_mod = rows_mods
-        group_nouns = [group_noun(self.noun(g, scope)) for g in grouping.columns]
+        group_ids = {g.sql() for g in grouping.columns}
+        ranks_or_aggregates = bool(q.order) or any(p.sql() not in group_ids for p in q.projections)
+        # Aggregates and rankings say the rows' restriction once, up front.
+        lead = f"among {rows}" if rows_mods is not None and ranks_or_aggregates else ""
+        scope.count_mod = None if lead else rows_mods
+        group_nouns = [
+            group_noun(self.noun(g, scope))
+            if (w := self.words_of(g, scope)) is None or w.kind == "number"
+            else self.noun(g, scope)
+            for g in grouping.columns
+        ]
         role = self._group_role(q, grouping.columns)
         if len(group_nouns) == 1:
             per_noun, per_plural = group_nouns[0], plural_noun(group_nouns[0])
@@ -333,10 +341,8 @@ class Framer(SetFrames, ClauseDescriber):
             k = q.limit
             head = f"the {per_noun}" if k == 1 else f"the {number_word(k)} {per_plural}"
             head += post(having, k != 1) + f" {measure}"
-            if rows_mods is not None and not is_count_star(q.order[0][0]):
-                head += f", counting only {rows}"  # the WHERE of the rows being ranked
             items, plural = self._items(q.projections, scope, plural=k != 1)
-            frame = Frame(kind="sup", items=items, plural=plural, head=head)
+            frame = Frame(kind="sup", items=items, plural=plural, head=head, lead=lead)
             if not aggs and lists_groups:
                 frame.kind = "list_of"
                 frame.items = head
@@ -346,8 +352,12 @@ class Framer(SetFrames, ClauseDescriber):
                     frame.which.append(f"Which {per_noun}{post(having, False)} has {measure[5:]}?")
                 if k == 1 and is_count_star(q.order[0][0]) and q.order[0][1]:
                     frame.which.append(f"What is the most common {per_noun} among {rows}?")
+                    frame.which_has_lead = True
+                frame.np = head
+                frame.note = f", counting only {rows}" if lead else ""
                 return frame
             frame.np = f"{items} of {head}"
+            frame.note = f", counting only {rows}" if lead else ""
             return frame
         order = self._order_phrase(q.order, scope)
         if not aggs and lists_groups:
@@ -369,11 +379,12 @@ class Framer(SetFrames, ClauseDescriber):
         )
         items, plural = self._items(aggs, scope, plural=False, count_as_number=not counts_only)
         per = f"each {per_noun}{post(having, False)}"
-        frame = Frame(kind="group", items=items, plural=plural, per=per, order=order)
+        frame = Frame(kind="group", items=items, plural=plural, per=per, order=order, lead=lead)
         frame.rows = f"{per_plural}{post(having, True)}"
         frame.rows_head, frame.rows_mod = role or per_plural, having
-        frame.head = "" if counts_only else rows
+        frame.head = "" if counts_only or lead else rows
         if listed:
             frame.per_items = per_noun
         frame.np = f"{items} for {per}{order}"
+        frame.note = f", counting only {rows}" if lead else ""
         return frame

@@ -25,6 +25,32 @@ SUPERLATIVES: tuple[tuple[frozenset[str], str, str], ...] = (
     (frozenset({"speed"}), "fastest", "slowest"),
     (frozenset({"rating"}), "highest-rated", "lowest-rated"),
 )
+# Comparatives for the same adjectives: "singers older than 30", "books cheaper than 10".
+COMPARATIVES = {
+    "oldest": "older", "youngest": "younger", "most expensive": "more expensive",
+    "cheapest": "cheaper", "tallest": "taller", "shortest": "shorter", "heaviest": "heavier",
+    "lightest": "lighter", "longest": "longer", "largest": "larger", "smallest": "smaller",
+    "most populous": "more populous", "least populous": "less populous", "fastest": "faster",
+    "slowest": "slower",
+}  # fmt: skip
+# People: a relative clause about them takes "who" ("students who have a pet").
+PERSONS = frozenset(
+    """
+    student students employee employees singer singers player players passenger passengers
+    customer customers client clients doctor doctors physician physicians patient patients
+    author authors people person persons teacher teachers professor professors
+    professional professionals owner owners member members highschooler highschoolers
+    schoolers driver drivers pilot pilots artist artists musician musicians conductor
+    conductors manager managers staff nurse nurses visitor visitors user users friend friends
+    candidate candidates voter voters editor editors writer writers director directors
+    actor actors actress actresses host hosts representative representatives winner winners
+    loser losers captain captains officer officers volunteer volunteers guest guests
+    participant participants athlete athletes coach coaches judge judges scientist
+    scientists engineer engineers worker workers faculty instructor instructors advisor
+    advisors buyer buyers seller sellers tenant tenants residents resident
+""".split()
+)
+
 # Dates of birth sort the other way round: the latest birth date is the youngest.
 BIRTH_SUPERLATIVES = ("youngest", "oldest")
 DATE_SUPERLATIVES = ("most recent", "earliest")
@@ -83,9 +109,10 @@ YEAR_COMPARE = {">": "after", ">=": "in or after", "<": "before", "<=": "in or b
 
 ASK_ONE = ("What is", "What's")
 ASK_MANY = ("What are",)
-IMPERATIVES = ("List", "Show", "Find", "Give me", "Return", "Tell me")
-IMPERATIVES_ONE = ("Find", "Show", "Give me", "Return", "Tell me")
-COUNT_IMPERATIVES = ("Count", "Find the number of", "Return the number of", "Give me the number of")
+IMPERATIVES = ("List", "Show", "Find", "Give", "Return", "Show me", "List all")
+IMPERATIVES_ONE = ("Find", "Show", "Give", "Return", "Tell me")
+COUNT_IMPERATIVES = ("Count", "Count the number of", "Find the number of", "Return the number of")
+NAMED = ("named", "called", "named", "with the name")
 
 ASCENDING = ("in ascending order", "from lowest to highest")
 DESCENDING = ("in descending order", "from highest to lowest")

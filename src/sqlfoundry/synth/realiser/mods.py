@@ -48,6 +48,79 @@ def whose(noun: str, predicate: str) -> Mod:
     return Mod(text, text, text, text, f"'s {noun} {predicate}")
 
 
+# Predicates that compare ("is above 30") read after "with a price"; bounds
+# ("at least 4") need "of" first; the rest are values ("is 'cat'").
+_COMPARISONS = ("greater than", "more than", "above", "higher than", "over ", "less than",
+                "below", "lower than", "under ", "between ", "not between ", "after ",
+                "before ", "on or ", "in or ")  # fmt: skip
+_BOUNDS = ("at least", "at most", "no less than", "no more than")
+_TEXT_VERBS = {"contains": "containing", "starts with": "starting with",
+               "ends with": "ending with", "does not contain": "not containing",
+               "does not start with": "not starting with",
+               "does not end with": "not ending with"}  # fmt: skip
+
+
+def a_noun(noun: str) -> str:
+    """The noun with "a"/"an", or bare when it is plural ("delay minutes")."""
+    from sqlfoundry.synth.naming import is_plural
+
+    last = noun.rsplit(" ", 1)[-1]
+    if is_plural(last) or last.isupper() and len(last) > 1 and last.endswith("S"):
+        return noun
+    return with_article(noun)
+
+
+def with_phrase(noun: str, predicate: str) -> str | None:
+    """``{noun} {predicate}`` as a "with" phrase, or None when it does not read as one:
+    "with a price above 20", "with genre 'Fantasy'", "with a title starting with 'The'",
+    "without an email", "with a role other than 'captain'"."""
+    if predicate == "is set":
+        return f"with {a_noun(noun)}"
+    if predicate == "is not set":
+        return f"without {a_noun(noun)}"
+    for verb, participle in _TEXT_VERBS.items():
+        if predicate.startswith(verb + " "):
+            return f"with {a_noun(noun)} {participle} {predicate[len(verb) + 1 :]}"
+    verb, _, rest = predicate.partition(" ")
+    if verb not in ("is", "are") or not rest or rest.startswith(("one of", "the ", "not one")):
+        return None
+    if rest.startswith("neither ") and " nor " in rest:
+        first, _, second = rest[8:].partition(" nor ")
+        return f"with {a_noun(noun)} other than {first} and {second}"
+    if rest.startswith("none of "):
+        return f"with {a_noun(noun)} other than {rest[8:]}"
+    if rest.startswith("not ") and not rest.startswith("not between"):
+        return f"with {a_noun(noun)} other than {rest[4:]}"
+    if rest.startswith(_BOUNDS):
+        return f"with {a_noun(noun)} of {rest}"
+    if rest.startswith(_COMPARISONS) or rest.startswith(("on ", "in ")) and rest[3:4].isupper():
+        return f"with {a_noun(noun)} {rest}"
+    return f"with {noun} {rest}"
+
+
+def attribute(noun: str, predicate: str, form: str = "with") -> Mod:
+    """A restriction on one of the row's own values, worded in ``form``: ``with``
+    ("with a price above 20"), ``where`` ("where the price is above 20") or ``whose``
+    ("whose price is above 20"); ``with`` falls back to ``where`` when it does not fit."""
+    clause = f"'s {noun} {predicate}"
+    if form == "with":
+        phrase = with_phrase(noun, predicate)
+        if phrase is not None:
+            body = phrase.removeprefix("with ")
+            if phrase.startswith("without "):
+                return Mod(phrase, phrase, f"that have no {body[8:].removeprefix('a ').removeprefix('an ')}",
+                           f"that has no {body[8:].removeprefix('a ').removeprefix('an ')}", clause,
+                           compact=True)  # fmt: skip
+            return Mod(
+                phrase, phrase, f"that have {body}", f"that has {body}", clause, compact=True
+            )
+        form = "where"
+    if form == "where":
+        text = f"where the {noun} {predicate}"
+        return Mod(text, text, text, text, clause)
+    return whose(noun, predicate)
+
+
 def be(phrase: str, past: bool = False) -> Mod:
     """A phrase that follows the noun directly: "from France", "born after 1950"."""
     many, one = ("were", "was") if past else ("are", "is")
@@ -143,10 +216,17 @@ def any_of(mods: list[Mod]) -> Mod | None:
     )
 
 
-def through_role(role: str, inner: Mod | None) -> Mod | None:
-    """A restriction on a referenced row, from the referencing one: "whose author is from France"."""
+def through_role(role: str, inner: Mod | None, form: str = "whose") -> Mod | None:
+    """A restriction on a referenced row, from the referencing one: "whose author is
+    from France", "where the author is from France" (``form="where"``), or "with an
+    author from France" (``form="with"``, for short restrictions)."""
     if inner is None:
         return None
+    if form == "with" and inner.compact:
+        return with_(f"{with_article(role)} {inner.post_one}")
+    if inner.clause is not None and form == "where":
+        text = f"where the {role}{inner.clause}"
+        return Mod(text, text, text, text, f"'s {role}{inner.clause}")
     if inner.clause is not None:
         return Mod(f"whose {role}{inner.clause}", f"whose {role}{inner.clause}",
                    f"whose {role}{inner.clause}", f"whose {role}{inner.clause}",

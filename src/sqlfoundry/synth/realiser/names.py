@@ -80,6 +80,8 @@ class ColumnWords:
         place: "from" / "in" for place columns compared with a value.
         flag: "is controlled" for ``is_controlled``: a yes/no column.
         passive: "directed by" for a ``Directed_by`` column (its noun is "director").
+        codes: what coded values mean, from a BIRD-style value description
+            ("F: female; M: male" gives ``{"F": "female", "M": "male"}``).
     """
 
     table: str
@@ -97,6 +99,7 @@ class ColumnWords:
     flag: str | None = None
     passive: str | None = None
     nullable: bool = True
+    codes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -334,6 +337,10 @@ def _column_words(
         passive = low  # "directed by": "cartoons directed by Ben Jones"
         noun = _AGENTS.get(noun_words[0], noun)
         low = noun.lower()
+    if kind == "bool" and noun_words[:1] in (["is"], ["has"]) and len(noun_words) > 1:
+        # A flag shown as a value: "the names and male flags", not "the names and is males".
+        noun = " ".join(noun.split()[1:]) + " flag"
+        low = noun.lower()
     name_like = kind == "text" and (low in _NAME_NOUNS or low == entity.lower())
     qualified = noun if low.startswith(entity.lower()) else f"{entity} {noun}"
     return ColumnWords(
@@ -352,7 +359,27 @@ def _column_words(
         flag=flag,
         passive=passive,
         nullable=column.nullable and not column.primary_key,
+        codes=value_codes(column.value_description),
     )
+
+
+_CODE = re.compile(r"^\s*'?([A-Za-z0-9]{1,4})'?\s*[:=]\s*([A-Za-z][A-Za-z -]{1,30}?)\s*$")
+
+
+def value_codes(description: str | None) -> dict[str, str]:
+    """``"F: female; M: male"`` -> ``{"F": "female", "M": "male"}``: short codes a
+    BIRD-style value description spells out. Empty when it spells out none."""
+    if not description:
+        return {}
+    out = {}
+    for part in re.split(r"[;,\n]", description):
+        match = _CODE.match(part)
+        if match is None:
+            continue
+        code, meaning = match.groups()
+        if meaning.lower() != code.lower():
+            out[code] = meaning.strip().lower()
+    return out if len(out) >= 2 else {}
 
 
 _CACHE: OrderedDict[int, tuple[Schema, SchemaWords]] = OrderedDict()

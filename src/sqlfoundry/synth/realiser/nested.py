@@ -15,13 +15,14 @@ from sqlfoundry.synth.realiser.grammar import plural_noun, with_article
 from sqlfoundry.synth.realiser.lexicon import COUNT_COMPARE
 from sqlfoundry.synth.realiser.mods import (
     Mod,
+    a_noun,
     be_clause,
     have,
     lacking,
     lacking_child,
     provided,
     through_child,
-    whose,
+    with_,
 )
 from sqlfoundry.synth.realiser.names import ColumnWords
 from sqlfoundry.synth.realiser.plan import SelectQuery, SetQuery, Source
@@ -41,13 +42,59 @@ class NestedConditions:
         inner: SelectQuery | SetQuery,
         scope: Scope,
     ) -> Mod:
+        own = self._against_own_column(left, noun, op, inner, scope)
+        if own is not None:
+            return own
         target = _key_target(inner)
         fk_match = w is not None and w.fk and target is not None and op in ("=", "!=")
         if fk_match and target.lower() == w.fk[0].lower():
             # "whose stadium is the largest stadium"
             negation = "not " if op == "!=" else ""
-            return whose(w.role or noun, f"is {negation}{self.entity_np(inner, False)}")
-        return whose(noun, self._predicate(op, self.query_np(inner, plural=False), None, noun))
+            return self.whose(w.role or noun, f"is {negation}{self.entity_np(inner, False)}")
+        return self.whose(noun, self._predicate(op, self.query_np(inner, plural=False), None, noun))
+
+    def _against_own_column(
+        self, left: exp.Expression, noun: str, op: str, inner: SelectQuery | SetQuery,
+        scope: Scope,
+    ) -> Mod | None:  # fmt: skip
+        """``m = (SELECT MAX(m) FROM t)`` as "with the highest m", ``m > (SELECT AVG(m)
+        FROM t)`` as "with an m above the average": the column against itself over
+        its own table, as people say it. None for other comparisons."""
+        if not isinstance(inner, SelectQuery) or len(inner.projections) != 1 or inner.group:
+            return None
+        agg = unparen(inner.projections[0])
+        if not isinstance(agg, (exp.Max, exp.Min, exp.Avg)) or not isinstance(agg.this, exp.Column):
+            return None
+        col = scope.q.col(unparen(left)) if isinstance(unparen(left), exp.Column) else None
+        inner_col = inner.col(agg.this)
+        if col is None or inner_col is None or col.source.table is None:
+            return None
+        if inner_col.source.table is None or inner_col.name.lower() != col.name.lower():
+            return None
+        if inner_col.source.table.table.name != col.source.table.table.name:
+            return None
+        if any(self._is_correlation(c, inner) for c in inner.where):
+            return None
+        among = ""
+        if inner.where:
+            mod = self.restrict(inner.where, self.scope_of(inner), existence=False)
+            if mod is None:
+                return None
+            among = f" among {inner_col.source.entities} {mod.after(True)}"
+        timed = col.words is not None and col.words.kind in ("date", "year")
+        if isinstance(agg, (exp.Max, exp.Min)) and op == "=":
+            high = isinstance(agg, exp.Max)
+            word = (
+                ("latest" if high else "earliest") if timed else ("highest" if high else "lowest")
+            )
+            return with_(f"the {word} {noun}{among}")
+        if isinstance(agg, exp.Avg) and op in (">", "<", ">=", "<="):
+            side = "above" if op in (">", ">=") else "below"
+            if timed:
+                side = "after" if side == "above" else "before"
+            average = "the average" if not among else f"the average{among}"
+            return with_(f"{a_noun(noun)} {side} {average}")
+        return None
 
     def _in_query(
         self, left: exp.Expression, inner: SelectQuery | SetQuery, scope: Scope, negated: bool
@@ -73,7 +120,7 @@ class NestedConditions:
                 ):
                     role = w.role or noun
                     np = self.entity_np(inner, plural=True)
-                    return whose(role, f"is {'not ' if negated else ''}one of {np}")
+                    return self.whose(role, f"is {'not ' if negated else ''}one of {np}")
                 if (
                     w.key
                     and iw.key
@@ -83,7 +130,7 @@ class NestedConditions:
                     np = self.entity_np(inner, plural=True)
                     return be_clause(f"{'not ' if negated else ''}among {np}")
         np = self.query_np(inner, plural=True)
-        return whose(noun, f"is {'not ' if negated else ''}one of {np}")
+        return self.whose(noun, f"is {'not ' if negated else ''}one of {np}")
 
     def _through_nested_child(self, child: Source, inner: SelectQuery, negated: bool) -> Mod:
         """``id IN (SELECT fk FROM child ...)``: "that have a {child} ..."."""

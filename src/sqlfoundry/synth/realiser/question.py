@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlfoundry.synth.realiser.frames import Frame
@@ -13,6 +14,7 @@ from sqlfoundry.synth.realiser.lexicon import (
     COUNT_IMPERATIVES,
     IMPERATIVES,
     IMPERATIVES_ONE,
+    PERSONS,
 )
 from sqlfoundry.synth.realiser.plan import Query
 
@@ -34,8 +36,17 @@ class Realiser(Framer):
 
     def realise(self, query: Query) -> Realisation:
         frame = self.frame(query)
+        done = self._realise_frame(frame)
+        if frame.lead and not (frame.which_has_lead and done.text in frame.which):
+            done = Realisation(_with_lead(frame.lead, done.text), done.style)
+        return Realisation(_who(done.text), done.style)
+
+    def _realise_frame(self, frame: Frame) -> Realisation:
         style = "interrogative"
-        if self.choose.rng is not None and self.choose.chance(0.45):
+        # Counts are mostly asked "How many ...?"; other requests often are orders.
+        if self.choose.rng is not None and self.choose.chance(
+            0.2 if frame.kind == "count" else 0.45
+        ):
             style = "imperative"
         if style == "interrogative" and frame.which and self.choose.chance(0.5):
             return Realisation(sentence(self.choose.pick(frame.which), ""), "interrogative")
@@ -66,14 +77,14 @@ class Realiser(Framer):
             verb = self.choose.pick(COUNT_IMPERATIVES)
             the = "" if verb != "Count" else "the "
             return sentence(f"{verb} {the}{counted}", ".")
-        options = [f"What is the number of {counted}"]
+        if self.choose.chance(0.12):
+            return sentence(f"What is the number of {counted}", "?")
+        verbal = _verbal(mod)
+        if verbal is not None:
+            return sentence(f"How many {noun} {verbal}", "?")
         if mod is None or mod.compact:
-            options.insert(0, f"How many {counted} are there")
-        else:
-            options.insert(0, f"How many {noun} are there {mod.post}")
-        if mod is not None and mod.clause is not None and mod.rel.startswith(_VERBAL):
-            options.insert(0, f"How many {noun} {mod.rel[5:]}")
-        return sentence(self.choose.pick(options), "?")
+            return sentence(f"How many {counted} are there", "?")
+        return sentence(f"How many {noun} are there {mod.post}", "?")
 
     def _group_sentence(self, frame: Frame, style: str) -> str:
         per, items, order = frame.per, frame.items, frame.order
@@ -92,9 +103,12 @@ class Realiser(Framer):
                 f"For {per}, {verb.lower()} {items}{of}{order}",
             )), ".")  # fmt: skip
         ask = "What are" if frame.plural else "What is"
+        by = per.removeprefix("each ")
         options = [
             f"For {per}, {ask.lower()} {items}{of}{order}",
             f"{ask} {items}{of} for {per}{order}",
+            f"{ask} {items}{of} in {per}{order}",
+            f"{ask} {items}{of} by {by}{order}",
         ]
         if is_count and frame.head:
             counted = items.removeprefix("the number of ")
@@ -103,6 +117,33 @@ class Realiser(Framer):
             counted = items.removeprefix("the number of ")
             options.append(f"For {per}, how many {counted} are there{order}")
         return sentence(self.choose.pick(options), "?")
+
+
+_PERSON_THAT = re.compile(rf"\b({'|'.join(sorted(PERSONS, key=len, reverse=True))}) that\b")
+
+
+def _who(text: str) -> str:
+    """ "students that have a pet" -> "students who have a pet"."""
+    return _PERSON_THAT.sub(r"\1 who", text)
+
+
+def _with_lead(lead: str, text: str) -> str:
+    """ "Among books from 2020, which genre ...?": the lead first, the sentence after."""
+    first, _, rest = text.partition(" ")
+    if not first.isupper() or len(first) == 1:
+        first = first[:1].lower() + first[1:]
+    return sentence(f"{lead}, {first} {rest}".rstrip(), "")
+
+
+def _verbal(mod) -> str | None:
+    """A restriction as the verb of "How many X ...?" ("have a pet", "were born after
+    1990", "are from France and have a pet"), or None when it has no verb."""
+    if mod is None or not mod.rel.startswith("that "):
+        return None
+    parts = mod.rel[5:].split(" and that ")
+    if any(p.startswith(("that ", "whose ", "where ")) for p in parts):
+        return None
+    return " and ".join(parts)
 
 
 # Relative clauses that read well as the verb of "How many X ...?".

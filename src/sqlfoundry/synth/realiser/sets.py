@@ -28,7 +28,10 @@ class SetFrames:
             order += f", keeping only the first {query.limit}"
         which: list[str] = []
         l_head, r_head = left.head.removeprefix("all "), right.head.removeprefix("all ")
-        if same_items:
+        merged_np = self._one_population(query, left.items) if same_subject else None
+        if merged_np is not None:
+            np = merged_np
+        elif same_items:
             items = left.items
             if query.kind == "union":
                 l_mod = self._plain_mods(query.left)
@@ -63,6 +66,25 @@ class SetFrames:
         frame = Frame(kind="set", items=np, plural=True, order=order, which=which)
         frame.np = np + order
         return frame
+
+    def _one_population(self, query: SetQuery, items: str) -> str | None:
+        """Two branches that differ in one value, said once: "the names of publishers that
+        have a book with language English but not Japanese", "... both Fantasy and History"."""
+        l_mod, r_mod = self._plain_mods(query.left), self._plain_mods(query.right)
+        if l_mod is None or r_mod is None:
+            return None
+        left, right = l_mod.rel.split(), r_mod.rel.split()
+        k = 0
+        while k < min(len(left), len(right)) and left[k] == right[k]:
+            k += 1
+        a, b = " ".join(left[k:]), " ".join(right[k:])
+        if k < 3 or not a or not b or len(left) - k > 4 or len(right) - k > 4:
+            return None
+        shared = " ".join(left[:k])
+        said = {"union": f"{shared} {a} or {b}", "intersect": f"{shared} both {a} and {b}",
+                "except": f"{shared} {a} but not {b}"}[query.kind]  # fmt: skip
+        entities = self.subject_of(first_select(query.left)).entities
+        return f"{items} of {entities} {said}"
 
     def _plain_mods(self, query: Query) -> Mod | None:
         """The WHERE restrictions of a plain SELECT (no grouping), for merging set sides."""

@@ -112,8 +112,16 @@ def conditional_count(node: exp.Expression) -> exp.Expression | None:
 
 
 def is_count_star(node: exp.Expression) -> bool:
+    """``COUNT(*)``, and ``COUNT(1)`` (or any non-NULL constant), which counts the same rows."""
     node = unparen(node)
-    return isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star))
+    if not isinstance(node, exp.Count):
+        return False
+    arg = unparen(node.this) if node.this is not None else None
+    return (
+        arg is None
+        or isinstance(arg, exp.Star)
+        or (isinstance(arg, exp.Literal) and not arg.is_string)
+    )
 
 
 def share_of(node: exp.Expression) -> tuple[exp.Expression, bool] | None:

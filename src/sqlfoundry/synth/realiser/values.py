@@ -46,6 +46,29 @@ def date_text(raw: str) -> str | None:
     return text
 
 
+def period_start(raw: str) -> str | None:
+    """A first of January as its year ("2018"), a first of a month as the month
+    ("March 2018"): how people say a bound that starts a period. None otherwise."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-01", raw.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    year, month = match.groups()
+    return year if month == "01" else f"{_MONTHS[int(month) - 1]} {year}"
+
+
+def period_end(raw: str) -> str | None:
+    """A 31 December as its year, a month's last day as the month; None otherwise."""
+    import calendar
+
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw.strip())
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12 or day != calendar.monthrange(year, month)[1]:
+        return None
+    return str(year) if month == 12 else f"{_MONTHS[month - 1]} {year}"
+
+
 def string_text(raw: str) -> str:
     """A string value as a reader expects it: proper names bare, everything else quoted."""
     if raw == "":

@@ -45,9 +45,9 @@ _SPECIALS: dict[str, list[tuple[float, Special, bool]]] = {
         (0.1, scalar_comparison, True),
         (0.14, membership, True),
         (0.06, set_operation, True),
-        (0.18, children_set_operation, True),
-        (0.16, group_against_average, True),
-        (0.04, conditional_share, True),
+        (0.24, children_set_operation, True),
+        (0.18, group_against_average, True),
+        (0.03, conditional_share, True),
     ],
 }
 
@@ -99,8 +99,8 @@ def plan_for(level: str, rng: random.Random) -> Plan:
     return Plan(
         joins=_choice(rng, {0: 0.15, 1: 0.5, 2: 0.35}),  # type: ignore[arg-type]
         mode=_choice(rng, {"rows": 0.35, "aggregate": 0.05, "group": 0.6}),  # type: ignore[arg-type]
-        columns=_choice(rng, {1: 0.3, 2: 0.55, 3: 0.15}),  # type: ignore[arg-type]
-        conditions=_choice(rng, {0: 0.2, 1: 0.5, 2: 0.3}),  # type: ignore[arg-type]
+        columns=_choice(rng, {1: 0.5, 2: 0.45, 3: 0.05}),  # type: ignore[arg-type]
+        conditions=_choice(rng, {0: 0.3, 1: 0.5, 2: 0.2}),  # type: ignore[arg-type]
         use_or=rng.random() < 0.12,
         like=rng.random() < 0.12,
         order=rng.random() < 0.7,
