@@ -143,6 +143,7 @@ def _run(
 ) -> None:
     from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline
     from sqlfoundry.synth.records import output_record
+    from sqlfoundry.synth.report import spread_samples
     from sqlfoundry.synth.run import run_mode
 
     file_config = load_config_file(config)
@@ -165,25 +166,8 @@ def _run(
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(usage, console=err)
-    for sample in _spread(run.samples, show):
+    for sample in spread_samples(run.samples, show):
         _print_sample(output_record(sample))
-
-
-def _spread(samples: list, count: int) -> list:
-    """``count`` samples across difficulty levels and databases, in a stable order."""
-    by_level: dict[Any, list] = {}
-    for s in samples:
-        by_level.setdefault(s.component_difficulty, []).append(s)
-    picked: list = []
-    queues = [iter(group[:: max(1, len(group) // max(1, count))]) for group in by_level.values()]
-    while len(picked) < min(count, len(samples)) and queues:
-        for queue in list(queues):
-            item = next(queue, None)
-            if item is None:
-                queues.remove(queue)
-            elif len(picked) < count:
-                picked.append(item)
-    return picked
 
 
 class _StepProgress:
@@ -239,8 +223,14 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     mix = " · ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in levels.items())
     err.print(f"difficulty: {mix}")
     exec_levels = summary["execution_difficulty"]
-    if set(exec_levels) != {"None"}:
+    if not all(k.startswith("not graded") for k in exec_levels):
         err.print("execution difficulty: " + " · ".join(f"{k} {v}" for k, v in exec_levels.items()))
+    figures = summary.get("quality") or {}
+    if figures.get("questions"):
+        dropped = sum((figures.get("semantic_checks") or {}).get("dropped", {}).values())
+        err.print(f"quality: {figures['mean_words']} words per question · "
+                  f"{100 * figures['whose_share']:.0f}% with \"whose\" · "
+                  f"{dropped} dropped by the semantic checks")  # fmt: skip
     rate = summary["samples_per_second"]
     err.print(f"[bold]{summary['records']}[/] records from {summary['inputs']} inputs in "
               f"{summary['seconds']:.1f} s ({rate} samples/s)")  # fmt: skip

@@ -66,6 +66,9 @@ class SQLConsistencyFilter(EngineOperator):
     """Drops pairs whose question and SQL disagree, with the reason; see the module doc."""
 
     name = "sql_consistency_filter"
+    # 2: conditional counts and shares read their CASE values; asks-for-another-count,
+    # unasked-percentage and another-column contradictions; "alphabetically last" is descending.
+    version = 2
     inputs = ("question", "sql", "db_id", "evidence")
     outputs = ("meta",)  # meta["consistency"]
     Params = ConsistencyParams

@@ -259,6 +259,8 @@ class SqlFacts:
     used_columns: set[str] = field(default_factory=set)  # every column name read, as spelled
     literals: list[str] = field(default_factory=list)  # every literal, LIMIT counts included
     computed_average: bool = False  # SUM(...) / COUNT(...) and the like
+    percent: bool = False  # the outer SELECT returns a value times 100
+    counted: list[str] = field(default_factory=list)  # tables the outer COUNT(*) counts rows of
 
 
 def analyse_sql(sql: str, schema: Schema, dialect: str = "sqlite") -> SqlFacts:
@@ -281,6 +283,9 @@ def analyse_sql(sql: str, schema: Schema, dialect: str = "sqlite") -> SqlFacts:
         for item in select.expressions:
             for col in item.find_all(exp.Column):
                 _use(facts, select, col, aliases, schema, keys, joins, "select")
+            # A conditional count or share filters inside the CASE: its values count.
+            for case in item.find_all(exp.Case, exp.If):
+                _filters(facts, select, case, aliases, schema, keys, joins)
         for clause in ("where", "having"):
             node = select.args.get(clause)
             if node is not None:
@@ -312,7 +317,24 @@ def analyse_sql(sql: str, schema: Schema, dialect: str = "sqlite") -> SqlFacts:
         for item in outer.expressions:
             agg = _bare_aggregate(item)
             if agg is not None:
-                facts.projected.add(agg.key)
+                # SUM(CASE WHEN c THEN 1 ELSE 0 END) counts the rows where c holds.
+                counts = isinstance(agg, exp.Sum) and agg.find(exp.Case, exp.If) is not None
+                facts.projected.add("count" if counts else agg.key)
+    if isinstance(outer, exp.Select):
+        facts.percent = any(
+            _is_number(lit.this) and float(lit.this) == 100
+            for item in outer.expressions
+            for mul in item.find_all(exp.Mul)
+            for lit in (mul.this, mul.expression)
+            if isinstance(lit, exp.Literal) and not lit.is_string
+        )
+        counts_rows = any(
+            isinstance(agg, exp.Count) and not isinstance(agg.this, exp.Distinct)
+            for item in outer.expressions
+            if (agg := _bare_aggregate(item)) is not None
+        )
+        if counts_rows:
+            facts.counted = list(_aliases(outer, schema).values())
     facts.computed_average = any(
         div.find(exp.Sum, exp.Count, exp.Avg) is not None for div in tree.find_all(exp.Div)
     )
@@ -556,7 +578,8 @@ _OLDER = ("oldest", "eldest")
 _YOUNGER = ("youngest",)
 _DESCENDING = ("descending", "decreasing", "descend", "high to low", "highest to lowest",
                "largest to smallest", "most to least", "reverse alphabetical",
-               "reverse order", "reversed")  # fmt: skip
+               "reverse order", "reversed", "alphabetically last", "last alphabetically",
+               "last in alphabetical order")  # fmt: skip
 _ASCENDING = ("ascending", "increasing", "alphabetical", "alphabetically", "low to high",
               "lowest to highest", "smallest to largest", "least to most")  # fmt: skip
 _COUNTISH = ("count", "number", "num", "total", "amount", "quantity", "qty", "cnt")
@@ -635,6 +658,9 @@ UNUSED_VALUE = "states a value the SQL does not use"
 UNASKED_RANKING = "the SQL keeps only the top rows but the question asks for no ranking"
 UNASKED_ORDER = "the SQL sorts but the question asks for no order"
 UNASKED_AGGREGATE = "the SQL returns an aggregate the question does not ask for"
+UNASKED_PERCENT = "the SQL returns a percentage the question does not ask for"
+COUNTS_OTHER = "asks to count something the SQL does not count"
+OTHER_COLUMN = "asks for a column the SQL does not return"
 
 
 def contradictions(text: Text, facts: SqlFacts, schema: Schema) -> list[Contradiction]:
@@ -693,7 +719,76 @@ def contradictions(text: Text, facts: SqlFacts, schema: Schema) -> list[Contradi
         asked = _ranks(raw) if aggregate in ("max", "min") else _ASKS[aggregate].search(raw)
         if not asked:
             found.append(Contradiction(UNASKED_AGGREGATE, f"{aggregate.upper()}(...)"))
+    if facts.percent and not _PERCENT_WORDS.search(raw):
+        found.append(Contradiction(UNASKED_PERCENT))
+    other = _counted_other(text, facts, schema)
+    if other is not None:
+        found.append(Contradiction(COUNTS_OTHER, other))
+    asked = _other_column(text, facts, schema)
+    if asked is not None:
+        found.append(Contradiction(OTHER_COLUMN, asked))
     return found
+
+
+_PERCENT_WORDS = re.compile(r"\b(percent|percentage|percentages|per cent)\b|%")
+_COUNTED = re.compile(
+    r"\b(?:how many|number of|count of|count the)\s+(?:the\s+|different\s+|distinct\s+|unique\s+)*"
+    r"([a-z0-9]+(?:\s+[a-z]+)?)"
+)
+
+
+def _counted_other(text: Text, facts: SqlFacts, schema: Schema) -> str | None:
+    """The noun a counting question counts, when the SQL counts the rows of another
+    table: "how many authors" over ``FROM books``, "the number of 1s"."""
+    if not facts.counted:
+        return None
+    match = _COUNTED.search(text.question)
+    if match is None or re.search(r"\b(different|distinct|unique)\b", match.group(0)):
+        return None  # COUNT(DISTINCT fk) counts the rows a key refers to
+    noun = match.group(1).split()[0]
+    if noun[0].isdigit():
+        return noun  # "the number of 1s": a constant, not a thing
+    if stem(noun) in _STOP or noun in _STOP:
+        return None
+    counted = {t.lower() for t in facts.tables}
+    for table in schema.tables:
+        if table.name.lower() in counted:
+            continue
+        names = content_words(table.name)
+        names_other = names and any(_similar(noun, w) for w in names[-1:])
+        # A table the query does not read; the counted rows are something else.
+        if names_other and not any(
+            _similar(noun, w) for t in facts.tables for w in content_words(t)
+        ):
+            return noun
+    return None
+
+
+def _other_column(text: Text, facts: SqlFacts, schema: Schema) -> str | None:
+    """A column the question asks for ("the cities of airports") when the SQL returns
+    another column of that table, which the question never names."""
+    selected = [u for u in facts.columns if u.role == "select" and not u.values]
+    if not selected or facts.projected:
+        return None
+    missing = [u for u in selected if not _column_mentioned(text, schema, u)]
+    if not missing:
+        return None
+    table = schema.table(missing[0].table)
+    if table is None:
+        return None
+    used = {c.lower() for c in facts.used_columns}
+    request = re.search(r"\b(?:what (?:are|is|were|was)|list|show|give|find|return|tell me)\s+"
+                        r"(?:me\s+)?(?:all\s+)?the\s+([a-z ]+?)\s+of\b", text.question)  # fmt: skip
+    if request is None:
+        return None
+    asked = request.group(1).split()
+    for column in table.columns:
+        if column.name.lower() in used or column.primary_key:
+            continue
+        names = content_words(column.name)
+        if names and all(any(_similar(n, a) for a in asked) for n in names):
+            return column.name
+    return None
 
 
 def _counting(raw: str) -> str | None:

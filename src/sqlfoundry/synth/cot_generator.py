@@ -73,9 +73,9 @@ class CoTGenerator(EngineOperator):
     """Writes ``cot``: reasoning that ends in a ```sql block; see the module doc."""
 
     name = "cot_generator"
-    version = (
-        3  # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest
-    )
+    # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest;
+    # 4: the realiser's new wordings (constructions, leads, periods, shares)
+    version = 4
     inputs = ("question", "sql", "db_id")
     outputs = ("cot",)
     Params = CoTParams

@@ -3,7 +3,8 @@
 Synthesis mode (databases in)::
 
     sql_generator -> sql_execution_filter -> sql_semantic_filter -> question_generator
-    -> prompt_generator -> cot_generator -> component_classifier -> execution_classifier
+    -> sql_consistency_filter -> prompt_generator -> cot_generator -> component_classifier
+    -> execution_classifier
 
 Refinement mode (question/SQL pairs in)::
 
@@ -39,7 +40,15 @@ _DECORATE = (
     "component_classifier",
     "execution_classifier",
 )
-SYNTHESIS_STEPS = ("sql_generator", "sql_execution_filter", "sql_semantic_filter", *_DECORATE)
+# In synthesis mode the question is written from the SQL, then checked against it.
+SYNTHESIS_STEPS = (
+    "sql_generator",
+    "sql_execution_filter",
+    "sql_semantic_filter",
+    "question_generator",
+    "sql_consistency_filter",
+    *_DECORATE[1:],
+)
 REFINEMENT_STEPS = (
     "input_check",
     "sql_execution_filter",

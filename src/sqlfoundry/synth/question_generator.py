@@ -86,9 +86,9 @@ class QuestionGenerator(EngineOperator):
     """Writes ``question`` from ``sql``; see the module doc."""
 
     name = "question_generator"
-    version = (
-        3  # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest
-    )
+    # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest;
+    # 4: questions nearer people's (no "whose" by default, "How many", "who", comparatives, leads, periods, value codes)
+    version = 4
     inputs = ("sql", "db_id")
     outputs = ("question", "evidence")
     Params = QuestionParams

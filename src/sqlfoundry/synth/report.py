@@ -1,15 +1,18 @@
 """The end of a synthesis run: a summary (JSON and console) and ``report.html``.
 
 The summary has the counts per step, the rejects by operator and reason, the
-difficulty distributions, the SQL component distribution, the time and the LLM
-usage. The HTML page draws the distributions as inline SVG and shows a few
-samples; it opens offline.
+difficulty distributions, the SQL component distribution, the records per
+database, the quality figures (what the semantic checks dropped, contrived
+filters, question length, "whose" share, distinct n-grams; see
+:mod:`sqlfoundry.synth.quality`), the time and the LLM usage. The HTML page
+draws the distributions as inline SVG and shows samples spread across levels
+and databases; it opens offline.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -38,12 +41,52 @@ _COMPONENTS = (
     ("CTE", "ctes"),
 )
 REASON_EXAMPLES = 3
+NOT_GRADED = {"offline": "not graded (offline engine)", "llm": "not graded"}
 
 
-def _ordered(counter: Counter) -> dict[str, int]:
+def _ordered(counter: Counter, missing: str = "None") -> dict[str, int]:
     known = [k for k in LEVELS if k in counter]
     rest = sorted((k for k in counter if k not in LEVELS), key=lambda k: (k is None, str(k)))
-    return {str(k): counter[k] for k in known + rest}
+    return {(missing if k is None else str(k)): counter[k] for k in known + rest}
+
+
+def spread_samples(samples: Sequence[Sample], count: int) -> list[Sample]:
+    """``count`` samples across difficulty levels and databases, in a stable order:
+    one of each level in turn, each level's picks spread over its databases."""
+    by_level: dict[Any, dict[str, list[Sample]]] = {}
+    for s in samples:
+        by_level.setdefault(s.component_difficulty, {}).setdefault(s.db_id, []).append(s)
+    queues = []
+    for databases in by_level.values():
+        # Round-robin over the level's databases, so one database does not fill the level.
+        lists = list(databases.values())
+        order = [lst[i] for i in range(max(map(len, lists))) for lst in lists if i < len(lst)]
+        queues.append(iter(order))
+    picked: list[Sample] = []
+    while len(picked) < min(count, len(samples)) and queues:
+        for queue in list(queues):
+            item = next(queue, None)
+            if item is None:
+                queues.remove(queue)
+            elif len(picked) < count:
+                picked.append(item)
+    return picked
+
+
+def quality(result: RunResult, schema_of: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """The run's quality figures (see :mod:`sqlfoundry.synth.quality`)."""
+    from sqlfoundry.synth.quality import check_counts, contrived_share, text_figures, words_by_level
+
+    checked = sum(s.inputs for s in result.steps if s.operator == "sql_semantic_filter")
+    samples = result.samples
+    out: dict[str, Any] = {
+        "semantic_checks": check_counts(result.rejects, checked),
+        **text_figures([s.question for s in samples if s.question]),
+        "mean_words_by_level": words_by_level(samples),
+    }
+    if schema_of is not None:
+        out["contrived_filter_share"] = contrived_share(samples, schema_of)
+    return out
 
 
 def component_shares(samples: Sequence[Sample]) -> dict[str, float]:
@@ -72,8 +115,13 @@ def summarize(
     seconds: float,
     input_count: int,
     usage: dict[str, Any] | None = None,
+    schema_of: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
-    """The run's summary, as written to ``summary.json``."""
+    """The run's summary, as written to ``summary.json``.
+
+    Args:
+        schema_of: db_id -> Schema, for the contrived-filter share (left out without it).
+    """
     rejects: dict[str, Counter] = {}
     examples: dict[tuple[str, str], list[str]] = {}
     for r in result.rejects:
@@ -112,9 +160,13 @@ def summarize(
         },
         "component_difficulty": _ordered(Counter(s.component_difficulty for s in samples)),
         "hardness": _ordered(Counter(s.hardness for s in samples)),
-        "execution_difficulty": _ordered(Counter(s.execution_difficulty for s in samples)),
+        "execution_difficulty": _ordered(
+            Counter(s.execution_difficulty for s in samples), NOT_GRADED.get(engine, "not graded")
+        ),
         "components": component_shares(samples),
         "databases": len({s.db_id for s in samples}),
+        "per_database": dict(sorted(Counter(s.db_id for s in samples).items())),
+        "quality": quality(result, schema_of),
         "llm_usage": usage,
     }
 
@@ -126,7 +178,36 @@ def _distribution_chart(title: str, counts: dict[str, int]) -> str:
     )
 
 
-def render_report(summary: dict[str, Any], samples: Sequence[Sample], shown: int = 8) -> str:
+def _quality_table(figures: dict[str, Any]) -> str:
+    """The quality figures as a two-column table."""
+    checks = figures.get("semantic_checks") or {}
+    rows: list[tuple[str, str]] = []
+    if checks:
+        seen = checks.get("checked", 0)
+        for kind, n in (checks.get("dropped") or {}).items():
+            share = (checks.get("dropped_share") or {}).get(kind, 0.0)
+            rows.append((f"dropped by the {kind.replace('_', '-')} check",
+                         f"{n} of {seen} ({100 * share:.1f}%)"))  # fmt: skip
+    if "contrived_filter_share" in figures:
+        rows.append(
+            ("records with a contrived filter", f"{100 * figures['contrived_filter_share']:.1f}%")
+        )
+    for key, label in (("mean_words", "mean words per question"),
+                       ("whose_share", 'questions with "whose"'),
+                       ("distinct_2", "distinct word bigrams per word")):  # fmt: skip
+        if key in figures:
+            value = figures[key]
+            rows.append((label, f"{100 * value:.1f}%" if key == "whose_share" else str(value)))
+    levels = figures.get("mean_words_by_level") or {}
+    if levels:
+        rows.append(("mean words by level", " · ".join(f"{k} {v}" for k, v in levels.items())))
+    if not rows:
+        return '<p class="muted">no records</p>'
+    body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def render_report(summary: dict[str, Any], samples: Sequence[Sample], shown: int = 12) -> str:
     """``report.html``: cards, step table, distribution charts, rejects and example samples."""
     cards = "".join(
         f'<div class="card">{escape(label)}<b>{escape(str(value))}</b></div>'
@@ -163,15 +244,22 @@ def render_report(summary: dict[str, Any], samples: Sequence[Sample], shown: int
     examples = "".join(
         f"<tr><td>{escape(s.db_id)}</td><td>{escape(s.question or '')}</td>"
         f"<td><pre>{escape(s.sql or '')}</pre></td><td>{escape(str(s.component_difficulty))}</td></tr>"
-        for s in samples[:shown]
+        for s in spread_samples(samples, shown)
+    )
+    per_db = "".join(
+        f"<tr><td>{escape(db)}</td><td>{n}</td></tr>"
+        for db, n in summary.get("per_database", {}).items()
     )
     body = (
         f"<h1>sqlfoundry {escape(summary['mode'])} run</h1><div class=cards>{cards}</div>"
         "<h2>Steps</h2><table><tr><th>operator</th><th>in</th><th>out</th><th>rejected</th>"
         f"<th>seconds</th><th>reused</th></tr>{steps}</table>"
         f"<h2>Distributions</h2>{''.join(c for c in charts if c)}"
+        f"<h2>Quality</h2>{_quality_table(summary.get('quality') or {})}"
         "<h2>Rejects</h2><table><tr><th>operator</th><th>reason</th><th>count</th>"
         f"<th>examples</th></tr>{rejects}</table>"
+        "<h2>Records per database</h2><table><tr><th>db_id</th><th>records</th></tr>"
+        f"{per_db}</table>"
         "<h2>Samples</h2><table><tr><th>db_id</th><th>question</th><th>SQL</th>"
         f"<th>difficulty</th></tr>{examples}</table>"
     )

@@ -105,7 +105,8 @@ async def arun_mode(
     summary = summarize(result, mode=mode, engine=settings.engine,
                         seconds=time.perf_counter() - start,
                         input_count=len(seeds) + len(input_rejects),
-                        usage=usage.to_dict() if usage else None)  # fmt: skip
+                        usage=usage.to_dict() if usage else None,
+                        schema_of=lambda db_id: databases.schema(db_id, sample_values=0))  # fmt: skip
     summary["settings"] = settings.model_dump(mode="json")
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
     atomic_write_text(run_dir / "report.html", render_report(summary, result.samples))

@@ -1,14 +1,27 @@
 """SQLVariationGenerator: new SQL records from each record's SQL, checked by execution.
 
 Each record comes out followed by up to ``num_variants`` new records (ids
-``<id>-v1``, ``<id>-v2``...), whose ``sql`` is a variant, whose ``question`` is
-None (a later step writes one for the new SQL) and whose ``meta`` holds
-``seed_sql``, ``seed_question`` and ``variation`` (what made the variant).
+``<id>-v1``, ``<id>-v2``...), whose ``sql`` is a variant and whose ``meta`` holds
+``seed_sql``, ``seed_question`` and ``variation`` (what made the variant). An
+equivalent variant (offline rules, LLM ``rewrite`` mode) keeps its seed's
+question: the SQL means the same, so the question still holds, and a question
+written anew from the variant could only be riskier (``meta["question_from"]``
+is ``"seed"``). An ``evolve`` variant asks something else: its ``question`` is
+None and a later step writes one.
+
+Equivalence is checked by execution, and not on the database alone: the seed's
+result must be non-empty (two queries that both return nothing say nothing),
+and the variant must also return what the seed returns on perturbed copies of
+a SQLite database (:mod:`sqlfoundry.synth.perturb`: rows removed, values
+changed, keys kept), ``perturbed_copies`` of them. Server databases get no
+copies (``meta["variation_checks"]["perturbed"]`` says so).
 
 Offline engine
     Rewrites by the rules of :mod:`sqlfoundry.synth.rewrites`: each structural
-    rule that applies gives a candidate, sometimes with a second rule on top;
-    surface-only rewrites (aliases, operand order) come last. The order is
+    rule that applies gives a candidate, sometimes with a second rule on top.
+    Cosmetic rewrites (aliases, join order, AND order, ``COUNT(1)`` or
+    ``COUNT(key)`` for ``COUNT(*)``) teach nothing and are used only with
+    ``cosmetic=True``, after the structural ones. The order is
     drawn from the run's seed and the record id. Candidates that normalise to
     the original or to each other are dropped, the first ``max_checks`` run
     next to the original in one batch, and a candidate is kept only when its
@@ -32,6 +45,7 @@ dropped (``no variant kept: ...``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections import Counter
@@ -54,8 +68,16 @@ from sqlfoundry.sql.literals import quoted_strings_to_literals
 from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
 from sqlfoundry.sql.skeleton import normalize
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.perturb import PerturbedCopies
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
-from sqlfoundry.synth.rewrites import DEFAULT_RULES, RULES, UNDOES, SchemaFacts, applicable
+from sqlfoundry.synth.rewrites import (
+    COSMETIC_RULES,
+    DEFAULT_RULES,
+    RULES,
+    UNDOES,
+    SchemaFacts,
+    applicable,
+)
 from sqlfoundry.synth.rewrites.base import render
 
 log = logging.getLogger(__name__)
@@ -87,6 +109,10 @@ class VariationParams(EngineParams):
         temperature: LLM sampling temperature for those answers (None: the ``[llm]``
             setting); n answers at temperature 0 are n copies of one.
         examples: example values per column in the schema shown to the LLM.
+        cosmetic: offline: also produce cosmetic variants (aliases, join order, AND
+            order, COUNT spellings), which only change how the same query is written.
+        perturbed_copies: perturbed copies of each SQLite database an equivalent
+            variant must also agree on (0: the database itself only).
     """
 
     num_variants: int = Field(2, ge=1, le=50)
@@ -99,6 +125,8 @@ class VariationParams(EngineParams):
     n: int = Field(4, ge=1, le=32)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     examples: int = Field(3, ge=0)
+    cosmetic: bool = False
+    perturbed_copies: int = Field(2, ge=0, le=8)
 
     @field_validator("rules")
     @classmethod
@@ -137,6 +165,7 @@ class _Plan:
     problem: str | None = None  # why the record gets no variants at all
     direction: str | None = None  # LLM evolve mode
     unparsed: str | None = None  # the first LLM answer holding no SQL, kept for people
+    perturbed: str | None = None  # what the perturbed-copy check could do
 
 
 @register
@@ -144,6 +173,9 @@ class SQLVariationGenerator(EngineOperator):
     """Adds variants of each record's SQL, kept only when execution agrees; see the module doc."""
 
     name = "sql_variation_generator"
+    # 2: equivalent variants keep the seed's question; no cosmetic variants by default;
+    # equivalence needs a non-empty result and agreement on perturbed copies.
+    version = 2
     inputs = ("sql", "db_id")
     outputs = ("sql", "question", "meta")
     Params = VariationParams
@@ -151,6 +183,7 @@ class SQLVariationGenerator(EngineOperator):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._schemas = SchemaText(examples=self.params.examples)
+        self._copies = PerturbedCopies(self.params.perturbed_copies)
 
     # ------------------------------------------------------------------ shared
 
@@ -177,13 +210,51 @@ class SQLVariationGenerator(EngineOperator):
             if not seed.ok:
                 plan.problem = f"seed SQL failed: {seed.error or seed.status}"
                 continue
+            if want_same and not seed.rows:
+                plan.problem = "seed SQL returns no rows: equivalence cannot be told"
+                continue
             ordered = gold_orders_rows(plan.sample.sql, plan.dialect)
+            passed = []
             for candidate, result in zip(plan.candidates, outcomes, strict=True):
                 reason = _verdict(seed, result, ordered, want_same)
                 if reason is not None:
                     plan.failures[reason] += 1
-                elif len(plan.kept) < self.params.num_variants:
-                    plan.kept.append(candidate)
+                else:
+                    passed.append(candidate)
+            if want_same and passed:
+                passed = await self._on_copies(plan, passed, ordered, ctx)
+            plan.kept = passed[: self.params.num_variants]
+
+    async def _on_copies(
+        self, plan: _Plan, passed: list[_Candidate], ordered: bool, ctx: RunContext
+    ) -> list[_Candidate]:
+        """The candidates that also return the seed's result on every perturbed copy."""
+        if not self.params.perturbed_copies:
+            return passed
+        spec = ctx.databases.spec(plan.sample.db_id)
+        if spec.kind != "sqlite":
+            plan.perturbed = f"no perturbed copies for {spec.kind} (checked on the database only)"
+            return passed
+        timeout = getattr(ctx.executor, "timeout", 30.0)
+        sqls = [plan.sample.sql] + [c.sql for c in passed]
+        runs = await asyncio.to_thread(self._copies.run, spec, sqls, timeout)
+        plan.perturbed = f"{len(runs)} perturbed copies"
+        kept = []
+        for i, candidate in enumerate(passed, start=1):
+            for results in runs:
+                seed, mine = results[0], results[i]
+                if not seed.ok or seed.truncated:
+                    continue  # this copy cannot judge
+                if (
+                    not mine.ok
+                    or mine.truncated
+                    or not results_match(seed.rows, mine.rows, "spider", order_matters=ordered)
+                ):
+                    plan.failures["result differs on a perturbed copy"] += 1
+                    break
+            else:
+                kept.append(candidate)
+        return kept
 
     def _emit(self, plans: list[_Plan], engine: str) -> StepOutput:
         out = StepOutput()
@@ -198,6 +269,8 @@ class SQLVariationGenerator(EngineOperator):
                 checks["direction"] = plan.direction
             if plan.unparsed is not None:
                 checks["parse_raw"] = plan.unparsed
+            if plan.perturbed:
+                checks["perturbed"] = plan.perturbed
             if not plan.kept and not self.params.keep_original:
                 why = plan.problem or (
                     ", ".join(f"{k} x{v}" for k, v in sorted(plan.failures.items()))
@@ -209,15 +282,20 @@ class SQLVariationGenerator(EngineOperator):
                 original = parent.model_copy(deep=True)
                 original.meta["variation_checks"] = checks
                 out.samples.append(stamp(original, self.name, engine, variants=len(plan.kept)))
+            keeps_question = self.params.llm_mode == "rewrite" or engine == "offline"
             for k, candidate in enumerate(plan.kept, start=1):
-                child = self._child(parent, k, candidate)
+                child = self._child(parent, k, candidate, keeps_question)
                 out.samples.append(stamp(child, self.name, engine, seed_id=parent.id,
                                          variation=candidate.label))  # fmt: skip
         return out
 
-    def _child(self, parent: Sample, k: int, candidate: _Candidate) -> Sample:
+    def _child(self, parent: Sample, k: int, candidate: _Candidate, keeps_question: bool) -> Sample:
         child = parent.model_copy(deep=True)
-        child.id, child.sql, child.question = f"{parent.id}-v{k}", candidate.sql, None
+        child.id, child.sql = f"{parent.id}-v{k}", candidate.sql
+        # Same meaning, same question; an evolved query asks something new.
+        child.question = parent.question if keeps_question else None
+        if keeps_question and parent.question:
+            child.meta["question_from"] = "seed"
         for name in _DERIVED_FIELDS:
             setattr(child, name, None)
         child.candidates = []
@@ -281,6 +359,8 @@ class SQLVariationGenerator(EngineOperator):
         """Candidate rewrites in the drawn order: structural first, each maybe composed
         with a second rule, then surface-only ones."""
         allowed = set(self.params.rules if self.params.rules is not None else DEFAULT_RULES)
+        if not self.params.cosmetic:
+            allowed -= COSMETIC_RULES
         found = {k: v for k, v in applicable(tree, facts).items() if k in allowed}
         structural = sorted(k for k in found if RULES[k].kind == "structural")
         surface = sorted(k for k in found if RULES[k].kind == "surface")

@@ -81,6 +81,9 @@ class NestedConditions:
             if mod is None:
                 return None
             among = f" among {inner_col.source.entities} {mod.after(True)}"
+        if not among and len(scope.q.where) > 1:
+            # Other filters on the row: say the extreme is over all rows, not among those.
+            among = f" of all {inner_col.source.entities}"
         timed = col.words is not None and col.words.kind in ("date", "year")
         if isinstance(agg, (exp.Max, exp.Min)) and op == "=":
             high = isinstance(agg, exp.Max)

@@ -132,7 +132,7 @@ def share_of(node: exp.Expression) -> tuple[exp.Expression, bool] | None:
     percent = False
     if isinstance(node, exp.Mul) and _is_hundred(node.expression):  # (x / count) * 100
         node, percent = _strip_casts(node.this), True
-    if not isinstance(node, exp.Div) or not is_count_star(_strip_casts(node.expression)):
+    if not isinstance(node, exp.Div) or not _counts_rows(_strip_casts(node.expression)):
         return None
     top = _strip_casts(node.this)
     if isinstance(top, exp.Mul) and _is_number(top.expression):
@@ -140,6 +140,13 @@ def share_of(node: exp.Expression) -> tuple[exp.Expression, bool] | None:
         top = _strip_casts(top.this)
     cond = conditional_count(top)
     return (cond, percent) if cond is not None else None
+
+
+def _counts_rows(node: exp.Expression) -> bool:
+    """``COUNT(*)``, or ``COUNT(col)`` as the denominator of a share (the rows counted)."""
+    return is_count_star(node) or (
+        isinstance(node, exp.Count) and isinstance(unparen(node.this), exp.Column)
+    )
 
 
 def _strip_casts(node: exp.Expression) -> exp.Expression:

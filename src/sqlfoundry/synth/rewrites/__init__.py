@@ -107,6 +107,12 @@ UNDOES: dict[str, frozenset[str]] = {
     for name in RULES
 }
 DEFAULT_RULES: tuple[str, ...] = tuple(rule.name for rule in _ALL if rule.default)
+# Rewrites that change only how the same query is written (names, order, COUNT
+# spelling): a model learns nothing from them, so variants leave them out unless asked.
+COSMETIC_RULES: frozenset[str] = frozenset(
+    {rule.name for rule in _ALL if rule.kind == "surface"}
+    | {"count_star_to_pk", "count_column_to_star"}
+)
 
 
 def apply(
@@ -130,4 +136,13 @@ def applicable(
     return out
 
 
-__all__ = ["DEFAULT_RULES", "RULES", "UNDOES", "Rule", "SchemaFacts", "applicable", "apply"]
+__all__ = [
+    "COSMETIC_RULES",
+    "DEFAULT_RULES",
+    "RULES",
+    "UNDOES",
+    "Rule",
+    "SchemaFacts",
+    "applicable",
+    "apply",
+]
