@@ -23,12 +23,12 @@ SHARED = "SELECT country FROM authors INTERSECT SELECT country FROM customers"
 OFFLINE = [
     ("bookshop", "What is the average price of books written by authors from Japan?", AVG_JAPAN,
      "Let me work out the query step by step.\n\n"
-     "1. The question asks for the average price of books whose author is from Japan.\n"
+     "1. The question asks for the average price of books with an author from Japan.\n"
      "2. The data comes from these tables: `books` (as T1), which holds the books with `price` and "
      "`author_id` (the question says \"books\"); `authors` (as T2), which holds the authors with "
      "`author_id` and `country` (the question says \"authors\").\n"
      "3. Join the tables on `T1.author_id` = `T2.author_id` (each book points to its author).\n"
-     "4. Filter with `T2.country = 'Japan'` (the books whose author is from Japan).\n"
+     "4. Filter with `T2.country = 'Japan'` (the books with an author from Japan).\n"
      "5. Select `AVG(T1.price)`, computing the average price.\n\n"
      f"So the final query is:\n```sql\n{AVG_JAPAN}\n```"),
     ("clinic", "Which departments have more than 5 doctors? Give their names.", BIG_DEPTS,

@@ -65,14 +65,15 @@ def test_offline_realises_new_records_and_keeps_existing_questions(demo_ctx):
     out = run(QuestionGenerator(engine="offline").process(batch, demo_ctx))
     assert [s.id for s in out.samples] == ["q1", "q2", "q6"]
     first, kept, third = out.samples
-    assert first.question == "Tell me the titles of the three most expensive books."
+    assert first.question == "Show me the titles of the three most expensive books."
     assert first.meta["question_style"] == "imperative"
     assert first.meta["provenance"] == [
         {"operator": "question_generator", "engine": "offline", "style": "imperative"}
     ]
     assert kept.question == "Keep me?" and "question_style" not in kept.meta
-    assert third.question == "How many patients are there whose sex is 'F'?"
-    assert third.meta["question_style"] == "interrogative"
+    # sex = 'F' read through the column's value description ("F: female; M: male")
+    assert third.question == "Count the patients who are female."
+    assert third.meta["question_style"] == "imperative"
     reasons = {r.sample.id: r.reason for r in out.rejects}
     assert reasons["q3"] == "unknown database: nope"
     assert reasons["q4"].startswith("unparseable SQL: ")

@@ -30,12 +30,12 @@ CASES = [
     (
         "clinic",
         "SELECT MIN(hire_date), MAX(annual_salary) FROM doctors WHERE specialty = 'Cardiology'",
-        "What are the earliest hire date and maximum annual salary of doctors whose specialty is Cardiology?",
+        "What are the earliest hire date and maximum annual salary of doctors with specialty Cardiology?",
     ),
     (
         "bookshop",
         "SELECT title, price FROM books WHERE genre = 'Mystery' ORDER BY price DESC",
-        "What are the titles and prices of books whose genre is Mystery, ordered by price from most expensive to cheapest?",
+        "What are the titles and prices of books with genre Mystery, ordered by price from most expensive to cheapest?",
     ),
     (
         "bookshop",
@@ -50,12 +50,12 @@ CASES = [
     (
         "bookshop",
         "SELECT avg(T1.price) FROM books AS T1 JOIN publishers AS T2 ON T1.publisher_id = T2.publisher_id WHERE T2.name = 'Harbor Lane Press'",
-        "What is the average price of books whose publisher is named Harbor Lane Press?",
+        "What is the average price of books with a publisher named Harbor Lane Press?",
     ),
     (
         "bookshop",
         "SELECT T1.title FROM books AS T1 JOIN authors AS T2 ON T1.author_id = T2.author_id WHERE T2.birth_year > 1950",
-        "What are the titles of books whose author was born after 1950?",
+        "What are the titles of books with an author born after 1950?",
     ),
     (
         "bookshop",
@@ -65,7 +65,7 @@ CASES = [
     (
         "bookshop",
         "SELECT T2.first_name, T2.last_name, count(*) FROM orders AS T1 JOIN customers AS T2 ON T1.customer_id = T2.customer_id WHERE T1.order_date LIKE '2023%' GROUP BY T2.customer_id",
-        "For each customer, what are the first and last name and the number of orders whose date is in 2023?",
+        "Among orders with a date in 2023, for each customer, what are the first and last name and the number of orders?",
     ),
     (
         "bookshop",
@@ -95,7 +95,7 @@ CASES = [
     (
         "bookshop",
         "SELECT title FROM books WHERE price > (SELECT avg(price) FROM books)",
-        "What are the titles of books whose price is greater than the average price of all books?",
+        "What are the titles of books with a price above the average?",
     ),
     (
         "bookshop",
@@ -110,7 +110,7 @@ CASES = [
     (
         "bookshop",
         "SELECT title FROM books WHERE title LIKE '%Garden%'",
-        "What are the titles of books whose title contains 'Garden'?",
+        "What are the titles of books with a title containing 'Garden'?",
     ),
     (
         "bookshop",
@@ -120,17 +120,17 @@ CASES = [
     (
         "bookshop",
         "SELECT count(DISTINCT customer_id) FROM orders WHERE status = 'delivered'",
-        "How many different customers are there among orders whose status is 'delivered'?",
+        "How many different customers are there among orders with status 'delivered'?",
     ),
     (
         "bookshop",
         "SELECT T1.title, avg(T2.rating) FROM books AS T1 JOIN reviews AS T2 ON T1.book_id = T2.book_id GROUP BY T1.book_id HAVING avg(T2.rating) >= 4.5",
-        "For each book whose reviews have an average rating of at least 4.5, what are the title and average review rating?",
+        "For each book where the reviews have an average rating of at least 4.5, what are the title and average review rating?",
     ),
     (
         "bookshop",
         "WITH recent AS (SELECT * FROM orders WHERE order_date >= '2024-01-01') SELECT count(*) FROM recent WHERE status = 'shipped'",
-        "How many orders are there whose status is 'shipped' and whose date is on or after January 1, 2024?",
+        "How many orders have status 'shipped' and have a date in or after 2024?",
     ),
     (
         "bookshop",
@@ -140,17 +140,17 @@ CASES = [
     (
         "bookshop",
         "SELECT title FROM books WHERE page_count BETWEEN 200 AND 300",
-        "What are the titles of books whose page count is between 200 and 300?",
+        "What are the titles of books with a page count between 200 and 300?",
     ),
     (
         "bookshop",
         "SELECT first_name, last_name FROM customers WHERE join_date BETWEEN '2022-01-01' AND '2022-12-31'",
-        "What are the first and last names of customers that joined between January 1, 2022 and December 31, 2022?",
+        "What are the first and last names of customers who joined in 2022?",
     ),
     (
         "bookshop",
         "SELECT count(*) FROM orders WHERE order_date LIKE '2024-03%'",
-        "How many orders are there whose date is in March 2024?",
+        "How many orders have a date in March 2024?",
     ),
     (
         "bookshop",
@@ -170,12 +170,12 @@ CASES = [
     (
         "bookshop",
         "SELECT sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM orders",
-        "How many orders are there whose status is 'cancelled'?",
+        "How many orders have status 'cancelled'?",
     ),
     (
         "bookshop",
         "SELECT title FROM books WHERE author_id IN (SELECT author_id FROM authors WHERE country = 'Japan')",
-        "What are the titles of books whose author is one of the authors from Japan?",
+        "What are the titles of books where the author is one of the authors from Japan?",
     ),
     (
         "bookshop",
@@ -185,17 +185,17 @@ CASES = [
     (
         "bookshop",
         "SELECT title FROM books EXCEPT SELECT T1.title FROM books AS T1 JOIN reviews AS T2 ON T1.book_id = T2.book_id WHERE T2.rating = 1",
-        "What are the titles of all books, but not of those that have a review whose rating is 1?",
+        "What are the titles of all books, but not of those that have a review with rating 1?",
     ),
     (
         "clinic",
         "SELECT T1.first_name, T1.last_name FROM doctors AS T1 JOIN departments AS T2 ON T1.department_id = T2.department_id WHERE T2.name = 'Cardiology'",
-        "What are the first and last names of doctors whose department is named Cardiology?",
+        "What are the first and last names of doctors with a department named Cardiology?",
     ),
     (
         "clinic",
         "SELECT T1.first_name, T1.last_name FROM doctors AS T1 JOIN appointments AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(*) > 5",
-        "What are the first and last names of doctors that have more than 5 appointments?",
+        "What are the first and last names of doctors who have more than 5 appointments?",
     ),
     (
         "clinic",
@@ -215,7 +215,7 @@ CASES = [
     (
         "clinic",
         "SELECT count(*) FROM appointments WHERE strftime('%Y', scheduled_at) = '2023' AND status = 'no_show'",
-        "How many appointments are there scheduled in 2023 whose status is 'no_show'?",
+        "How many appointments were scheduled in 2023 and have status 'no_show'?",
     ),
     (
         "clinic",
@@ -225,7 +225,7 @@ CASES = [
     (
         "clinic",
         "SELECT DISTINCT T3.generic_name FROM prescriptions AS T1 JOIN appointments AS T2 ON T1.appointment_id = T2.appointment_id JOIN medications AS T3 ON T1.medication_id = T3.medication_id WHERE T2.diagnosis = 'hypertension'",
-        "What are the different generic names of medications that have a prescription whose appointment's diagnosis is 'hypertension'?",
+        "What are the different generic names of medications that have a prescription with an appointment with diagnosis 'hypertension'?",
     ),
     (
         "airline",
@@ -235,7 +235,7 @@ CASES = [
     (
         "airline",
         "SELECT T1.flight_number FROM flights AS T1 JOIN aircraft AS T2 ON T1.aircraft_id = T2.aircraft_id WHERE T2.manufacturer = 'Airbus' AND T1.delay_minutes > 60",
-        "What are the numbers of flights with more than 60 delay minutes whose aircraft's manufacturer is Airbus?",
+        "What are the numbers of flights with more than 60 delay minutes and with an aircraft with manufacturer Airbus?",
     ),
     (
         "airline",
@@ -250,22 +250,22 @@ CASES = [
     (
         "airline",
         "SELECT T1.first_name, T1.last_name FROM passengers AS T1 JOIN bookings AS T2 ON T1.passenger_id = T2.passenger_id JOIN flights AS T3 ON T2.flight_id = T3.flight_id WHERE T3.origin_code = 'JFK'",
-        "What are the first and last names of passengers that have a booking whose flight's origin code is 'JFK'?",
+        "What are the first and last names of passengers who have a booking with a flight with origin code 'JFK'?",
     ),
     (
         "airline",
         "SELECT model FROM aircraft WHERE seat_capacity > (SELECT avg(seat_capacity) FROM aircraft) ORDER BY seat_capacity DESC",
-        "What are the models of aircraft whose seat capacity is greater than the average seat capacity of all aircraft, ordered by seat capacity from largest to smallest?",
+        "What are the models of aircraft with a seat capacity above the average, ordered by seat capacity from largest to smallest?",
     ),
     (
         "airline",
         "SELECT first_name, last_name FROM passengers WHERE loyalty_tier IN ('gold', 'platinum') AND nationality = 'Japan'",
-        "What are the first and last names of passengers from Japan whose loyalty tier is 'gold' or 'platinum'?",
+        "What are the first and last names of passengers with loyalty tier 'gold' or 'platinum' and from Japan?",
     ),
     (
         "bookshop",
         "SELECT last_name FROM authors WHERE author_id IN (SELECT author_id FROM books WHERE genre = 'Poetry' GROUP BY author_id HAVING count(*) > 2)",
-        "What are the last names of authors that have more than 2 books whose genre is Poetry?",
+        "What are the last names of authors who have more than 2 books with genre Poetry?",
     ),
     (
         "bookshop",
@@ -275,7 +275,7 @@ CASES = [
     (
         "bookshop",
         "SELECT title FROM books WHERE EXISTS (SELECT 1 FROM reviews WHERE rating = 5)",
-        "What are the titles of books provided that there is a review whose rating is 5?",
+        "What are the titles of books provided that there is a review with rating 5?",
     ),
     (
         "bookshop",
@@ -285,17 +285,17 @@ CASES = [
     (
         "bookshop",
         "SELECT sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) * 1.0 / count(*) FROM orders WHERE order_date LIKE '2023%'",
-        "What is the share of orders whose status is 'cancelled' among orders whose date is in 2023?",
+        "What is the share of orders that have status 'cancelled' among orders with a date in 2023?",
     ),
     (
         "bookshop",
         "SELECT T1.country, AVG(T2.price) FROM authors AS T1 JOIN books AS T2 ON T2.author_id = T1.author_id WHERE T2.page_count > 269 GROUP BY T1.country ORDER BY AVG(T2.price) DESC LIMIT 1",
-        "What are the author country and average price of the author country with the highest average price, counting only books whose page count is greater than 269?",
+        "Among books with a page count greater than 269, what are the author country and average price of the author country with the highest average price?",
     ),
     (
         "airline",
         "SELECT name FROM airports WHERE airport_code NOT IN (SELECT origin_code FROM flights UNION SELECT destination_code FROM flights)",
-        "What are the names of airports whose code is not one of the origin codes or destination codes of all flights?",
+        "What are the names of airports where the code is not one of the origin codes or destination codes of all flights?",
     ),
 ]
 
@@ -313,9 +313,9 @@ def test_wording_varies_with_the_rng_but_is_deterministic(schemas):
         "List the titles of the three most expensive books.",
         "Show the titles of the three most expensive books.",
         "Find the titles of the three most expensive books.",
-        "Give me the titles of the three most expensive books.",
+        "Give the titles of the three most expensive books.",
         "Return the titles of the three most expensive books.",
-        "Tell me the titles of the three most expensive books.",
+        "Show me the titles of the three most expensive books.",
         "Which three books are the most expensive?",
     }
     again = [realise(sql, schemas["bookshop"], rng=random.Random(seed)) for seed in range(30)]
@@ -330,7 +330,7 @@ def test_realise_detail_names_the_style(schemas):
     assert styles == {"interrogative", "imperative"}
     plain = realise_detail(sql, schemas["clinic"])
     assert (plain.text, plain.style) == (
-        "How many patients in Cambridge are there?",
+        "How many patients are in Cambridge?",
         "interrogative",
     )
 
@@ -340,20 +340,17 @@ def test_count_wordings_all_keep_the_condition(schemas):
     seen = {realise(sql, schemas["bookshop"], rng=random.Random(s)) for s in range(80)}
     assert seen == {
         "How many authors are from Japan?",
-        "How many authors from Japan are there?",
         "What is the number of authors from Japan?",
         "Count the authors from Japan.",
+        "Count the number of authors from Japan.",
         "Find the number of authors from Japan.",
         "Return the number of authors from Japan.",
-        "Give me the number of authors from Japan.",
     }
 
 
 def test_sqlite_double_quoted_strings_are_values(schemas):
     sql = 'SELECT title FROM books WHERE genre = "Poetry"'
-    assert (
-        realise(sql, schemas["bookshop"]) == "What are the titles of books whose genre is Poetry?"
-    )
+    assert realise(sql, schemas["bookshop"]) == "What are the titles of books with genre Poetry?"
 
 
 @pytest.mark.parametrize(
@@ -404,5 +401,6 @@ def test_schema_words_read_run_together_and_passive_names():
     assert words.table("tv_channel").entities == "TV channels"
     sql = "SELECT T1.Title FROM Cartoon AS T1 JOIN TV_Channel AS T2 ON T1.Channel = T2.id WHERE T1.Directed_by = 'Ben Jones' AND T2.series_name = 'Sky Radio'"
     assert realise(sql, schema) == (
-        "What are the titles of cartoons directed by Ben Jones whose channel's series name is Sky Radio?"
+        "What are the titles of cartoons directed by Ben Jones and with a channel with series name "
+        "Sky Radio?"
     )

@@ -114,7 +114,7 @@ def test_every_spider_dev_query_gets_an_offline_cot_ending_in_it(spider):
         ("game_1", "SELECT GType FROM Video_Games", "What are the types of all video games?"),
         # F/L before "name" are first and last.
         ("game_1", "SELECT Fname, LName FROM Student WHERE Age > 20",
-         "What are the first and last names of students whose age is greater than 20?"),
+         "What are the first and last names of students with an age greater than 20?"),
     ],
 )  # fmt: skip
 def test_clipped_column_names(spider_root, db_id: str, sql: str, expected: str):

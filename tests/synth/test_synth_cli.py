@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -54,13 +55,31 @@ def test_synth_offline_on_the_demo_databases(demo_root: Path, tmp_path: Path):
     assert len({r["id"] for r in data}) == len(data)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert [s["operator"] for s in summary["steps"]] == [
-        "sql_generator", "sql_execution_filter", "question_generator", "prompt_generator",
-        "cot_generator", "component_classifier", "execution_classifier",
+        "sql_generator", "sql_execution_filter", "sql_semantic_filter", "question_generator",
+        "sql_consistency_filter", "prompt_generator", "cot_generator", "component_classifier",
+        "execution_classifier",
     ]  # fmt: skip
     assert summary["records"] == len(data)
     assert sum(summary["component_difficulty"].values()) == len(data)
+    assert summary["execution_difficulty"] == {"not graded (offline engine)": len(data)}
+    assert summary["per_database"] == dict(sorted(Counter(r["db_id"] for r in data).items()))
+    quality = summary["quality"]
+    assert quality["questions"] == len(data)
+    assert quality["semantic_checks"]["checked"] == summary["steps"][2]["in"]
+    assert set(quality["semantic_checks"]["dropped"]) == {
+        "ties", "fan_out", "degenerate", "tautology", "contrived"
+    }  # fmt: skip
+    assert quality["contrived_filter_share"] == 0.0  # the generator writes none
+    assert 0 <= quality["whose_share"] <= 0.15 and quality["mean_words"] > 4
+    assert 0 < quality["distinct_2"] <= 1
     html = (run_dir / "report.html").read_text()
     assert "<svg" in html and "Component difficulty" in html
+    assert "not graded (offline engine)" in html and ">None<" not in html
+    assert "<h2>Quality</h2>" in html and "questions with &quot;whose&quot;" in html
+    assert "<h2>Records per database</h2>" in html
+    # the samples shown come from every level and every database
+    shown = html.split("<h2>Samples</h2>", 1)[1]
+    assert all(f"<td>{db}</td>" in shown for db in ("bookshop", "clinic", "airline"))
     assert "<script" not in html and 'src="http' not in html and "<link" not in html  # offline
     assert "records from 3 inputs" in result.output
 
@@ -93,7 +112,7 @@ def test_changing_one_step_reruns_it_and_the_later_ones(demo_root: Path, tmp_pat
     config.write_text('[synth.ops.prompt_generator]\ntemplate = "plain"\n')
     assert synth(*args, "--config", str(config)).exit_code == 0
     steps = json.loads((run_dir / "summary.json").read_text())["steps"]
-    assert [s["reused"] for s in steps] == [True, True, True, False, False, False, False]
+    assert [s["reused"] for s in steps] == [True] * 5 + [False] * 4
 
 
 def test_bad_config_fails_before_any_work(demo_root: Path, tmp_path: Path):

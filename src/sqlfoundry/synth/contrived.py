@@ -154,9 +154,17 @@ def contrived_filters(sql: str | exp.Expression, schema: Any, dialect: str = "sq
             if not counts and not _year_like(column) and any(not is_round(n) for n in numbers):
                 found.append(f"non-round threshold: {text}")
                 continue
-            if any(_DATE.match(s) and not s.endswith("-01") for s in strings):
+            if any(_DATE.match(s) and not _period_bound(s) for s in strings):
                 found.append(f"non-round date threshold: {text}")
     return found
+
+
+def _period_bound(day: str) -> bool:
+    """A first of a month or a month's last day: where a period a person names begins or ends."""
+    import calendar
+
+    year, month, date = (int(p) for p in day.split("-"))
+    return date == 1 or (1 <= month <= 12 and date == calendar.monthrange(year, month)[1])
 
 
 def _to_the_minute(value: str) -> bool:

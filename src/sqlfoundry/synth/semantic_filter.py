@@ -25,6 +25,7 @@ to run (an engine refusing an odd probe) count as passed and are listed under
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -57,7 +58,7 @@ from sqlfoundry.synth.semantic_probes import (
 Check = Literal["ties", "fan_out", "degenerate", "tautology", "contrived"]
 EXECUTION_CHECKS: tuple[str, ...] = ("ties", "fan_out", "degenerate", "tautology")
 ALL_CHECKS: tuple[str, ...] = (*EXECUTION_CHECKS, "contrived")
-_TIE_WORDS = ("tie", "ties", "tied", "any one of", "any of them")
+_TIE_WORDS = re.compile(r"\b(ties?|tied|any one of|any of them|all of them)\b")
 
 
 class SemanticParams(Params):
@@ -122,8 +123,7 @@ def result_problem(rows: Sequence[tuple[Any, ...]]) -> str | None:
 
 
 def _asks_for_ties(question: str | None) -> bool:
-    low = f" {(question or '').lower()} "
-    return any(f" {w} " in low or f" {w}," in low or f" {w}?" in low for w in _TIE_WORDS)
+    return _TIE_WORDS.search((question or "").lower()) is not None
 
 
 @register

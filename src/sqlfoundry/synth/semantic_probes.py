@@ -253,7 +253,7 @@ def repeated_entities(rows: Sequence[tuple[Any, ...]], probe: Probe) -> int:
     return sum(n - 1 for n in seen.values() if n > 1)
 
 
-_PER_WORDS = re.compile(r"\b(each|every|per|for all)\s+(?:\w+\s+){0,2}?(\w+)")
+_PER_WORDS = re.compile(r"\b(?:each|every|per)((?:\s+\w+){1,3})")
 
 
 def question_says_per(question: str | None, tables: str) -> bool:
@@ -264,7 +264,9 @@ def question_says_per(question: str | None, tables: str) -> bool:
 
     wanted = {singular(w) for name in tables.split(", ") for w in words(name)}
     return any(
-        singular(m.group(2).lower()) in wanted for m in _PER_WORDS.finditer(question.lower())
+        singular(word) in wanted
+        for m in _PER_WORDS.finditer(question.lower())
+        for word in m.group(1).split()
     )
 
 

@@ -484,6 +484,11 @@ class ConditionDescriber(NestedConditions, Describer):
         low_node, high_node = unparen(cond.args["low"]), unparen(cond.args["high"])
         if isinstance(low_node, exp.Literal) and isinstance(high_node, exp.Literal):
             start, end = period_start(low_node.this), period_end(high_node.this)
+            if start is not None and start == end and not negated:
+                # One whole year or month: "in 2022", "in March 2022".
+                return self._time_phrase(
+                    w, noun, "=", Value(start, "year" if start.isdigit() else "date", start)
+                )
             if start is not None and end is not None:
                 low, high = start, end  # "between 2004 and 2018"
         neg = "not " if negated else ""

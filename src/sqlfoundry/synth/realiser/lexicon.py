@@ -109,7 +109,7 @@ YEAR_COMPARE = {">": "after", ">=": "in or after", "<": "before", "<=": "in or b
 
 ASK_ONE = ("What is", "What's")
 ASK_MANY = ("What are",)
-IMPERATIVES = ("List", "Show", "Find", "Give", "Return", "Show me", "List all")
+IMPERATIVES = ("List", "Show", "Find", "Give", "Return", "Show me")
 IMPERATIVES_ONE = ("Find", "Show", "Give", "Return", "Tell me")
 COUNT_IMPERATIVES = ("Count", "Count the number of", "Find the number of", "Return the number of")
 NAMED = ("named", "called", "named", "with the name")

@@ -93,7 +93,8 @@ def with_phrase(noun: str, predicate: str) -> str | None:
         return f"with {a_noun(noun)} other than {rest[4:]}"
     if rest.startswith(_BOUNDS):
         return f"with {a_noun(noun)} of {rest}"
-    if rest.startswith(_COMPARISONS) or rest.startswith(("on ", "in ")) and rest[3:4].isupper():
+    dated = rest.startswith(("on ", "in ")) and (rest[3:4].isupper() or rest[3:4].isdigit())
+    if rest.startswith(_COMPARISONS) or dated:
         return f"with {a_noun(noun)} {rest}"
     return f"with {noun} {rest}"
 

@@ -187,8 +187,9 @@ class _Data:
 
 
 def _spare_cap(quota: int) -> int:
-    """Spare queries kept per full level, for levels that cannot be filled otherwise."""
-    return max(3, quota // 4)
+    """Spare queries kept per full level, for levels that cannot be filled otherwise
+    (a level short of its target is filled from its neighbours' spares)."""
+    return max(3, quota)
 
 
 def _useful(rows: list[tuple[Any, ...]]) -> str:
