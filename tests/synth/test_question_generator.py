@@ -72,7 +72,7 @@ def test_offline_realises_new_records_and_keeps_existing_questions(demo_ctx):
     ]
     assert kept.question == "Keep me?" and "question_style" not in kept.meta
     # sex = 'F' read through the column's value description ("F: female; M: male")
-    assert third.question == "Count the patients who are female."
+    assert third.question == "Give the number of patients who are female."
     assert third.meta["question_style"] == "imperative"
     reasons = {r.sample.id: r.reason for r in out.rejects}
     assert reasons["q3"] == "unknown database: nope"

@@ -220,7 +220,7 @@ CASES = [
     (
         "clinic",
         "SELECT T2.name, count(*) FROM doctors AS T1 JOIN departments AS T2 ON T1.department_id = T2.department_id GROUP BY T2.department_id ORDER BY count(*) DESC",
-        "For each department, what are the name and number of doctors, ordered by the number of doctors in descending order?",
+        "For each department, what are the name and number of doctors, sorted by that number in descending order?",
     ),
     (
         "clinic",
@@ -345,6 +345,7 @@ def test_count_wordings_all_keep_the_condition(schemas):
         "Count the number of authors from Japan.",
         "Find the number of authors from Japan.",
         "Return the number of authors from Japan.",
+        "Give the number of authors from Japan.",
     }
 
 

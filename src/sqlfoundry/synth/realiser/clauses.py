@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from sqlfoundry.synth.realiser.conditions import ConditionDescriber
-from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope
+from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope, aggregate_in
 from sqlfoundry.synth.realiser.grammar import (
     join_words,
     number_word,
@@ -226,6 +226,17 @@ class ClauseDescriber(ConditionDescriber):
         """ORDER BY without LIMIT: ", ordered by age from oldest to youngest"."""
         if not order:
             return ""
+        if len(order) == 1 and any(
+            order[0][0].sql() == p.sql() and aggregate_in(p) for p in scope.q.projections
+        ):
+            # Sorted by a figure the sentence already asks for: point back at it.
+            expr, desc = order[0]
+            node = unparen(expr)
+            word = "number" if isinstance(node, exp.Count) else {
+                exp.Avg: "average", exp.Sum: "total", exp.Max: "maximum", exp.Min: "minimum"
+            }.get(type(node), "figure")  # fmt: skip
+            lead = self.choose.pick(("sorted", "ordered"))
+            return f", {lead} by that {word} {self.choose.pick(DESCENDING if desc else ASCENDING)}"
         parts = []
         for i, (expr, desc) in enumerate(order):
             noun = self.noun(expr, scope)

@@ -116,7 +116,7 @@ class Framer(SetFrames, ClauseDescriber):
         if limit is not None:
             return self._count_head(limit, scope.subject) + post(mods, limit != 1)
         if mods is None:
-            return self.choose.pick(("all ", "all the ", "", "each of the ")).rstrip() + (
+            return self.choose.pick(("all ", "all the ", "")).rstrip() + (
                 f" {scope.subject.entities}"
             )
         the = "the " if self.choose.chance(0.35) else ""

@@ -111,7 +111,13 @@ ASK_ONE = ("What is", "What's")
 ASK_MANY = ("What are",)
 IMPERATIVES = ("List", "Show", "Find", "Give", "Return", "Show me")
 IMPERATIVES_ONE = ("Find", "Show", "Give", "Return", "Tell me")
-COUNT_IMPERATIVES = ("Count", "Count the number of", "Find the number of", "Return the number of")
+COUNT_IMPERATIVES = (
+    "Count the number of",
+    "Find the number of",
+    "Count",
+    "Return the number of",
+    "Give the number of",
+)
 NAMED = ("named", "called", "named", "with the name")
 
 ASCENDING = ("in ascending order", "from lowest to highest")

@@ -43,9 +43,9 @@ class Realiser(Framer):
 
     def _realise_frame(self, frame: Frame) -> Realisation:
         style = "interrogative"
-        # Counts are mostly asked "How many ...?"; other requests often are orders.
+        # Counts are asked more than ordered; other requests are often orders.
         if self.choose.rng is not None and self.choose.chance(
-            0.2 if frame.kind == "count" else 0.45
+            0.35 if frame.kind == "count" else 0.45
         ):
             style = "imperative"
         if style == "interrogative" and frame.which and self.choose.chance(0.5):
@@ -77,7 +77,8 @@ class Realiser(Framer):
             verb = self.choose.pick(COUNT_IMPERATIVES)
             the = "" if verb != "Count" else "the "
             return sentence(f"{verb} {the}{counted}", ".")
-        if self.choose.chance(0.12):
+        # Spider's people ask "How many ...?" about half the time, "the number of" the rest.
+        if self.choose.chance(0.25):
             return sentence(f"What is the number of {counted}", "?")
         verbal = _verbal(mod)
         if verbal is not None:
@@ -103,12 +104,10 @@ class Realiser(Framer):
                 f"For {per}, {verb.lower()} {items}{of}{order}",
             )), ".")  # fmt: skip
         ask = "What are" if frame.plural else "What is"
-        by = per.removeprefix("each ")
         options = [
             f"For {per}, {ask.lower()} {items}{of}{order}",
             f"{ask} {items}{of} for {per}{order}",
             f"{ask} {items}{of} in {per}{order}",
-            f"{ask} {items}{of} by {by}{order}",
         ]
         if is_count and frame.head:
             counted = items.removeprefix("the number of ")

@@ -15,8 +15,8 @@ from sqlglot import exp
 from sqlfoundry.synth.sampling.builder import Builder, Draft
 from sqlfoundry.synth.sampling.clauses import Cond, aggregate, combine, condition, literal
 from sqlfoundry.synth.sampling.profile import CATEGORY, DATE, MEASURE, TEXT, Link, TableProfile
-from sqlfoundry.synth.sampling.scope import FromClause, JoinStep, Ref, Source, single
-from sqlfoundry.synth.sampling.structures import identity
+from sqlfoundry.synth.sampling.scope import FromClause, Ref, Source, single
+from sqlfoundry.synth.sampling.structures import identity, pair_path
 
 _SCALAR_FORMS = ((">", "avg", 0.4), ("<", "avg", 0.25), ("=", "max", 0.2), ("=", "min", 0.15))
 
@@ -107,10 +107,7 @@ def membership(b: Builder, rich: bool) -> Draft | None:
         return None
     negated = outer_is_parent and b.rng.random() < 0.35 and _never_null(inner_col, inner_table)
     # One real joined row anchors both the inner filter and the outer ones.
-    path = FromClause(
-        [Source(outer_table, "T1", 0), Source(inner_table, "T2", len(outer_table.columns))],
-        [JoinStep(link, 0, 1)],
-    )
+    path = pair_path(outer_table, inner_table, link)
     rows = b.data.rows(path)
     if not rows:
         return None
@@ -235,9 +232,7 @@ def _except_unmatched(b: Builder, rich: bool) -> Draft | None:
     if shown is None:
         return None
     left = b.select(scope, [scope.sources[0].ref(c).node(b.dialect) for c in shown])
-    path = FromClause(
-        [Source(parent, "T1", 0), Source(child, "T2", len(parent.columns))], [JoinStep(link, 0, 1)]
-    )
+    path = pair_path(parent, child, link)
     right = b.select(path, [path.sources[0].ref(c).node(b.dialect) for c in shown])
     rows = b.data.rows(path)
     if rows and (rich or b.rng.random() < 0.5):

@@ -41,10 +41,11 @@ def _subquery(select: exp.Expression) -> exp.Subquery:
 
 
 def identity(table: TableProfile) -> list[ColumnProfile] | None:
-    """The columns that list a table's rows as distinct entities: a unique label, else
-    the label with the key (names repeat), else None."""
+    """The columns that list a table's rows as distinct entities: a label that (nearly)
+    never repeats, as Spider's set operations list names; else the label with the key
+    (first names repeat: two people are not one), else None."""
     labels = [c for c in table.labels if c.role != "key" or c.unique]
-    unique = [c for c in labels if c.unique]
+    unique = [c for c in labels if c.unique or c.distinct >= 0.9 * max(1, c.nonnull)]
     if unique:
         return unique[:1]
     keys = [c for c in table.columns if c.primary_key]
@@ -97,9 +98,10 @@ def _links_with_measure(b: Builder) -> list[Link]:
     return out
 
 
-def _join(parent: TableProfile, child: TableProfile, link: Link) -> FromClause:
+def pair_path(first: TableProfile, second: TableProfile, link: Link) -> FromClause:
+    """``first AS T1 JOIN second AS T2`` along ``link`` (either table may be the parent)."""
     return FromClause(
-        [Source(parent, "T1", 0), Source(child, "T2", len(parent.columns))],
+        [Source(first, "T1", 0), Source(second, "T2", len(first.columns))],
         [JoinStep(link, 0, 1)],
     )
 
@@ -111,7 +113,7 @@ def _entities_against_average(b: Builder, rich: bool) -> Draft | None:
         return None
     link = b.rng.choice(links)
     parent, child = b.profile.tables[link.parent], b.profile.tables[link.child]
-    path = _join(parent, child, link)
+    path = pair_path(parent, child, link)
     shown = identity(parent)
     pk = parent.column(parent.primary_key[0])
     if not shown or pk is None:
@@ -146,7 +148,7 @@ def children_set_operation(b: Builder, rich: bool) -> Draft | None:
         return None
     link, column = b.rng.choice(options)
     parent, child = b.profile.tables[link.parent], b.profile.tables[link.child]
-    path = _join(parent, child, link)
+    path = pair_path(parent, child, link)
     rows = b.data.rows(path)
     if not rows:
         return None
