@@ -31,7 +31,7 @@ from sqlfoundry.synth.realiser.lexicon import (
 from sqlfoundry.synth.realiser.mods import Mod, all_of, any_of, have, with_
 from sqlfoundry.synth.realiser.plan import SelectQuery, Source
 from sqlfoundry.synth.realiser.relations import counted_source
-from sqlfoundry.synth.realiser.trees import NEGATED, OPS, is_count_star, is_value, unparen
+from sqlfoundry.synth.realiser.trees import NEGATED, OPS, is_count_star, is_value, share_of, unparen
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
              "ninth", "tenth")  # fmt: skip
@@ -211,7 +211,7 @@ class ClauseDescriber(ConditionDescriber):
             rows = singular_noun(self.rows_noun(counted, scope.subject))
             if not measure.lower().startswith(rows.lower()):
                 measure = f"{rows} {measure}"
-        return with_(f"a {word} {measure}")
+        return with_(with_article(f"{word} {measure}"))
 
     def _amount(self, op: str, value: str) -> str:
         """A comparison after a noun: "of 4.5", "greater than 4.5", "of at least 4.5"."""
@@ -234,7 +234,7 @@ class ClauseDescriber(ConditionDescriber):
             node = unparen(expr)
             word = "number" if isinstance(node, exp.Count) else {
                 exp.Avg: "average", exp.Sum: "total", exp.Max: "maximum", exp.Min: "minimum"
-            }.get(type(node), "figure")  # fmt: skip
+            }.get(type(node), "percentage" if share_of(node) else "figure")  # fmt: skip
             lead = self.choose.pick(("sorted", "ordered"))
             return f", {lead} by that {word} {self.choose.pick(DESCENDING if desc else ASCENDING)}"
         parts = []

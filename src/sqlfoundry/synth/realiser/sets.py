@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sqlfoundry.synth.realiser.frames import Frame
+from sqlfoundry.synth.realiser.lexicon import Chooser
 from sqlfoundry.synth.realiser.mods import Mod, any_of
 from sqlfoundry.synth.realiser.plan import Query, SelectQuery, SetQuery, first_select
 
@@ -70,7 +71,12 @@ class SetFrames:
     def _one_population(self, query: SetQuery, items: str) -> str | None:
         """Two branches that differ in one value, said once: "the names of publishers that
         have a book with language English but not Japanese", "... both Fantasy and History"."""
-        l_mod, r_mod = self._plain_mods(query.left), self._plain_mods(query.right)
+        # Both sides in the same wording, so what they share can be said once.
+        chooser, self.choose = self.choose, Chooser(None)
+        try:
+            l_mod, r_mod = self._plain_mods(query.left), self._plain_mods(query.right)
+        finally:
+            self.choose = chooser
         if l_mod is None or r_mod is None:
             return None
         left, right = l_mod.rel.split(), r_mod.rel.split()
