@@ -197,3 +197,20 @@ def test_every_engine_is_checked_by_execution(server, request):
     }
     assert reasons["tie"] == expected["tie"] and reasons["fan-out"] == expected["fan-out"]
     assert [s.id for s in out.samples] == ["fine"]
+
+
+def test_what_the_generator_checked_is_not_run_twice(demo_ctx):
+    from sqlfoundry.synth.semantic_filter import checked_by_generator
+
+    sql = "SELECT title FROM books WHERE price > 0"  # a tautology
+    marked = Sample(id="m", db_id="bookshop", sql=sql, meta={"semantic": checked_by_generator(sql)})
+    changed = Sample(id="c", db_id="bookshop", sql=sql,
+                     meta={"semantic": checked_by_generator("SELECT title FROM books")})  # fmt: skip
+    out = run(SQLSemanticFilter(checks=list(ALL_CHECKS)).process([marked, changed], demo_ctx))
+    # The marked record passes as checked (the generator writes no tautology); a record
+    # whose SQL changed since it was checked is checked again.
+    assert [s.id for s in out.samples] == ["m"]
+    assert out.samples[0].meta["provenance"][-1] == {
+        "operator": "sql_semantic_filter", "engine": "offline", "reused": True
+    }  # fmt: skip
+    assert [r.reason for r in out.rejects] == ["tautology: price > 0 keeps every row"]

@@ -18,13 +18,17 @@ one of these reasons, when
   synthesis mode): a filter no person would write, see
   :mod:`sqlfoundry.synth.contrived`.
 
-A kept record gets ``meta["semantic"]``: the checks that ran. Probes that fail
+A kept record gets ``meta["semantic"]``: the checks that ran. A record the offline
+generator already checked (``meta["semantic"]["by"] == "sql_generator"``, for the
+same SQL text and at least the same checks) is passed on without running them
+twice. Probes that fail
 to run (an engine refusing an odd probe) count as passed and are listed under
 ``unchecked``, so a probe problem never drops a good record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -69,6 +73,26 @@ class SemanticParams(Params):
     """
 
     checks: list[Check] = Field(default_factory=lambda: list(EXECUTION_CHECKS))
+
+
+def _digest(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()[:16]
+
+
+def checked_by_generator(sql: str) -> dict[str, Any]:
+    """``meta["semantic"]`` of a query the offline generator already checked: every
+    check, tied to this exact SQL text (a changed query is checked again)."""
+    return {"checks": list(ALL_CHECKS), "by": "sql_generator", "sql": _digest(sql)}
+
+
+def _already_checked(sample: Sample, checks: Sequence[str]) -> bool:
+    info = sample.meta.get("semantic")
+    return (
+        isinstance(info, dict)
+        and info.get("by") == "sql_generator"
+        and info.get("sql") == _digest(sample.sql or "")
+        and set(checks) <= set(info.get("checks") or ())
+    )
 
 
 def probes_for(
@@ -140,6 +164,7 @@ class SQLSemanticFilter(Operator):
         out = StepOutput()
         checks = list(self.params.checks)
         plans: list[tuple[Sample, list[Probe], list[str]]] = []
+        passed: list[Sample] = []
         jobs: list[tuple[str, str]] = []
         for sample in batch:
             if not sample.sql or not sample.sql.strip():
@@ -147,6 +172,11 @@ class SQLSemanticFilter(Operator):
                 continue
             if not ctx.has_database(sample.db_id):
                 out.rejects.append(self.reject(sample, f"unknown database: {sample.db_id}"))
+                continue
+            if _already_checked(sample, checks):
+                # The generator ran these very checks on this very SQL: no need to run them twice.
+                done = stamp(sample.model_copy(deep=True), self.name, "offline", reused=True)
+                passed.append(done)
                 continue
             schema = ctx.schema(sample.db_id, sample_values=0)
             contrived = (
@@ -188,5 +218,7 @@ class SQLSemanticFilter(Operator):
                 out.rejects.append(self.reject(record, reasons[0]))
                 continue
             record.meta["semantic"] = info
-            out.samples.append(stamp(record, self.name, "offline"))
+            passed.append(stamp(record, self.name, "offline"))
+        order = {s.id: i for i, s in enumerate(batch)}
+        out.samples = sorted(passed, key=lambda s: order.get(s.id, 0))
         return out

@@ -57,6 +57,7 @@ from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
 from sqlfoundry.sql.skeleton import normalize
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
 from sqlfoundry.synth.sampling import DEFAULT_MIX, SampleOutcome, quotas, sample_database
+from sqlfoundry.synth.semantic_filter import checked_by_generator
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,9 @@ class SQLGenerator(EngineOperator):
                             shape=query.shape, attempts=query.attempts)  # fmt: skip
                 if query.target_level != query.hardness:
                     meta["filled_from"] = query.hardness
+                if self.params.semantic_checks:
+                    # What the sql_semantic_filter step would run again on this exact SQL.
+                    meta["semantic"] = checked_by_generator(query.sql)
                 child = Sample(id=f"{seed.db_id}-{k:05d}", db_id=seed.db_id, sql=query.sql,
                                hardness=query.hardness, meta=meta)  # fmt: skip
                 out.samples.append(stamp(child, self.name, "offline", seed=ctx.seed))
