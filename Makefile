@@ -59,7 +59,14 @@ test: $(STAMP) services
 test-fast: $(STAMP)
 	$(PY) -m pytest -x -q -m "not slow and not server"
 
-bench: $(STAMP)
+# The peers' runners (benchmarks/peers) need what the peers' code imports.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[$(ALL_EXTRAS),peers]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) benchmarks/run_all.py
 
 lint: $(STAMP)

@@ -38,6 +38,31 @@ def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, list[float]
     return statistics.median(runs), runs
 
 
+def side_by_side(
+    runners: dict[str, Callable[[], object]], repeat: int = 5
+) -> dict[str, list[float]]:
+    """Wall seconds of every runner, ``repeat`` rounds, the runners taking turns in each
+    round, so a change in the machine's load falls on all of them alike."""
+    runs: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeat):
+        for name, fn in runners.items():
+            start = time.perf_counter()
+            fn()
+            runs[name].append(time.perf_counter() - start)
+    return runs
+
+
+def spread(runs: list[float]) -> str:
+    """``median (min-max, n runs)`` of wall seconds."""
+    return (f"{statistics.median(runs):.3f} s ({min(runs):.3f}-{max(runs):.3f}, "
+            f"{len(runs)} runs)")  # fmt: skip
+
+
+def load() -> str:
+    """The load average (1, 5, 15 minutes): how busy the shared machine was."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine() -> str:
     cpu = ""
     try:

@@ -1,35 +1,34 @@
-"""``sqlfoundry eval``: the whole command, start-up included, on the public Spider data.
+"""``sqlfoundry eval`` against the official scorers, side by side, in the same run.
 
-Rows, each the median wall time of separate runs of the real command:
-- the 972 runnable Spider dev pairs, gold as prediction (the issue's target: < 0.4 s);
-- 2,916 generated predictions for them (``tests/bench/eval_perturb.py``: a mix of
-  right and wrong, with refusals and errors);
-- the 8,659 Spider train pairs, gold as prediction (3 gold queries fail and 96
-  have no database: they count as wrong).
+The 972 runnable Spider dev pairs, gold as prediction, scored by:
+- ``sqlfoundry eval`` (the whole command, start-up included; spider mode);
+- test-suite-sql-eval's ``evaluation.py --etype exec`` (``peers/testsuite.py``);
+- BIRD's ``evaluation_ex.py`` with ``--num_cpus`` = every core (``peers/bird.py``).
+The three take turns in each of ``--repeat`` rounds; medians, spread and the ratios
+of the medians are printed, with each scorer's accuracy (all three must say 100%).
+The peers' rows are skipped, with a message, when their checkouts are absent (see
+``peers/_peer.py``: ``--peers DIR`` or ``$SQLFOUNDRY_PEERS``).
 
-Only when scratch copies of the official scorers are present (they are never part
-of this repository; see ``tests/fixtures/eval/README.md``), the same run also times
-test-suite-sql-eval ``evaluation.py --etype exec`` and a BIRD ``evaluation_ex.py``
-reimplementation on the same 972 pairs. Their folder and interpreter come from
-``SQLFOUNDRY_OFFICIAL_DIR`` (default ``/tmp/official_exec``) and
-``SQLFOUNDRY_OFFICIAL_PYTHON`` (default ``/tmp/offvenv/bin/python``).
+Then sqlfoundry alone on larger inputs: 2,916 generated predictions for the dev
+pairs (``tests/bench/eval_perturb.py``: right and wrong, refusals and errors),
+the same with EM, and the 8,659 Spider train pairs, gold as prediction.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import REPO, SPIDER, machine, need, spider_dev_gold, timed
+from _common import REPO, SPIDER, load, machine, need, side_by_side, spider_dev_gold, spread
+from peers import bird, testsuite
+from peers._peer import FOLDERS, PEERS, PeerMissing
 
 CLI = Path(sys.executable).with_name("sqlfoundry")
-OFFICIAL_DIR = Path(os.environ.get("SQLFOUNDRY_OFFICIAL_DIR", "/tmp/official_exec"))
-OFFICIAL_PY = Path(os.environ.get("SQLFOUNDRY_OFFICIAL_PYTHON", "/tmp/offvenv/bin/python"))
-TARGET = 0.4
 
 
 def perturbed_files(folder: Path) -> tuple[Path, Path, int]:
@@ -58,63 +57,66 @@ def eval_command(gold: Path, pred: Path, out: Path, em: bool = False) -> list[st
             "--db-root", str(SPIDER / "database"), "--out", str(out), *extra]  # fmt: skip
 
 
-def run(cmd: list[str], cwd: Path | None = None) -> None:
-    subprocess.run(cmd, check=True, capture_output=True, cwd=cwd)
+def run(cmd: list[str], cwd: Path | None = None) -> str:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=cwd).stdout
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peers", type=Path, default=PEERS, help="folder of the peers' checkouts")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
     dev = need(SPIDER / "dev_without_wta_1_gold.sql")
     train = need(SPIDER / "train_gold.sql")
     print(f"machine: {machine()}")
-    rows: list[tuple[str, int, float, str, str]] = []
+    print(f"load average before: {load()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         out = folder / "report.json"
         dev_pred = gold_as_pred(dev, folder)
+        runners = {"sqlfoundry eval": lambda: run(eval_command(dev, dev_pred, out))}
+        accuracy = {"sqlfoundry eval": lambda: json.loads(out.read_text())["ex"]}
+        try:
+            ts_cmd = testsuite.command(dev, dev_pred, SPIDER / "database", SPIDER / "tables.json",
+                                       args.peers / FOLDERS["test-suite"])  # fmt: skip
+            runners["test-suite evaluation.py"] = lambda: run(ts_cmd)
+            accuracy["test-suite evaluation.py"] = lambda: testsuite.execution_accuracy(run(ts_cmd))
+        except PeerMissing as missing:
+            print(f"skipped: {missing}")
+        try:
+            items = folder / "items.jsonl"
+            run([*eval_command(dev, dev_pred, out), "--items", str(items)])
+            hardness = [json.loads(x)["hardness"] for x in items.read_text().splitlines()]
+            bird_pred, diff = bird.prepare(dev, dev_pred, folder, hardness)
+            bird_cmd, cwd = bird.command(dev, bird_pred, diff, SPIDER / "database",
+                                         folder / "bird.log", args.peers / FOLDERS["bird"])  # fmt: skip
+            runners["BIRD evaluation_ex.py"] = lambda: run(bird_cmd, cwd)
+            accuracy["BIRD evaluation_ex.py"] = lambda: bird.execution_accuracy(run(bird_cmd, cwd))
+        except PeerMissing as missing:
+            print(f"skipped: {missing}")
+        runs = side_by_side(runners, args.repeat)
+        ours = statistics.median(runs["sqlfoundry eval"])
+        print(f"\n972 Spider dev pairs, gold as prediction, {args.repeat} rounds taking turns")
+        print(f"{'scorer':<26} {'EX':>7}  {'wall':<34} sqlfoundry faster by")
+        for name, times in runs.items():
+            ex = accuracy[name]()
+            ratio = statistics.median(times) / ours
+            print(f"{name:<26} {ex:>7.4f}  {spread(times):<34} {ratio:.2f}x")
+
         pert_gold, pert_pred, n_pert = perturbed_files(folder)
         train_pred = gold_as_pred(train, folder)
-
-        for label, gold, pred, repeat, em in [
-            ("sqlfoundry eval, dev gold as pred", dev, dev_pred, 5, False),
-            ("sqlfoundry eval, dev perturbed", pert_gold, pert_pred, 5, False),
-            ("sqlfoundry eval, train gold as pred", train, train_pred, 3, False),
-            ("sqlfoundry eval --metrics ex,em, dev perturbed", pert_gold, pert_pred, 5, True),
+        print("\nsqlfoundry alone")
+        for label, gold, pred, em in [
+            (f"eval, {n_pert} perturbed dev predictions", pert_gold, pert_pred, False),
+            (f"eval --metrics ex,em, {n_pert} perturbed", pert_gold, pert_pred, True),
+            ("eval, 8,659 train pairs, gold as pred", train, train_pred, False),
         ]:
-            wall, runs = timed(lambda g=gold, p=pred, e=em: run(eval_command(g, p, out, e)), repeat)
+            times = side_by_side({label: lambda g=gold, p=pred, e=em: run(
+                eval_command(g, p, out, e))}, 3)[label]  # fmt: skip
             report = json.loads(out.read_text())
             result = f"EX {report['ex']:.4f}" + (f" EM {report['em']:.4f}" if em else "")
-            rows.append((label, report["count"], wall, result,
-                         ", ".join(f"{r:.2f}" for r in runs)))  # fmt: skip
-
-        official = OFFICIAL_DIR / "evaluation.py"
-        if official.is_file() and OFFICIAL_PY.is_file():
-            cmd = [str(OFFICIAL_PY), "evaluation.py", "--gold", str(dev), "--pred", str(dev_pred),
-                   "--db", str(SPIDER / "database"), "--table", str(SPIDER / "tables.json"),
-                   "--etype", "exec"]  # fmt: skip
-            wall, runs = timed(lambda: run(cmd, cwd=OFFICIAL_DIR), 5)
-            rows.append(("official test-suite evaluation.py --etype exec", 972, wall, "",
-                         ", ".join(f"{r:.2f}" for r in runs)))  # fmt: skip
-        else:
-            print(f"(no scratch test-suite scorer at {official}: its row is skipped)")
-        bird = OFFICIAL_DIR / "bird_ex.py"
-        if bird.is_file() and OFFICIAL_PY.is_file():
-            cmd = [str(OFFICIAL_PY), "bird_ex.py", "--predicted_sql_path", str(dev_pred),
-                   "--ground_truth_path", str(dev), "--db_root_path", f"{SPIDER / 'database'}/"]  # fmt: skip
-            wall, runs = timed(lambda: run(cmd, cwd=OFFICIAL_DIR), 5)
-            rows.append(("BIRD evaluation_ex.py (reimplementation)", 972, wall, "",
-                         ", ".join(f"{r:.2f}" for r in runs)))  # fmt: skip
-        else:
-            print(f"(no scratch BIRD scorer at {bird}: its row is skipped)")
-
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'what':<{width}}  {'pairs':>6}  {'median':>8}  result  runs")
-    for label, count, wall, result, runs in rows:
-        print(f"{label:<{width}}  {count:>6}  {wall:>7.3f}s  {result:<22}  {runs}")
-    dev_wall = rows[0][2]
-    verdict = "met" if dev_wall < TARGET else "NOT met"
-    print(f"\ntarget: dev gold-as-pred under {TARGET} s wall, start-up included: {verdict} "
-          f"({dev_wall:.3f} s)")  # fmt: skip
-    print(f"perturbed set: {n_pert} pairs")
+            print(f"{label:<44} {report['count']:>6}  {spread(times):<34} {result}")
+    print(f"\nload average after: {load()}")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,58 @@ def test_non_sql_is_a_syntax_error(sql, message):
     with pytest.raises(SQLSyntaxError) as info:
         check_read_only(sql)
     assert info.value.message == message
+
+
+# ----------------------------------------------------------------- the pre-check
+# plainly_read_only() lets a query skip the tokenizer; it must never pass what the
+# tokenizer would refuse.
+
+from sqlglot.dialects.dialect import Dialect  # noqa: E402
+
+from sqlfoundry.sql.guard import WRITE_WORDS, _writes_inside, check_tokens, plainly_read_only  # noqa: E402
+from sqlfoundry.sql.parse import SUPPORTED_DIALECTS, sqlglot_dialect  # noqa: E402
+
+
+def test_every_writing_keyword_holds_a_pre_check_word():
+    writes = _writes_inside()
+    for name in SUPPORTED_DIALECTS:
+        keywords = Dialect.get_or_raise(sqlglot_dialect(name)).tokenizer_class.KEYWORDS
+        for text, kind in keywords.items():
+            if kind in writes:
+                assert any(w in text.upper() for w in WRITE_WORDS), (name, text)
+
+
+PRE_CHECKED = [
+    ("SELECT count(*) FROM singer", True),
+    ("  select name from singer ;  ", True),
+    ("SELECT 1;;", False),
+    ("SELECT * FROM t WHERE note = 'a;b'", False),
+    ("SELECT update_time FROM t", False),
+    ("WITH a AS (SELECT 1) SELECT * FROM a", False),
+    ("(SELECT 1)", False),
+    ("-- note\nSELECT 1", False),
+    ("SELECT 1 -- no write here\n", True),
+]
+
+
+@pytest.mark.parametrize(("sql", "plain"), PRE_CHECKED)
+def test_pre_check(sql, plain):
+    assert plainly_read_only(sql) is plain
+    check_read_only(sql)  # all of them are queries
+    check_tokens(sql)
+
+
+@pytest.mark.parametrize(
+    "sql", [s for s, _ in REJECTED] + [s for s, _ in SYNTAX] + ["SELECTx FROM t", "SELECT_1 FROM t"]
+)
+def test_the_pre_check_passes_nothing_the_tokenizer_refuses(sql):
+    assert not plainly_read_only(sql)
+
+
+def test_the_pre_check_agrees_with_the_tokenizer_on_spider(spider_root):
+    golds = [line.rsplit("\t", 1)[0] for name in ("dev_gold.sql", "train_gold.sql")
+             for line in (spider_root / name).read_text().splitlines() if line.strip()]  # fmt: skip
+    plain = [sql for sql in golds if plainly_read_only(sql)]
+    assert len(plain) > len(golds) * 0.9  # most queries skip the tokenizer
+    for sql in plain:
+        check_tokens(sql)

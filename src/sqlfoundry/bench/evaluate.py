@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlfoundry.bench import metrics as m
 from sqlfoundry.bench.execution import (
@@ -20,9 +20,11 @@ from sqlfoundry.bench.execution import (
 )
 from sqlfoundry.bench.inputs import GoldEntry, Prediction
 from sqlfoundry.core.errors import ConfigError, SqlfoundryError
-from sqlfoundry.core.sample import Sample
-from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.db.pool import SafeExecutor
+
+if TYPE_CHECKING:
+    from sqlfoundry.core.sample import Sample
+    from sqlfoundry.db.manager import DatabaseManager
 
 log = logging.getLogger(__name__)
 

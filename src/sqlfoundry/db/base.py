@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sqlfoundry.core.errors import (
     DatabaseConnectionError,
@@ -17,8 +17,10 @@ from sqlfoundry.core.errors import (
     SQLSyntaxError,
     WriteRejectedError,
 )
-from sqlfoundry.db.schema import Schema
 from sqlfoundry.sql.guard import check_read_only
+
+if TYPE_CHECKING:
+    from sqlfoundry.db.schema import Schema
 
 Status = Literal["ok", "error", "timeout", "rejected"]
 Kind = Literal["sqlite", "postgres", "mysql"]

@@ -6,8 +6,10 @@ import csv
 import io
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlfoundry.db.schema import Schema
+if TYPE_CHECKING:
+    from sqlfoundry.db.schema import Schema
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
-
-from pydantic import BaseModel
 
 from sqlfoundry.core.errors import ConfigError, DatabaseNotFoundError
 from sqlfoundry.db.base import Database, DatabaseSpec
-from sqlfoundry.db.schema import Schema
+
+if TYPE_CHECKING:
+    from sqlfoundry.db.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,8 @@ SQLITE_SUFFIXES = (".sqlite", ".db")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
 
 
-class ServerSettings(BaseModel):
+@dataclass(kw_only=True)
+class ServerSettings:
     """Connection settings for a PostgreSQL or MySQL/MariaDB server.
 
     Each database on the server is one db_id. ``databases`` limits which ones

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sqlfoundry.core.errors import (
@@ -14,8 +15,9 @@ from sqlfoundry.core.errors import (
     QueryTimeoutError,
 )
 from sqlfoundry.db.base import Database, DatabaseSpec, fetch_capped, json_value
-from sqlfoundry.db.descriptions import apply_descriptions
-from sqlfoundry.db.schema import Column, ForeignKey, Schema, Table
+
+if TYPE_CHECKING:
+    from sqlfoundry.db.schema import ForeignKey, Schema
 
 # How many VM instructions pass between two deadline checks: small enough that
 # a timeout fires within a millisecond or so, large enough to cost nothing.
@@ -90,6 +92,10 @@ class SQLiteDatabase(Database):
         return columns, rows, truncated
 
     def introspect(self, sample_values: int = 5) -> Schema:
+        # The schema models (pydantic) load only when a schema is read, not to run queries.
+        from sqlfoundry.db.descriptions import apply_descriptions
+        from sqlfoundry.db.schema import Column, Schema, Table
+
         conn = self.conn
         names = [
             r[0]
@@ -129,6 +135,8 @@ class SQLiteDatabase(Database):
         return schema
 
     def _foreign_keys(self, table: str) -> list[ForeignKey]:
+        from sqlfoundry.db.schema import ForeignKey
+
         rows = self.conn.execute(f"PRAGMA foreign_key_list({quote_ident(table)})").fetchall()
         grouped: dict[int, ForeignKey] = {}
         for fk_id, _seq, ref_table, col, ref_col, *_ in rows:

@@ -1,0 +1,1 @@
+"""Runners for the peers' own code, timed beside sqlfoundry in the same benchmark run."""
