@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from evalkit import score
 
-from sqlfoundry.bench.evaluate import align
+from sqlfoundry.bench.evaluate import align, grade_hardness
 from sqlfoundry.bench.execution import MISSING
 from sqlfoundry.bench.inputs import read_gold_file, read_predictions
 from sqlfoundry.core.errors import InputError
@@ -167,9 +167,20 @@ def test_invalid_jsonl_line_is_wrong_with_file_and_line(gold: Path, tmp_path: Pa
 def test_align_keeps_gold_order_and_hardness(gold: Path, tmp_path: Path):
     pred = write(tmp_path, "pred.sql", "SELECT 1\nSELECT 2\nSELECT 3\n")
     items, warnings, by_index = align(read_gold_file(gold), read_predictions(pred))
+    assert all(i.grade and i.hardness is None for i in items)  # read while the queries run
+    grade_hardness(items)()
     assert [(i.index, i.pred, i.hardness) for i in items] == [
         (0, "SELECT 1", "easy"),
         (1, "SELECT 2", "easy"),
         (2, "SELECT 3", "easy"),
     ]
     assert warnings == [] and sorted(by_index) == [0, 1, 2]
+
+
+def test_hardness_read_in_another_process_equals_this_process(spider_root: Path):
+    gold = read_gold_file(spider_root / "dev_without_wta_1_gold.sql")
+    here, there = (align(gold, [])[0] for _ in range(2))
+    grade_hardness(here, workers=0)()
+    grade_hardness(there, workers=2)()  # 532 distinct golds: read in a forked process
+    assert [i.hardness for i in there] == [i.hardness for i in here]
+    assert {i.hardness for i in here} == {"easy", "medium", "hard", "extra"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METRICS = ("ex", "em", "ves", "linking", "ex_squrve")
+
+# Distinct gold queries from which their hardness is read in another process.
+BACKGROUND_GRADING = 200
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -70,9 +74,11 @@ def gold_from_samples(samples: Sequence[Sample]) -> list[GoldEntry]:
 def align(
     gold: Sequence[GoldEntry], preds: Sequence[Prediction]
 ) -> tuple[list[EvalItem], list[str], dict[int, Prediction]]:
-    """Pair gold and predictions by position; say so when the counts differ."""
-    from sqlfoundry.sql.hardness import spider_hardness
+    """Pair gold and predictions by position; say so when the counts differ.
 
+    An item whose gold entry has no hardness gets it from :func:`evaluate` (or
+    :func:`grade_hardness`), which reads it from the gold SQL while the queries run.
+    """
     warnings = []
     if len(preds) < len(gold):
         warnings.append(
@@ -85,24 +91,16 @@ def align(
             f"file ({len(gold)}); the extra ones are ignored"
         )
     items, by_index = [], {}
-    known: dict[str, str | None] = {}  # parsing is the costly part; a repeated gold parses once
     for i, entry in enumerate(gold):
         pred = preds[i] if i < len(preds) else None
-        hardness = entry.hardness
-        if hardness is None:
-            if entry.sql not in known:
-                try:
-                    known[entry.sql] = spider_hardness(entry.sql)
-                except SqlfoundryError:
-                    known[entry.sql] = None
-            hardness = known[entry.sql]
         items.append(
             EvalItem(
                 index=i,
                 db_id=entry.db_id,
                 gold=entry.sql,
                 pred=None if pred is None or pred.sql is None else pred.sql,
-                hardness=hardness,
+                hardness=entry.hardness,
+                grade=entry.hardness is None,
                 difficulty=entry.difficulty,
                 candidates=pred.candidates if pred else [],
                 gold_alternatives=entry.alternatives,
@@ -112,6 +110,45 @@ def align(
         if pred is not None:
             by_index[i] = pred
     return items, warnings, by_index
+
+
+def _hardness_of(sqls: Sequence[str]) -> list[str | None]:
+    """Spider hardness of each query (None where it does not parse)."""
+    from sqlfoundry.sql.hardness import spider_hardness
+
+    grades: list[str | None] = []
+    for sql in sqls:
+        try:
+            grades.append(spider_hardness(sql))
+        except SqlfoundryError:
+            grades.append(None)
+    return grades
+
+
+def grade_hardness(items: Sequence[EvalItem], workers: int = 0) -> Callable[[], None]:
+    """Start reading the Spider hardness of the items still to be graded (``grade``).
+
+    Parsing is the costly part of an evaluation after running the queries, and it
+    needs no database: with ``workers`` >= 2 and enough distinct golds it runs in
+    another process while this one runs the queries. A repeated gold parses once.
+
+    Returns:
+        A function that waits for the grades and sets each item's ``hardness``.
+    """
+    todo = [item for item in items if item.grade]
+    sqls = list(dict.fromkeys(item.gold for item in todo))
+    if workers < 2 or len(sqls) < BACKGROUND_GRADING:
+        return lambda: _set_hardness(todo, sqls, _hardness_of(sqls))
+    from sqlfoundry.core.cpu import in_background
+
+    pending = in_background(_hardness_of, sqls)
+    return lambda: _set_hardness(todo, sqls, pending())
+
+
+def _set_hardness(todo: list[EvalItem], sqls: list[str], grades: list[str | None]) -> None:
+    by_sql = dict(zip(sqls, grades, strict=True))
+    for item in todo:
+        item.hardness, item.grade = by_sql[item.gold], False
 
 
 def evaluate(
@@ -143,9 +180,13 @@ def evaluate(
         em_schemas = load_spider_schemas(tables_json)
     start = time.perf_counter()
     tick = progress("execute", 0) if progress else None
+    graded = grade_hardness(items, (os.cpu_count() or 1) if workers is None else workers)
     with SafeExecutor(manager, workers=workers, timeout=timeout, max_rows=None) as executor:
         verdicts = evaluate_execution(items, executor, mode=mode, dialect=dialect, progress=tick,
                                       squrve="ex_squrve" in metrics)  # fmt: skip
+    graded()
+    for item, verdict in zip(items, verdicts, strict=True):
+        verdict.hardness = item.hardness
     for item, verdict in zip(items, verdicts, strict=True):
         # A prediction line that could not be read is wrong for that reason.
         if item.meta.get("pred_error") and verdict.error in (MISSING, None):

@@ -77,7 +77,8 @@ class EvalItem:
 
     ``pred`` is None when the prediction file ran out; ``candidates`` are extra
     predictions for the oracle metrics; ``gold_alternatives`` are other
-    acceptable gold queries (Defog lists several).
+    acceptable gold queries (Defog lists several). ``grade``: the Spider hardness
+    is still to be read from the gold (see ``bench.evaluate.grade_hardness``).
     """
 
     index: int
@@ -89,6 +90,7 @@ class EvalItem:
     candidates: list[str] = field(default_factory=list)
     gold_alternatives: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    grade: bool = False
 
 
 @dataclass
