@@ -49,11 +49,19 @@ def kind_and_text(messages, index):
     if "Correct SQL query:" in text:
         sql = text.split("Correct SQL query:", 1)[1].split("```sql", 1)[1].split("```", 1)[0].strip()
         return "cot_generator", f"1. Find the rows.\n2. Assemble the query.\n```sql\n{sql}\n```"
+    if "Verdict: yes" in text:
+        return "consistency_judge", "The query reads the asked rows.\nVerdict: yes"
     if "SQL query:" in text and "style" in text.lower():
-        return "question_generator", json.dumps({"question": f"Which rows are listed (variant {index})?"})
+        styles = re.findall(r"^\d+\. ([\w-]+): ", text, flags=re.MULTILINE) or ["one"]
+        return "question_generator", json.dumps({"questions": [
+            {"style": s, "question": f"Which rows are listed ({s}, variant {index})?", "evidence": ""}
+            for s in styles]})
     return "execution_classifier", "```sql\nSELECT 1\n```"
 
 def handler(request):
+    if request.path == "/v1/embeddings":
+        log.write(json.dumps({"kind": "embeddings", "t": time.time(), "n": 1}) + "\n")
+        return None  # the fake's own vectors
     if request.path != "/v1/chat/completions":
         return None
     body = request.body or {}
@@ -107,6 +115,14 @@ def main() -> None:
             wall = time.perf_counter() - start
             if done.returncode != 0:
                 sys.exit(f"synth failed:\n{done.stderr[-3000:]}")
+            rejects = folder / "run" / "rejects.jsonl"
+            if rejects.exists():
+                reasons = defaultdict(int)
+                for line in rejects.read_text().splitlines():
+                    r = json.loads(line)
+                    reasons[(r.get("operator"), str(r.get("reason"))[:70])] += 1
+                for (op, why), n in sorted(reasons.items(), key=lambda x: -x[1])[:8]:
+                    print(f"rejected {n:>4}  {op}: {why}")
         finally:
             server.kill()
         requests = [json.loads(x) for x in log_path.read_text().splitlines()]
@@ -118,7 +134,13 @@ def main() -> None:
     print(f"\n{len(requests)} requests in {wall:.1f} s wall; {summary['records']} records; "
           f"endpoint latency {LATENCY * 1000:.0f} ms; max_concurrency {CONCURRENCY}")  # fmt: skip
     print(f"\n{'step':<22} {'requests':>8} {'window s':>9} {'mean in flight':>15} {'of ideal':>9}")
-    for kind in ("sql_generator", "question_generator", "cot_generator", "execution_classifier"):
+    for kind in (
+        "sql_generator",
+        "question_generator",
+        "consistency_judge",
+        "cot_generator",
+        "execution_classifier",
+    ):
         times = sorted(by_kind.get(kind, []))
         if not times:
             continue
@@ -126,7 +148,14 @@ def main() -> None:
         mean = len(times) * LATENCY / window
         print(f"{kind:<22} {len(times):>8} {window:>9.2f} {mean:>15.1f} {mean / CONCURRENCY:>8.0%}")
     calls = summary["llm_usage"]["total"]["calls"] if summary.get("llm_usage") else 0
-    print(f"\nusage: {calls} calls recorded by the client")
+    print(
+        f"\nusage: {calls} calls recorded by the client; embeddings requests "
+        f"{len(by_kind.get('embeddings', []))}"
+    )
+    print(
+        f"requests per kept sample: {len(requests) / max(1, summary['records']):.2f} "
+        f"({len(requests)} requests, {summary['records']} records)"
+    )
 
 
 if __name__ == "__main__":

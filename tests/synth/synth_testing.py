@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +37,26 @@ def answer_with(fn: Callable[[list[dict[str, Any]], int, int], str]) -> Callable
                            "model": body.get("model"), "choices": choices, "usage": usage})  # fmt: skip
 
     return handler
+
+
+def styles_asked(messages: list[dict[str, Any]]) -> list[str]:
+    """The styles a question-generation prompt asks for, in order: the numbered list of
+    ``question_candidates``, or the one style of ``question_generation``."""
+    text = messages[-1]["content"]
+    listed = re.findall(r"^\d+\. ([\w-]+): ", text, flags=re.MULTILINE)
+    return listed or re.findall(r'in the "([\w-]+)" style', text)
+
+
+def in_styles(
+    fn: Callable[[str], dict[str, str]],
+) -> Callable[[list[dict[str, Any]], int, int], str]:
+    """An ``answer_with`` function answering each asked style with ``fn(style)``
+    (``{"question", "evidence"}``), as the question prompts want it."""
+
+    def answer(messages: list[dict[str, Any]], n: int, i: int) -> str:
+        return json.dumps({"questions": [{"style": s, **fn(s)} for s in styles_asked(messages)]})
+
+    return answer
 
 
 def run(coro):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import random
-import re
 
 import pytest
 from fake_openai import Reply, embedding_of
-from synth_testing import answer_with, run
+from synth_testing import answer_with, in_styles, run, styles_asked
 
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.registry import build
@@ -17,10 +16,6 @@ from sqlfoundry.llm import QUESTION_STYLES, medoid
 from sqlfoundry.synth.question_generator import QuestionGenerator
 
 TOP3 = "SELECT title FROM books ORDER BY price DESC LIMIT 3"
-
-
-def _style_of(messages) -> str:
-    return re.search(r'in the "(\w+)" style', messages[-1]["content"]).group(1)
 
 
 def _embeddings(vectors: dict[str, list[float]]):
@@ -110,13 +105,12 @@ def test_bad_parameters_fail_at_construction(params, message):
 
 
 def test_llm_keeps_the_medoid_of_styled_candidates(llm_ctx, fake):
-    def answer(messages, n, i):
-        style = _style_of(messages)
+    def answer(style):
         evidence = "a pricey book costs the most" if style == "vague" else ""
-        return json.dumps({"question": f"Question in {style} style?", "evidence": evidence})
+        return {"question": f"Question in {style} style?", "evidence": evidence}
 
     # "vague" sits between the two others, so it is the medoid.
-    _serve(fake, answer, {
+    _serve(fake, in_styles(answer), {
         "Question in formal style?": [1.0, 0.0, 0.0],
         "Question in vague style?": [0.8, 0.6, 0.0],
         "Question in concise style?": [0.0, 1.0, 0.0],
@@ -131,14 +125,15 @@ def test_llm_keeps_the_medoid_of_styled_candidates(llm_ctx, fake):
         "concise", "formal", "vague"]  # fmt: skip
     assert record.meta["engine"] == "llm"
     chats = [r for r in fake.requests if r.path == "/v1/chat/completions"]
-    assert (
-        len(chats) == 3 and "```sql\n" + TOP3 + "\n```" in chats[0].body["messages"][1]["content"]
-    )
+    # One request for the three styles, the schema and the SQL sent once.
+    assert len(chats) == 1
+    prompt = chats[0].body["messages"][1]["content"]
+    assert "```sql\n" + TOP3 + "\n```" in prompt
+    assert sorted(styles_asked(chats[0].body["messages"])) == ["concise", "formal", "vague"]
 
 
 def test_llm_default_styles_are_drawn_per_record_and_embedded_at_the_endpoint(llm_ctx, fake):
-    _serve(fake, lambda messages, n, i: json.dumps(
-        {"question": f"Which are the {_style_of(messages)} books?", "evidence": ""}))  # fmt: skip
+    _serve(fake, in_styles(lambda style: {"question": f"Which are the {style} books?"}))
     out = run(QuestionGenerator().process([Sample(id="q1", db_id="bookshop", sql=TOP3)], llm_ctx))
     record = out.samples[0]
     expected_styles = random.Random("7:question_generator:q1").sample(list(QUESTION_STYLES), 5)
@@ -158,7 +153,7 @@ def test_llm_uses_the_run_embedder_when_there_is_one(llm_ctx, fake):
             vectors = {"formal": [1.0, 0.0], "concise": [0.6, 0.8], "colloquial": [0.0, 1.0]}
             return [vectors[t.split(", ")[1].rstrip("?")] for t in texts]
 
-    _serve(fake, lambda messages, n, i: f"Plain question, {_style_of(messages)}?")
+    _serve(fake, in_styles(lambda style: {"question": f"Plain question, {style}?"}))
     llm_ctx.embedder = Embedder()
     op = QuestionGenerator(num_candidates=3, styles=["formal", "concise", "colloquial"])
     record = run(op.process([Sample(id="x", db_id="bookshop", sql=TOP3)], llm_ctx)).samples[0]
@@ -183,9 +178,38 @@ def test_llm_passes_evidence_keeps_questions_and_rejects_when_every_candidate_fa
     ]
     prompts = [r.body["messages"][1]["content"] for r in fake.requests
                if r.path == "/v1/chat/completions"]  # fmt: skip
-    assert len(prompts) == 2
+    assert len(prompts) == 1  # b keeps its question; a's two styles are one request
     assert all("Known external knowledge for this query: expensive means price above 30" in p
                for p in prompts)  # fmt: skip
+
+
+def test_format_candidates_matches_answers_to_styles():
+    parse = QuestionGenerator.format_candidates
+    styles = ["formal", "vague", "concise"]
+    answer = {"questions": [
+        {"style": "concise", "question": "Top 3 pricey books?", "evidence": ""},
+        {"style": "nonsense", "question": "Which  books cost most?", "evidence": "cost is price"},
+        {"question": ""},
+    ]}  # fmt: skip
+    found, missing = parse(json.dumps(answer), styles)
+    # By its style when it names one, else by position; an empty question is no candidate.
+    assert found == [
+        {"style": "vague", "question": "Which books cost most?", "evidence": "cost is price"},
+        {"style": "concise", "question": "Top 3 pricey books?", "evidence": ""},
+    ]
+    assert [(m["style"], m["error"]) for m in missing] == [
+        ("formal", "the answer has no question in this style")]  # fmt: skip
+    # A bare list works too; one object answers the first style; a plain line only one style.
+    assert parse('[{"question": "A?"}, {"question": "B?"}]', styles)[0] == [
+        {"style": "formal", "question": "A?", "evidence": ""},
+        {"style": "vague", "question": "B?", "evidence": ""},
+    ]
+    assert parse('{"question": "A?", "evidence": ""}', styles)[0] == [
+        {"style": "formal", "question": "A?", "evidence": ""}]  # fmt: skip
+    assert parse("How many books?", ["formal"])[0] == [
+        {"style": "formal", "question": "How many books?", "evidence": ""}]  # fmt: skip
+    found, missing = parse("How many books?", styles)
+    assert found == [] and [m["style"] for m in missing] == styles
 
 
 def test_format_output_reads_json_or_a_plain_question():

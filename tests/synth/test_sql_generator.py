@@ -202,3 +202,19 @@ def test_llm_engine_rejects_a_database_it_got_nothing_for(llm_ctx, fake):
 def test_llm_engine_needs_an_llm(demo_ctx):
     with pytest.raises(ConfigError):
         run(SQLGenerator(engine="llm").process(seeds("bookshop"), demo_ctx))
+
+
+def test_llm_engine_asks_once_for_wanted_queries_with_the_same_prompt(llm_ctx, fake):
+    # 40 easy queries: in the first round nothing is kept yet, so the prompts differ
+    # only by their function hint, and those with the same one go out as one request.
+    tables = ["books", "authors", "publishers"]
+    fake.handler = answer_with(lambda messages, n, i: (
+        f"```sql\nSELECT * FROM {tables[i % 3]} LIMIT {len(messages[-1]['content']) % 97 + i}\n```"))  # fmt: skip
+    op = SQLGenerator(num_per_db=40, difficulty_mix={"easy": 1.0})
+    out = run(op.process(seeds("bookshop"), llm_ctx))
+    chats = [r for r in fake.requests if r.path == "/v1/chat/completions"]
+    ns = [int(r.body.get("n") or 1) for r in chats]
+    assert sum(ns) == 40 and len(chats) < 40 and max(ns) > 1
+    contents = ["\n".join(m["content"] for m in r.body["messages"]) for r in chats]
+    assert len(set(contents)) == len(contents)  # no prompt sent twice
+    assert len(out.samples) + len(out.rejects) == 40

@@ -454,7 +454,7 @@ class LLMClient:
         texts: Sequence[str],
         *,
         model: str | None = None,
-        batch_size: int = 128,
+        batch_size: int = 1024,
         operator: str = "embed",
         use_cache: bool = True,
     ):
@@ -462,6 +462,7 @@ class LLMClient:
 
         The model is ``model``, else ``config.embedding_model``, else ``config.model``.
         Each text is cached on its own, so adding texts to a set re-embeds only those.
+        Up to ``batch_size`` texts go in one request (OpenAI takes 2,048 inputs per request).
         """
         from sqlfoundry.llm.similarity import require_numpy
 

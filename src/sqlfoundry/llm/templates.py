@@ -269,6 +269,17 @@ def question_style(style: str) -> dict[str, str]:
     return styles[style]
 
 
+def question_candidates_messages(styles: list[str], **values: Any) -> list[dict[str, str]]:
+    """Render question_candidates: one question per style in ``styles``, in one request,
+    each style's guide numbered in order."""
+    lines = []
+    for number, style in enumerate(styles, start=1):
+        guide = question_style(style)
+        lines.append(f"{number}. {style}: {guide['description']} Example: {guide['example']}")
+    return render_prompt("question_candidates", count=len(styles), styles="\n".join(lines),
+                         **values)  # fmt: skip
+
+
 def question_generation_messages(style: str, **values: Any) -> list[dict[str, str]]:
     """Render question_generation with the style's guide filled in from question_styles.toml."""
     guide = question_style(style)

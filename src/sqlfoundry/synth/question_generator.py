@@ -5,8 +5,10 @@ as a question or request, with a phrasing variant drawn from the run's seed and
 the record id; ``meta["question_style"]`` records it.
 
 LLM engine: ``num_candidates`` questions in different language styles
-(``question_styles.toml``: formal, colloquial, imperative, ...), one request per
-style, each answered as ``{"question", "evidence"}``. The candidates are
+(``question_styles.toml``: formal, colloquial, imperative, ...), all asked in one
+request (``question_candidates``; a single style uses ``question_generation``) and
+answered as ``{"questions": [{"style", "question", "evidence"}, ...]}``: the
+schema and the SQL are sent once, not once per style. The candidates are
 embedded (the run's local embedder, else the endpoint's ``/embeddings``) and the
 medoid, the candidate closest to all the others, is kept: the most typical
 reading of the SQL, which filters out a candidate that drifted. ``meta`` keeps
@@ -22,6 +24,7 @@ are dropped with the reason.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Sequence
@@ -39,6 +42,7 @@ from sqlfoundry.llm import (
     LLMRequest,
     medoid,
     parse_json,
+    question_candidates_messages,
     question_generation_messages,
     run_batch,
 )
@@ -150,16 +154,18 @@ class QuestionGenerator(EngineOperator):
 
     # ------------------------------------------------------------------ LLM
 
-    def format_input(self, sample: Sample, style: str, ctx: RunContext) -> list[dict[str, str]]:
-        """The chat messages asking for one question in one style."""
+    def format_input(
+        self, sample: Sample, styles: str | list[str], ctx: RunContext
+    ) -> list[dict[str, str]]:
+        """The chat messages asking for one question in each of ``styles``."""
+        styles = [styles] if isinstance(styles, str) else styles
         schema = self._schemas.schema(ctx, sample.db_id)
-        return question_generation_messages(
-            style,
-            dialect=dialect_name(schema.dialect),
-            schema=self._schemas.ddl(ctx, sample.db_id),
-            sql=sample.sql.strip(),
-            evidence=(sample.evidence or "").strip(),
-        )
+        values = {"dialect": dialect_name(schema.dialect),
+                  "schema": self._schemas.ddl(ctx, sample.db_id), "sql": sample.sql.strip(),
+                  "evidence": (sample.evidence or "").strip()}  # fmt: skip
+        if len(styles) == 1:
+            return question_generation_messages(styles[0], **values)
+        return question_candidates_messages(styles, **values)
 
     @staticmethod
     def format_output(text: str | None) -> tuple[dict[str, str] | None, str | None]:
@@ -180,26 +186,60 @@ class QuestionGenerator(EngineOperator):
             return {"question": " ".join(body.split()), "evidence": ""}, None
         return None, parsed.error or "empty answer"
 
+    @classmethod
+    def format_candidates(
+        cls, text: str | None, styles: list[str]
+    ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """The candidates of one answer to :meth:`format_input`, each with its style, and
+        an error for each style the answer has no usable question for.
+
+        Entries are matched to styles by their ``style`` when it names one still
+        unmatched, else by position; a single ``{"question", ...}`` answers the first style.
+        """
+        parsed = parse_json(text, expect=(dict, list))
+        entries: list[Any] = []
+        if parsed.ok and isinstance(parsed.value, list):
+            entries = parsed.value
+        elif parsed.ok and isinstance(parsed.value.get("questions"), list):
+            entries = parsed.value["questions"]
+        elif parsed.ok or len(styles) == 1:
+            one, error = cls.format_output(text)
+            if one is None:
+                return [], [{"style": s, "error": error or "empty answer"} for s in styles]
+            entries = [{**one, "style": styles[0]}]
+        else:
+            return [], [{"style": s, "error": parsed.error or "empty answer"} for s in styles]
+        found: dict[str, dict[str, str]] = {}
+        for position, entry in enumerate(entries):
+            named = entry.get("style") if isinstance(entry, dict) else None
+            style = named if named in styles and named not in found else None
+            if style is None and position < len(styles) and styles[position] not in found:
+                style = styles[position]
+            if style is None:
+                continue
+            one, _ = cls.format_output(json.dumps(entry) if isinstance(entry, dict) else None)
+            if one is not None:
+                found[style] = {"style": style, **one}
+        missing = [{"style": s, "error": "the answer has no question in this style",
+                    "raw": text or ""} for s in styles if s not in found]  # fmt: skip
+        return [found[s] for s in styles if s in found], missing
+
     def _styles_for(self, ctx: RunContext, sample: Sample) -> list[str]:
         return self._rng(ctx, sample).sample(self.params.styles, self.params.num_candidates)
 
     async def process_llm(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
         todo, done = self._triage(batch, ctx, out, "llm")
-        plan = [(sample, style) for sample in todo for style in self._styles_for(ctx, sample)]
-        requests = [LLMRequest(self.format_input(s, style, ctx)) for s, style in plan]
+        plan = [(sample, self._styles_for(ctx, sample)) for sample in todo]
+        requests = [LLMRequest(self.format_input(s, styles, ctx)) for s, styles in plan]
         items = await run_batch(ctx.llm, requests, operator=self.name)
         candidates: dict[str, list[dict[str, str]]] = {s.id: [] for s in todo}
         errors: dict[str, list[dict[str, str]]] = {s.id: [] for s in todo}
-        for (sample, style), item in zip(plan, items, strict=True):
+        for (sample, styles), item in zip(plan, items, strict=True):
             if not item.ok:
-                errors[sample.id].append({"style": style, "error": item.error.message})
+                errors[sample.id] = [{"style": s, "error": item.error.message} for s in styles]
                 continue
-            parsed, error = self.format_output(item.text)
-            if parsed is None:
-                errors[sample.id].append({"style": style, "error": error, "raw": item.text or ""})
-                continue
-            candidates[sample.id].append({"style": style, **parsed})
+            candidates[sample.id], errors[sample.id] = self.format_candidates(item.text, styles)
         chosen = await self._medoids(todo, candidates, ctx)
         for sample in todo:
             found = candidates[sample.id]

@@ -18,10 +18,12 @@ Offline engine
 
 LLM engine
     One ``sql_generation`` prompt per wanted query (target complexity from the
-    level, a varied hint of functions to use, and a few queries already kept
-    for the database to avoid), sent in rounds so later rounds can avoid
-    earlier answers. An answer is kept when it parses, is a read-only query,
-    is new, runs and returns rows; the others are rejected with their reason.
+    level, a varied hint of functions to use, and the queries already kept for
+    the database to avoid, those of the same level first), sent in rounds so
+    later rounds can avoid earlier answers. Wanted queries whose prompts come out
+    the same are one request for that many samples (``n``), not that many
+    requests. An answer is kept when it parses, is a read-only query, is new,
+    runs and returns rows; the others are rejected with their reason.
 
 A seed whose database is unknown or has no usable table is rejected.
 """
@@ -50,7 +52,7 @@ from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.base import DatabaseSpec
 from sqlfoundry.db.render import to_ddl
-from sqlfoundry.llm import LLMRequest, parse_sql, render_prompt, run_batch
+from sqlfoundry.llm import BatchItem, LLMRequest, parse_sql, render_prompt, run_batch
 from sqlfoundry.sql.guard import check_read_only
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
 from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
@@ -298,7 +300,11 @@ class SQLGenerator(EngineOperator):
     def format_input(self, plan: _LLMPlan, level: str) -> tuple[list[dict[str, str]], str]:
         """The chat messages for one wanted query, and the function hint used."""
         hint = _function_hint(plan.rng, plan.dialect, level)
-        shown = plan.rng.sample(plan.kept, min(self.params.avoid_examples, len(plan.kept)))
+        # A model repeats itself most at the same complexity: those kept queries first,
+        # the latest first, then the others.
+        same = [c for c in reversed(plan.kept) if c.meta.get("target_level") == level]
+        others = [c for c in reversed(plan.kept) if c.meta.get("target_level") != level]
+        shown = (same + others)[: self.params.avoid_examples]
         avoid = "\n".join(f"- {child.sql}" for child in shown)
         messages = render_prompt("sql_generation", dialect=_dialect_title(plan.dialect),
                                  schema=plan.ddl, complexity=COMPLEXITY[level],
@@ -330,8 +336,8 @@ class SQLGenerator(EngineOperator):
         self, plans: list[_LLMPlan], round_index: int, ctx: RunContext, rejects: list[Reject]
     ) -> None:
         """Ask for this round's share of every database's queries, check and keep them."""
-        wanted: list[tuple[_LLMPlan, int, str, str]] = []  # plan, index, level, hint
-        requests: list[LLMRequest] = []
+        # Wanted queries whose prompts are the same, one request with n = how many.
+        groups: dict[str, tuple[list[dict[str, str]], list[tuple[_LLMPlan, int, str, str]]]] = {}
         params: dict[str, Any] = {"temperature": self.params.temperature}
         if self.params.max_tokens is not None:
             params["max_tokens"] = self.params.max_tokens
@@ -339,11 +345,18 @@ class SQLGenerator(EngineOperator):
             for k in _round_slice(len(plan.targets), round_index):
                 level = plan.targets[k]
                 messages, hint = self.format_input(plan, level)
-                wanted.append((plan, k, level, hint))
-                requests.append(LLMRequest(messages, n=1, params=params))
-        if not requests:
+                key = plan.seed.db_id + "\0" + "\0".join(m["content"] for m in messages)
+                groups.setdefault(key, (messages, []))[1].append((plan, k, level, hint))
+        if not groups:
             return
-        items = await run_batch(ctx.llm, requests, operator=self.name)
+        requests = [LLMRequest(messages, n=len(members), params=params)
+                    for messages, members in groups.values()]  # fmt: skip
+        answered = await run_batch(ctx.llm, requests, operator=self.name)
+        wanted, items = [], []
+        for (_, members), item in zip(groups.values(), answered, strict=True):
+            for j, member in enumerate(members):
+                wanted.append(member)
+                items.append(_nth(item, j))
         checked: list[tuple[_LLMPlan, Sample]] = []
         for (plan, k, level, hint), item in zip(wanted, items, strict=True):
             child = Sample(id=f"{plan.seed.db_id}-{k:05d}", db_id=plan.seed.db_id,
@@ -387,6 +400,15 @@ class _LLMPlan:
     rng: random.Random
     kept: list[Sample] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+
+
+def _nth(item: BatchItem, j: int) -> BatchItem:
+    """The ``j``-th sample of a request for several, as an item of its own."""
+    if not item.ok or len(item.generations) == 1:
+        return item
+    return BatchItem(
+        index=item.index, request=item.request, generations=item.generations[j : j + 1]
+    )
 
 
 def _round_slice(total: int, round_index: int) -> range:
