@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def copy_data(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars); anything else through
+    ``copy.deepcopy``. Several times faster than ``copy.deepcopy`` on records."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {k: copy_data(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_data(v) for v in value]
+    return copy.deepcopy(value)
 
 
 class Sample(BaseModel):
@@ -37,6 +53,16 @@ class Sample(BaseModel):
     schema_subset: dict[str, list[str]] | None = None
     schema_links: dict[str, Any] | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Sample:
+        # model_copy(deep=True) comes here. Every operator copies the records it
+        # changes, and copy.deepcopy of their meta was a fifth of an LLM run's CPU.
+        clone = type(self).__new__(type(self))
+        object.__setattr__(clone, "__dict__", copy_data(self.__dict__))
+        object.__setattr__(clone, "__pydantic_extra__", None)
+        object.__setattr__(clone, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
+        object.__setattr__(clone, "__pydantic_private__", None)
+        return clone
 
     def to_json_dict(self) -> dict[str, Any]:
         """A compact dict: fields left at their empty defaults are dropped."""

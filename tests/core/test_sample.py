@@ -1,0 +1,30 @@
+"""Sample: a deep copy shares nothing mutable with its original and equals it."""
+
+from __future__ import annotations
+
+import copy
+
+from sqlfoundry.core.sample import Sample, copy_data
+
+
+def test_a_deep_copy_is_equal_and_independent():
+    original = Sample(id="a", db_id="shop", sql="SELECT 1", candidates=["SELECT 2"],
+                      schema_subset={"t": ["c"]},
+                      meta={"provenance": [{"operator": "x", "n": 2}], "score": 0.5,
+                            "pair": ("kept", 1)})  # fmt: skip
+    clone = original.model_copy(deep=True)
+    assert clone == original and clone.model_fields_set == original.model_fields_set
+    clone.meta["provenance"][0]["n"] = 3
+    clone.candidates.append("SELECT 3")
+    clone.schema_subset["t"].append("d")
+    assert original.meta["provenance"] == [{"operator": "x", "n": 2}]
+    assert original.candidates == ["SELECT 2"] and original.schema_subset == {"t": ["c"]}
+    updated = original.model_copy(update={"question": "Q?"}, deep=True)
+    assert updated.question == "Q?" and original.question is None
+    assert copy.deepcopy(original) == original
+
+
+def test_copy_data_copies_containers_and_hands_other_values_to_deepcopy():
+    data = {"a": [1, {"b": None}], "c": {1, 2}}
+    copied = copy_data(data)
+    assert copied == data and copied["a"] is not data["a"] and copied["c"] is not data["c"]
