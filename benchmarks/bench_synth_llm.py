@@ -1,23 +1,29 @@
-"""The LLM engine under load: does the synthesis pipeline keep the endpoint at its concurrency?
+"""LLM synthesis against OpenDCAI DataFlow's Text-to-SQL pipeline, side by side, in the same run.
 
-A fake OpenAI-compatible endpoint (``tests/llm/fake_openai.py``) runs in its own
-process and answers every chat request after 100 ms, with content that fits the
-prompt: SQL for the SQL generator, a question for the question generator,
-reasoning that ends in the given SQL for the CoT generator, a query for the
-execution classifier. It logs when each request arrived and what kind it was.
-``sqlfoundry synth --engine llm`` then runs on the demo databases with
-``max_concurrency`` 32 and the cache off.
+A stand-in model (``stand_in_model.py``: the fake OpenAI-compatible endpoint
+answering both pipelines' prompts alike) runs in its own process and answers
+every request after ``--latency`` seconds (200 ms). Then, taking turns in each
+of ``--repeat`` rounds, on the three demo databases, ``--num-per-db`` queries each:
 
-For each LLM step: requests, the window from its first request to the end of its
-last, the mean number of requests in flight over that window, and that mean
-against the configured concurrency (the ideal). Run it from the repo root or
-this folder; the demo databases are built if missing.
+- ``sqlfoundry synth --engine llm`` with its default steps and settings,
+  ``max_concurrency`` ``--concurrency`` (100), cache off;
+- DataFlow's generation pipeline (``peers/dataflow.py``) with ``max_workers``
+  ``--concurrency``; skipped, with a message, when its checkout is absent.
+
+For each: kept samples per second (records at the end / wall time, start-up
+included), distinct kept samples (DataFlow keeps repeated SQL), requests per kept
+sample (from the endpoint's log; a request for ``n`` samples is one request), and
+the CPU time of the pipeline's processes. Then, for sqlfoundry's last run, the
+requests of each step and the mean number in flight over its window.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,137 +31,123 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _common import REPO, demo_dbs, machine
+from _common import REPO, demo_dbs, load, machine
+from peers import dataflow
+from peers._peer import FOLDERS, PEERS, PeerMissing
 
 CLI = Path(sys.executable).with_name("sqlfoundry")
-LATENCY = 0.1
-CONCURRENCY = 32
+HERE = Path(__file__).resolve().parent
 
-SERVER = r"""
-import json, re, sys, time
-sys.path.insert(0, sys.argv[1])
-from fake_openai import FakeOpenAI, Reply
 
-log = open(sys.argv[2], "w", buffering=1)
-seq = [0]
+def start_model(log: Path, latency: float) -> tuple[subprocess.Popen, int]:
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "stand_in_model.py"), str(REPO / "tests" / "llm"), str(log),
+         str(latency)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    return server, int(server.stdout.readline().split()[1])
 
-def kind_and_text(messages, index):
-    text = "\n".join(str(m.get("content", "")) for m in messages)
-    if "Target complexity" in text:
-        tables = re.findall(r"CREATE TABLE [`\"]?(\w+)", text)
-        seq[0] += 1
-        table = tables[seq[0] % len(tables)] if tables else "sqlite_master"
-        return "sql_generator", f"```sql\nSELECT * FROM {table} LIMIT {seq[0] + index}\n```"
-    if "Correct SQL query:" in text:
-        sql = text.split("Correct SQL query:", 1)[1].split("```sql", 1)[1].split("```", 1)[0].strip()
-        return "cot_generator", f"1. Find the rows.\n2. Assemble the query.\n```sql\n{sql}\n```"
-    if "Verdict: yes" in text:
-        return "consistency_judge", "The query reads the asked rows.\nVerdict: yes"
-    if "SQL query:" in text and "style" in text.lower():
-        styles = re.findall(r"^\d+\. ([\w-]+): ", text, flags=re.MULTILINE) or ["one"]
-        return "question_generator", json.dumps({"questions": [
-            {"style": s, "question": f"Which rows are listed ({s}, variant {index})?", "evidence": ""}
-            for s in styles]})
-    return "execution_classifier", "```sql\nSELECT 1\n```"
 
-def handler(request):
-    if request.path == "/v1/embeddings":
-        log.write(json.dumps({"kind": "embeddings", "t": time.time(), "n": 1}) + "\n")
-        return None  # the fake's own vectors
-    if request.path != "/v1/chat/completions":
-        return None
-    body = request.body or {}
-    n = int(body.get("n") or 1)
-    kinds, choices = set(), []
-    for i in range(n):
-        kind, content = kind_and_text(body.get("messages", []), i)
-        kinds.add(kind)
-        choices.append({"index": i, "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop"})
-    log.write(json.dumps({"kind": kinds.pop(), "t": time.time(), "n": n}) + "\n")
-    usage = {"prompt_tokens": 100, "completion_tokens": 20 * n, "total_tokens": 100 + 20 * n}
-    return Reply(json={"id": "x", "object": "chat.completion", "created": 0,
-                       "model": body.get("model"), "choices": choices, "usage": usage})
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
-server = FakeOpenAI(latency=float(sys.argv[3]))
-server.handler = handler
-server.start()
-print(f"PORT {server.port}", flush=True)
-while True:
-    time.sleep(3600)
-"""
+
+def ours(folder: Path, port: int, args: argparse.Namespace) -> dict:
+    config = folder / "synth.toml"
+    config.write_text(
+        f'[llm]\nbase_url = "http://127.0.0.1:{port}/v1"\nmodel = "fake-model"\n'
+        f'max_concurrency = {args.concurrency}\ncache = "off"\ntimeout = 60\n'
+        '[synth]\nembedder = "endpoint"\n'
+    )
+    run_dir = folder / "run"
+    cmd = [str(CLI), "synth", "--db-root", str(demo_dbs()), "--num-per-db", str(args.num_per_db),
+           "--engine", "llm", "--config", str(config), "--out", str(run_dir)]  # fmt: skip
+    done = subprocess.run(cmd, env={**os.environ, "OPENAI_API_KEY": "x"}, capture_output=True,
+                          text=True)  # fmt: skip
+    if done.returncode != 0:
+        sys.exit(f"synth failed:\n{done.stderr[-3000:]}")
+    records = [json.loads(x) for x in (run_dir / "data.jsonl").read_text().splitlines()]
+    return {"kept": len(records), "distinct": len({(r["db_id"], r["SQL"]) for r in records})}
+
+
+def theirs(folder: Path, port: int, args: argparse.Namespace) -> dict:
+    cmd = dataflow.command(demo_dbs(), f"http://127.0.0.1:{port}/v1", "fake-model",
+                           args.num_per_db, args.concurrency, folder / "dataflow",
+                           args.peers / FOLDERS["dataflow"])  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"DataFlow failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(name: str, runner, args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        log = folder / "requests.jsonl"
+        server, port = start_model(log, args.latency)
+        try:
+            cpu, start = children_cpu(), time.perf_counter()
+            result = runner(folder, port, args)
+            result["wall"] = time.perf_counter() - start
+            result["cpu"] = children_cpu() - cpu
+        finally:
+            server.kill()
+            server.wait()
+        result["log"] = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+    result["requests"] = len(result["log"])
+    return result
+
+
+def in_flight(log: list[dict], latency: float, concurrency: int) -> None:
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for r in log:
+        by_kind[r["kind"]].append(r["t"])
+    print(f"\n{'kind':<16} {'requests':>8} {'window s':>9} {'mean in flight':>15} {'of ideal':>9}")
+    for kind, times in by_kind.items():
+        times.sort()
+        window = times[-1] + latency - times[0]
+        mean = len(times) * latency / window
+        print(f"{kind:<16} {len(times):>8} {window:>9.2f} {mean:>15.1f} {mean / concurrency:>8.0%}")
 
 
 def main() -> None:
-    demo = demo_dbs()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peers", type=Path, default=PEERS)
+    parser.add_argument("--num-per-db", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
     print(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        log_path = folder / "requests.jsonl"
-        script = folder / "server.py"
-        script.write_text(SERVER)
-        server = subprocess.Popen(
-            [sys.executable, str(script), str(REPO / "tests" / "llm"), str(log_path), str(LATENCY)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            port = int(server.stdout.readline().split()[1])
-            config = folder / "synth.toml"
-            config.write_text(
-                f'[llm]\nbase_url = "http://127.0.0.1:{port}/v1"\nmodel = "fake-model"\n'
-                f'max_concurrency = {CONCURRENCY}\ncache = "off"\ntimeout = 30\n'
-                '[synth]\nembedder = "endpoint"\nbatch_size = 64\n'
-                "[synth.ops.question_generator]\nnum_candidates = 3\n"
-            )
-            env = {**os.environ, "OPENAI_API_KEY": "x"}
-            cmd = [str(CLI), "synth", "--db-root", str(demo), "--num-per-db", "100", "--engine",
-                   "llm", "--config", str(config), "--out", str(folder / "run"), "--workers", "2"]  # fmt: skip
-            start = time.perf_counter()
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            wall = time.perf_counter() - start
-            if done.returncode != 0:
-                sys.exit(f"synth failed:\n{done.stderr[-3000:]}")
-            rejects = folder / "run" / "rejects.jsonl"
-            if rejects.exists():
-                reasons = defaultdict(int)
-                for line in rejects.read_text().splitlines():
-                    r = json.loads(line)
-                    reasons[(r.get("operator"), str(r.get("reason"))[:70])] += 1
-                for (op, why), n in sorted(reasons.items(), key=lambda x: -x[1])[:8]:
-                    print(f"rejected {n:>4}  {op}: {why}")
-        finally:
-            server.kill()
-        requests = [json.loads(x) for x in log_path.read_text().splitlines()]
-        summary = json.loads((folder / "run" / "summary.json").read_text())
-
-    by_kind: dict[str, list[float]] = defaultdict(list)
-    for r in requests:
-        by_kind[r["kind"]].append(r["t"])
-    print(f"\n{len(requests)} requests in {wall:.1f} s wall; {summary['records']} records; "
-          f"endpoint latency {LATENCY * 1000:.0f} ms; max_concurrency {CONCURRENCY}")  # fmt: skip
-    print(f"\n{'step':<22} {'requests':>8} {'window s':>9} {'mean in flight':>15} {'of ideal':>9}")
-    for kind in (
-        "sql_generator",
-        "question_generator",
-        "consistency_judge",
-        "cot_generator",
-        "execution_classifier",
-    ):
-        times = sorted(by_kind.get(kind, []))
-        if not times:
-            continue
-        window = times[-1] + LATENCY - times[0]
-        mean = len(times) * LATENCY / window
-        print(f"{kind:<22} {len(times):>8} {window:>9.2f} {mean:>15.1f} {mean / CONCURRENCY:>8.0%}")
-    calls = summary["llm_usage"]["total"]["calls"] if summary.get("llm_usage") else 0
-    print(
-        f"\nusage: {calls} calls recorded by the client; embeddings requests "
-        f"{len(by_kind.get('embeddings', []))}"
-    )
-    print(
-        f"requests per kept sample: {len(requests) / max(1, summary['records']):.2f} "
-        f"({len(requests)} requests, {summary['records']} records)"
-    )
+    print(f"load average before: {load()}")
+    runners = {"sqlfoundry synth --engine llm": ours}
+    try:
+        dataflow.command(demo_dbs(), "", "", 0, 0, Path(), args.peers / FOLDERS["dataflow"])
+        runners["DataFlow text2sql_pipeline_gen"] = theirs
+    except PeerMissing as missing:
+        print(f"skipped: {missing}")
+    runs: dict[str, list[dict]] = {name: [] for name in runners}
+    for _ in range(args.repeat):
+        for name, runner in runners.items():
+            runs[name].append(measure(name, runner, args))
+    print(f"\n3 demo databases x {args.num_per_db} queries; endpoint {args.latency * 1000:.0f} ms, "
+          f"{args.concurrency} concurrent; {args.repeat} rounds taking turns; medians (min-max)")  # fmt: skip
+    print(f"{'pipeline':<32} {'kept/s':>18} {'kept':>5} {'distinct':>8} {'requests/kept':>13} "
+          f"{'CPU s':>6} {'wall s':>6}")  # fmt: skip
+    rates = {}
+    for name, results in runs.items():
+        rate = [r["kept"] / r["wall"] for r in results]
+        rates[name] = statistics.median(rate)
+        med = {k: statistics.median(r[k] for r in results)
+               for k in ("kept", "distinct", "requests", "cpu", "wall")}  # fmt: skip
+        print(f"{name:<32} {rates[name]:>6.1f} ({min(rate):.1f}-{max(rate):.1f}) "
+              f"{med['kept']:>5.0f} {med['distinct']:>8.0f} "
+              f"{med['requests'] / max(1, med['kept']):>13.2f} {med['cpu']:>6.1f} "
+              f"{med['wall']:>6.1f}")  # fmt: skip
+    if len(rates) == 2:
+        ours_rate, theirs_rate = rates.values()
+        print(f"sqlfoundry keeps {ours_rate / theirs_rate:.2f}x as many samples per second")
+    in_flight(runs["sqlfoundry synth --engine llm"][-1]["log"], args.latency, args.concurrency)
+    print(f"\nload average after: {load()}")
 
 
 if __name__ == "__main__":
