@@ -91,7 +91,11 @@ _DIALECT_HINTS = {
 }
 _COMPLEX_HINTS = ("RANK() OVER, ROW_NUMBER() OVER", "WITH (a common table expression)",
                   "SUM(...) OVER (ORDER BY ...)", "NOT EXISTS (correlated subquery)")  # fmt: skip
-_LLM_ROUNDS = 4
+# The share of a database's queries asked by the end of each round. The first round
+# is small: its prompts can show nothing to avoid, so the model repeats itself most
+# there; each later round shows what the earlier ones kept.
+_ROUND_ENDS = (0.1, 0.25, 0.45, 0.7, 1.0)
+_LLM_ROUNDS = len(_ROUND_ENDS)
 
 
 class SQLGeneratorParams(EngineParams):
@@ -115,7 +119,7 @@ class SQLGeneratorParams(EngineParams):
     timeout: float = Field(5.0, gt=0)
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     max_tokens: int | None = Field(None, ge=1)
-    avoid_examples: int = Field(5, ge=0, le=20)
+    avoid_examples: int = Field(20, ge=0, le=50)
     semantic_checks: bool = True
 
     @field_validator("difficulty_mix")
@@ -412,8 +416,8 @@ def _nth(item: BatchItem, j: int) -> BatchItem:
 
 
 def _round_slice(total: int, round_index: int) -> range:
-    """Indices of the requests sent in ``round_index`` (the first round is the largest)."""
-    bounds = [round(total * i / _LLM_ROUNDS) for i in range(_LLM_ROUNDS + 1)]
+    """Indices of the requests sent in ``round_index`` (see ``_ROUND_ENDS``)."""
+    bounds = [0] + [round(total * end) for end in _ROUND_ENDS]
     return range(bounds[round_index], bounds[round_index + 1])
 
 
