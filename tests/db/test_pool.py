@@ -56,7 +56,7 @@ def test_spider_dev_gold_matches_raw_sqlite(spider_root):
     assert len(jobs) == 972
     assert len({db for _, db in jobs}) == 19
     manager = DatabaseManager(spider_root / "database")
-    with SafeExecutor(manager, workers=2, timeout=30, max_rows=None) as ex:
+    with SafeExecutor(manager, workers=2, in_process_seconds=0, timeout=30, max_rows=None) as ex:
         results = ex.run(jobs)
     assert [r.index for r in results] == list(range(972))
     assert [r.status for r in results] == ["ok"] * 972, [r.error for r in results if not r.ok][:5]
@@ -81,7 +81,7 @@ def test_spider_dev_gold_matches_raw_sqlite(spider_root):
 def test_spider_dev_gold_in_process_equals_pool(spider_root):
     jobs = read_gold(spider_root)[:200]
     manager = DatabaseManager(spider_root / "database")
-    with SafeExecutor(manager, workers=2) as ex:
+    with SafeExecutor(manager, workers=2, in_process_seconds=0) as ex:
         pooled = ex.run(jobs)
         local = ex.run(jobs, parallel=False)
     assert [(r.index, r.status, r.columns, r.rows) for r in pooled] == [
@@ -178,7 +178,7 @@ def test_progress_is_called_once_per_job_and_rows_are_capped(manager):
         ("SELECT 1", "nope"),
         ("SELECT emp_id FROM employee ORDER BY 1", "tiny"),
     ]
-    with SafeExecutor(manager, workers=2, max_rows=3) as ex:
+    with SafeExecutor(manager, workers=2, in_process_seconds=0, max_rows=3) as ex:
         results = ex.run(jobs, progress=seen.append)
     assert seen == [1] * len(jobs)
     for i in range(30):
@@ -212,6 +212,26 @@ def test_an_endless_query_does_not_hold_up_the_batch(manager):
     assert wall < timeout + 2.0
 
 
+def test_a_quick_sqlite_batch_never_starts_the_pool(manager):
+    with SafeExecutor(manager, workers=2) as ex:
+        results = ex.run(good_jobs(50))
+        assert ex._pool == []
+    for i, r in enumerate(results):
+        check_good(r, i)
+
+
+def test_what_is_left_after_the_in_process_time_goes_to_the_pool(manager):
+    # The endless query runs here until its timeout, past the 0.05 s given to this
+    # process; the 40 jobs after it go to the workers.
+    jobs = [(FOREVER, "tiny")] + good_jobs(40)
+    with SafeExecutor(manager, workers=2, timeout=0.3, in_process_seconds=0.05) as ex:
+        results = ex.run(jobs)
+        assert len(ex._pool) == 2 and ex.killed == 0
+    assert results[0].status == "timeout"
+    for i, r in enumerate(results[1:]):
+        check_good(r, i, index=i + 1)
+
+
 @pytest.fixture
 def silent_server():
     """A TCP port that accepts connections and never answers: a driver connecting to
@@ -233,7 +253,7 @@ def test_a_stuck_worker_is_killed_and_replaced(tiny_sqlite, silent_server, kind)
     # 40 jobs over 2 workers go out in chunks of several jobs: the stuck job shares
     # a chunk with good ones, which must be handed to the replacement worker.
     jobs = good_jobs(17) + [("SELECT 1", "stuck")] + good_jobs(22)
-    with SafeExecutor(manager, workers=2, timeout=0.5, kill_grace=0.3) as ex:
+    with SafeExecutor(manager, workers=2, in_process_seconds=0, timeout=0.5, kill_grace=0.3) as ex:
         ex.run(good_jobs(4))  # start the pool
         old_pids = [w.process.pid for w in ex._pool]
         start = time.perf_counter()
@@ -282,7 +302,7 @@ def test_a_worker_that_dies_mid_query_is_reported_and_the_rest_finish(manager):
                     return
             time.sleep(0.005)
 
-    with SafeExecutor(manager, workers=2, timeout=20, kill_grace=5) as ex:
+    with SafeExecutor(manager, workers=2, in_process_seconds=0, timeout=20, kill_grace=5) as ex:
         thread = threading.Thread(target=assassin, args=(ex,))
         start = time.perf_counter()
         thread.start()
@@ -306,7 +326,7 @@ def test_a_worker_that_dies_mid_query_is_reported_and_the_rest_finish(manager):
 
 
 def test_a_worker_that_died_between_batches_is_replaced(manager):
-    with SafeExecutor(manager, workers=2, timeout=5) as ex:
+    with SafeExecutor(manager, workers=2, in_process_seconds=0, timeout=5) as ex:
         first = ex.run(good_jobs(8))
         for i, r in enumerate(first):
             check_good(r, i)
