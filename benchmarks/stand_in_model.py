@@ -92,7 +92,10 @@ def answer(text: str, index: int) -> tuple[str, str]:
                             f"[QUESTION-START]Which rows are listed (variant {index})?[QUESTION-END]\n"
                             "[EXTERNAL-KNOWLEDGE-START][EXTERNAL-KNOWLEDGE-END]")  # fmt: skip
     if "SQL query:" in text and "style" in text.lower():  # sqlfoundry's question prompts
-        styles = re.findall(r"^\d+\. ([\w-]+): ", text, flags=re.M) or ["one"]
+        styles = re.findall(r"^\d+\. ([\w-]+): ", text, flags=re.M)
+        if not styles:  # one style asked: one question
+            return "question", json.dumps({"question": f"Which rows are listed ({index})?",
+                                           "evidence": ""})  # fmt: skip
         return "question", json.dumps({"questions": [
             {"style": s, "question": f"Which rows are listed ({s}, variant {index})?",
              "evidence": ""} for s in styles]})  # fmt: skip
