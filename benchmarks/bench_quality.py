@@ -38,7 +38,13 @@ from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.sql.hardness import spider_hardness
 from sqlfoundry.synth.consistency_filter_heuristic import check
 from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline, run_context
-from sqlfoundry.synth.quality import contrived_share, text_figures, words_by_level, words_of
+from sqlfoundry.synth.quality import (
+    check_counts,
+    contrived_share,
+    text_figures,
+    words_by_level,
+    words_of,
+)
 from sqlfoundry.synth.records import database_seeds
 from sqlfoundry.synth.semantic_filter import ALL_CHECKS, SQLSemanticFilter
 
@@ -188,6 +194,9 @@ def main() -> None:
             "rejected_by_semantic_filter": sum(
                 r.get("operator") == "sql_semantic_filter" for r in rejects
             ),
+            "turned_down_by_generator_checks": check_counts(rejects, 0, operator="sql_generator")[
+                "dropped"
+            ],
             **checked,
             "contrived_rate": contrived,
             "text_all": text_figures([s.question for s in samples if s.question]),

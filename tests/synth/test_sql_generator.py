@@ -18,6 +18,8 @@ from sqlfoundry.db.pool import SafeExecutor
 from sqlfoundry.sql.hardness import spider_hardness
 from sqlfoundry.sql.parse import parse_one
 from sqlfoundry.sql.skeleton import normalize
+from sqlfoundry.synth.quality import CHECK_KINDS
+from sqlfoundry.synth.semantic_filter import ALL_CHECKS, SQLSemanticFilter
 from sqlfoundry.synth.sql_generator import SQLGenerator
 
 DEMO = ("bookshop", "clinic", "airline")
@@ -47,7 +49,15 @@ def test_bad_parameters_fail_when_built(params):
 
 def test_offline_fills_the_quotas_with_queries_that_return_rows(demo_ctx):
     out = run(SQLGenerator(num_per_db=20).process(seeds(*DEMO), demo_ctx))
-    assert out.rejects == []
+    # Candidates the semantic checks turned down are rejects with the check's reason...
+    assert out.rejects and all(r.operator == "sql_generator" for r in out.rejects)
+    assert {r.reason.split(":", 1)[0] for r in out.rejects} <= set(CHECK_KINDS)
+    assert all(r.sample.id.startswith(f"{r.sample.db_id}-candidate-") for r in out.rejects)
+    # ... and the filter step drops each of them for the same reason.
+    again = run(SQLSemanticFilter(checks=list(ALL_CHECKS)).process(
+        [r.sample for r in out.rejects], demo_ctx))  # fmt: skip
+    assert again.samples == []
+    assert [r.reason for r in again.rejects] == [r.reason for r in out.rejects]
     assert len(out.samples) == 60
     for db in DEMO:
         mine = [s for s in out.samples if s.db_id == db]

@@ -20,6 +20,7 @@ from synth_testing import answer_with
 from typer.testing import CliRunner
 
 from sqlfoundry.cli import app
+from sqlfoundry.synth.quality import CHECK_KINDS
 
 runner = CliRunner()
 FIELDS = ("db_id", "question", "SQL", "prompt", "cot_reasoning", "sql_component_difficulty",
@@ -69,6 +70,13 @@ def test_synth_offline_on_the_demo_databases(demo_root: Path, tmp_path: Path):
     assert set(quality["semantic_checks"]["dropped"]) == {
         "ties", "fan_out", "degenerate", "tautology", "contrived"
     }  # fmt: skip
+    # The generator ran the same checks on its candidates: what they turned down is counted.
+    generator = quality["generator_checks"]
+    turned_down = sum(generator["dropped"].values())
+    assert turned_down == summary["steps"][0]["rejected"] > 0
+    assert generator["checked"] == summary["steps"][0]["out"] + turned_down
+    assert {r["reason"] for r in summary["rejects"]["sql_generator"]} <= set(CHECK_KINDS)
+    assert "semantic checks in the generator: " in result.output
     assert quality["contrived_filter_share"] == 0.0  # the generator writes none
     assert 0 <= quality["whose_share"] <= 0.15 and quality["mean_words"] > 4
     assert 0 < quality["distinct_2"] <= 1
@@ -76,6 +84,7 @@ def test_synth_offline_on_the_demo_databases(demo_root: Path, tmp_path: Path):
     assert "<svg" in html and "Component difficulty" in html
     assert "not graded (offline engine)" in html and ">None<" not in html
     assert "<h2>Quality</h2>" in html and "questions with &quot;whose&quot;" in html
+    assert "candidates the generator turned down: ties check" in html
     assert "<h2>Records per database</h2>" in html
     # the samples shown come from every level and every database
     shown = html.split("<h2>Samples</h2>", 1)[1]

@@ -230,7 +230,15 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
         dropped = sum((figures.get("semantic_checks") or {}).get("dropped", {}).values())
         err.print(f"quality: {figures['mean_words']} words per question · "
                   f"{100 * figures['whose_share']:.0f}% with \"whose\" · "
-                  f"{dropped} dropped by the semantic checks")  # fmt: skip
+                  f"{dropped} dropped by the semantic filter")  # fmt: skip
+        generator = figures.get("generator_checks")
+        if generator:
+            kinds = ", ".join(
+                f"{k.replace('_', '-')} {n}" for k, n in generator["dropped"].items() if n
+            )
+            err.print(f"semantic checks in the generator: {sum(generator['dropped'].values())} of "
+                      f"{generator['checked']} candidates turned down"
+                      + (f" ({kinds})" if kinds else ""))  # fmt: skip
     rate = summary["samples_per_second"]
     err.print(f"[bold]{summary['records']}[/] records from {summary['inputs']} inputs in "
               f"{summary['seconds']:.1f} s ({rate} samples/s)")  # fmt: skip

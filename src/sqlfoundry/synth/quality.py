@@ -5,8 +5,10 @@ of questions using "whose" (column-name English leans on it; people seldom
 do), distinct word uni- and bigrams per word (repetitive templates score low).
 SQL figures read the queries against their schema: the share with a contrived
 filter (:mod:`sqlfoundry.synth.contrived`). Check figures come from the
-rejects of the ``sql_semantic_filter`` step: how many records each check
-dropped. Used by the run summary and ``benchmarks/bench_quality.py``.
+rejects: how many records each check dropped in the ``sql_semantic_filter``
+step, and how many candidates the offline ``sql_generator`` turned down with
+the same checks before they became records. Used by the run summary and
+``benchmarks/bench_quality.py``.
 """
 
 from __future__ import annotations
@@ -75,11 +77,14 @@ def contrived_share(samples: Sequence[Sample], schema_of: Callable[[str], Any]) 
     return round(found / len(samples), 4)
 
 
-def check_counts(rejects: Iterable[dict[str, Any]], checked: int) -> dict[str, Any]:
-    """Records each semantic check dropped, and the share of the records it saw."""
+def check_counts(
+    rejects: Iterable[dict[str, Any]], checked: int, operator: str = "sql_semantic_filter"
+) -> dict[str, Any]:
+    """Records each semantic check dropped in ``operator``'s step, and the share of
+    the records it saw."""
     dropped: Counter[str] = Counter()
     for r in rejects:
-        if r.get("operator") != "sql_semantic_filter":
+        if r.get("operator") != operator:
             continue
         kind = CHECK_KINDS.get(str(r.get("reason", "")).split(":", 1)[0])
         if kind:

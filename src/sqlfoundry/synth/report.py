@@ -2,7 +2,8 @@
 
 The summary has the counts per step, the rejects by operator and reason, the
 difficulty distributions, the SQL component distribution, the records per
-database, the quality figures (what the semantic checks dropped, contrived
+database, the quality figures (what the semantic checks dropped, in the
+filter step and, offline, among the generator's candidates; contrived
 filters, question length, "whose" share, distinct n-grams; see
 :mod:`sqlfoundry.synth.quality`), the time and the LLM usage. The HTML page
 draws the distributions as inline SVG and shows samples spread across levels
@@ -79,11 +80,23 @@ def quality(result: RunResult, schema_of: Callable[[str], Any] | None = None) ->
 
     checked = sum(s.inputs for s in result.steps if s.operator == "sql_semantic_filter")
     samples = result.samples
-    out: dict[str, Any] = {
-        "semantic_checks": check_counts(result.rejects, checked),
-        **text_figures([s.question for s in samples if s.question]),
-        "mean_words_by_level": words_by_level(samples),
-    }
+    out: dict[str, Any] = {"semantic_checks": check_counts(result.rejects, checked)}
+    generated = sum(s.outputs for s in result.steps if s.operator == "sql_generator")
+    by_generator = check_counts(result.rejects, 0, operator="sql_generator")
+    turned_down = sum(by_generator["dropped"].values())
+    if turned_down or any(
+        (s.meta.get("semantic") or {}).get("by") == "sql_generator" for s in samples
+    ):
+        # The offline generator runs the same checks on every candidate it keeps.
+        out["generator_checks"] = check_counts(
+            result.rejects, generated + turned_down, operator="sql_generator"
+        )
+    out.update(
+        {
+            **text_figures([s.question for s in samples if s.question]),
+            "mean_words_by_level": words_by_level(samples),
+        }
+    )
     if schema_of is not None:
         out["contrived_filter_share"] = contrived_share(samples, schema_of)
     return out
@@ -180,13 +193,16 @@ def _distribution_chart(title: str, counts: dict[str, int]) -> str:
 
 def _quality_table(figures: dict[str, Any]) -> str:
     """The quality figures as a two-column table."""
-    checks = figures.get("semantic_checks") or {}
     rows: list[tuple[str, str]] = []
-    if checks:
+    for key, where in (("generator_checks", "candidates the generator turned down"),
+                       ("semantic_checks", "records the filter step dropped")):  # fmt: skip
+        checks = figures.get(key) or {}
+        if not checks:
+            continue
         seen = checks.get("checked", 0)
         for kind, n in (checks.get("dropped") or {}).items():
             share = (checks.get("dropped_share") or {}).get(kind, 0.0)
-            rows.append((f"dropped by the {kind.replace('_', '-')} check",
+            rows.append((f"{where}: {kind.replace('_', '-')} check",
                          f"{n} of {seen} ({100 * share:.1f}%)"))  # fmt: skip
     if "contrived_filter_share" in figures:
         rows.append(

@@ -14,7 +14,11 @@ Offline engine
     and scalar subqueries, set operations, CASE arithmetic. Every candidate is
     run (read-only, with a timeout) and kept only when it returns rows that are
     not all NULL; the per-level quotas of ``difficulty_mix`` are filled by
-    measured hardness. Databases are sampled in parallel worker processes.
+    measured hardness. With ``semantic_checks`` (the default) a candidate must
+    also pass the checks of ``sql_semantic_filter``; one that fails is a reject
+    of this step with the check's reason (``fan-out: ...``), so the run's
+    summary counts what the checks turned down. Databases are sampled in
+    parallel worker processes.
 
 LLM engine
     One ``sql_generation`` prompt per wanted query (target complexity from the
@@ -148,7 +152,8 @@ class SQLGenerator(EngineOperator):
     name = "sql_generator"
     # 2: semantic checks on every candidate, round thresholds, no key or float-equality
     # filters, harder levels from structures rather than stacked filters.
-    version = 2
+    # 3: candidates the semantic checks turn down are rejects with the check's reason.
+    version = 3
     inputs = ("db_id",)
     outputs = ("sql", "hardness")
     Params = SQLGeneratorParams
@@ -192,6 +197,13 @@ class SQLGenerator(EngineOperator):
                 child = Sample(id=f"{seed.db_id}-{k:05d}", db_id=seed.db_id, sql=query.sql,
                                hardness=query.hardness, meta=meta)  # fmt: skip
                 out.samples.append(stamp(child, self.name, "offline", seed=ctx.seed))
+            # Candidates the semantic checks turned down: rejects with the check's reason,
+            # so the run counts them (the filter step then has nothing left to drop).
+            for k, dropped in enumerate(outcome.rejected):
+                meta = {**copy.deepcopy(seed.meta), "shape": dropped.shape}
+                candidate = Sample(id=f"{seed.db_id}-candidate-{k:05d}", db_id=seed.db_id,
+                                   sql=dropped.sql, hardness=dropped.hardness, meta=meta)  # fmt: skip
+                out.rejects.append(self.reject(candidate, dropped.reason))
         return out
 
     def _spec(self, seed: Sample, ctx: RunContext, rejects: list[Reject]) -> DatabaseSpec | None:

@@ -12,6 +12,7 @@ from sqlfoundry.synth.sampling.profile import DatabaseProfile, profile_database
 from sqlfoundry.synth.sampling.sampler import (
     DEFAULT_MIX,
     GeneratedQuery,
+    RejectedQuery,
     SampleOutcome,
     Sampler,
     SamplerStats,
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_MIX",
     "DatabaseProfile",
     "GeneratedQuery",
+    "RejectedQuery",
     "SampleOutcome",
     "Sampler",
     "SamplerStats",

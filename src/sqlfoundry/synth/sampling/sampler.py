@@ -68,6 +68,24 @@ class GeneratedQuery:
 
 
 @dataclass
+class RejectedQuery:
+    """A candidate that ran and returned rows but failed a semantic check.
+
+    Attributes:
+        sql: the text in the output dialect.
+        hardness: its Spider hardness.
+        shape: the composition it was drawn from.
+        reason: the check's reason, as ``sql_semantic_filter`` words it
+            (``"fan-out: ..."``, ``"tie at the LIMIT cutoff: ..."``).
+    """
+
+    sql: str
+    hardness: str
+    shape: str
+    reason: str
+
+
+@dataclass
 class SamplerStats:
     """What sampling one database took.
 
@@ -102,6 +120,7 @@ class SamplerStats:
 class SampleOutcome:
     db_id: str
     queries: list[GeneratedQuery] = field(default_factory=list)
+    rejected: list[RejectedQuery] = field(default_factory=list)  # by the semantic checks
     stats: SamplerStats = field(default_factory=SamplerStats)
     error: str | None = None
 
@@ -232,6 +251,7 @@ class Sampler:
         self.dialect = dialect or profile.dialect
         self.timeout = timeout
         self.stats = SamplerStats()
+        self.rejected: list[RejectedQuery] = []
         self.builder = Builder(profile, self.rng, _Data(db, profile, self.stats, timeout))
 
     def sample(self, n: int, mix: dict[str, float] | None = None) -> list[GeneratedQuery]:
@@ -323,6 +343,9 @@ class Sampler:
         if problem is not None:
             kind = problem.split(":", 1)[0]
             stats.semantic[kind] = stats.semantic.get(kind, 0) + 1
+            if self.dialect != self.profile.dialect:
+                sql = render(tree, style, self.dialect)
+            self.rejected.append(RejectedQuery(sql, level, draft.shape, problem))
             return None
         if self.dialect != self.profile.dialect:
             sql = render(tree, style, self.dialect)
@@ -429,6 +452,7 @@ def sample_database(
         sampler.stats.profile_seconds = outcome.stats.profile_seconds
         started = time.perf_counter()
         outcome.queries = sampler.sample(n, mix)
+        outcome.rejected = sampler.rejected
         sampler.stats.sample_seconds = time.perf_counter() - started
         outcome.stats = sampler.stats
     except DatabaseError as err:
