@@ -120,3 +120,25 @@ def test_every_spider_dev_query_gets_an_offline_cot_ending_in_it(spider):
 def test_clipped_column_names(spider_root, db_id: str, sql: str, expected: str):
     schema = DatabaseManager(root=spider_root / "database").schema(db_id)
     assert realise(sql, schema) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # COUNT of the shown table's key over a join counts the joined rows, as COUNT(*) does.
+        ("SELECT T1.grade, COUNT(T1.ID) FROM Highschooler AS T1 JOIN Likes AS T2 "
+         "ON T1.ID = T2.student_id GROUP BY T1.grade",
+         "For each student grade, what is the number of likes?"),
+        ("SELECT T1.name, COUNT(T1.ID) FROM Highschooler AS T1 JOIN Likes AS T2 "
+         "ON T1.ID = T2.student_id GROUP BY T1.ID",
+         "For each highschooler, what are the name and number of likes?"),
+        ("SELECT count(T1.ID) FROM Highschooler AS T1 JOIN Likes AS T2 "
+         "ON T1.ID = T2.student_id WHERE T1.grade = 9",
+         "How many likes have a student with grade 9?"),
+        ("SELECT count(ID) FROM Highschooler WHERE grade = 9",
+         "How many highschoolers have grade 9?"),
+    ],
+)  # fmt: skip
+def test_a_count_of_a_key_over_a_join_counts_the_joined_rows(spider, sql, expected):
+    _, schemas = spider
+    assert realise(sql, schemas["network_1"]) == expected

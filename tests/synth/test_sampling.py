@@ -388,3 +388,47 @@ def test_server_databases_are_sampled_in_their_own_dialect(server, request):
             parse_one(q.sql, settings.kind)
             result = db.execute(q.sql)
             assert result.ok and result.rows, (q.sql, result.error)
+
+
+def test_spider_undeclared_references_and_text_flags_get_their_roles(spider_root):
+    manager = DatabaseManager(root=spider_root / "database")
+    with manager.open("world_1") as db:
+        world = load_profile(db)
+    # country.Capital holds city.ID values without a declared key: never summed or averaged.
+    assert world.tables["country"].column("Capital").role == KEY
+    assert world.tables["country"].column("Population").role == MEASURE
+    assert world.tables["country"].column("LifeExpectancy").role == MEASURE
+    with manager.open("dog_kennels") as db:
+        kennels = load_profile(db)
+    # '0' / '1' stored as text is a flag, not a category to group by.
+    assert kennels.tables["Dogs"].column("abandoned_yn").role == BOOLEAN
+    for q in sample_database(manager.spec("dog_kennels"), 60, "0:dogs").queries:
+        for group in parse_one(q.sql).find_all(exp.Group):
+            assert "abandoned_yn" not in group.sql(), q.sql
+    world_sql = [q.sql for q in sample_database(manager.spec("world_1"), 80, "0:world").queries]
+    for sql in world_sql:
+        for agg in parse_one(sql).find_all(exp.Sum, exp.Avg, exp.Min, exp.Max):
+            assert "capital" not in agg.sql().lower(), sql
+
+
+def test_a_count_over_a_join_is_written_with_the_counted_tables_key(spider_root):
+    from sqlfoundry.synth.sampling.styles import Style, restyle
+
+    manager = DatabaseManager(root=spider_root / "database")
+    column = Style(count="column")
+    with manager.open("concert_singer") as db:
+        profile = load_profile(db)
+    # COUNT(*) over stadiums joined with their concerts counts concerts: COUNT(T2.concert_ID),
+    # never COUNT(T1.Stadium_ID), which would read as a count of stadiums.
+    tree = parse_one("SELECT T1.Name, COUNT(*) FROM stadium AS T1 JOIN concert AS T2 "
+                     "ON T1.Stadium_ID = T2.Stadium_ID GROUP BY T1.Name")  # fmt: skip
+    assert restyle(tree, column, profile).sql() == (
+        "SELECT T1.Name, COUNT(T2.concert_ID) FROM stadium AS T1 JOIN concert AS T2 "
+        "ON T1.Stadium_ID = T2.Stadium_ID GROUP BY T1.Name"
+    )
+    with manager.open("network_1") as db:
+        profile = load_profile(db)
+    # Likes has no single-column key: the count stays COUNT(*).
+    tree = parse_one("SELECT T1.grade, COUNT(*) FROM Highschooler AS T1 JOIN Likes AS T2 "
+                     "ON T1.ID = T2.student_id GROUP BY T1.grade")  # fmt: skip
+    assert restyle(tree, column, profile).sql() == tree.sql()

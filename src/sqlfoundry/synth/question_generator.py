@@ -92,7 +92,8 @@ class QuestionGenerator(EngineOperator):
     name = "question_generator"
     # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest;
     # 4: questions nearer people's (no "whose" by default, "How many", "who", comparatives, leads, periods, value codes)
-    version = 4
+    # 5: a count of a key over a join says what it counts ("likes"), flags read as flags
+    version = 5
     inputs = ("sql", "db_id")
     outputs = ("question", "evidence")
     Params = QuestionParams

@@ -152,7 +152,9 @@ class SQLGenerator(EngineOperator):
     name = "sql_generator"
     # 2: semantic checks on every candidate, round thresholds, no key or float-equality
     # filters, harder levels from structures rather than stacked filters.
-    # 3: candidates the semantic checks turn down are rejects with the check's reason.
+    # 3: candidates the semantic checks turn down are rejects with the check's reason;
+    # undeclared references (country.Capital) are keys, 0/1 text is a flag, COUNT(key)
+    # over a join uses the counted table's key.
     version = 3
     inputs = ("db_id",)
     outputs = ("sql", "hardness")

@@ -31,7 +31,7 @@ from sqlfoundry.synth.realiser.lexicon import (
 from sqlfoundry.synth.realiser.mods import Mod, all_of, any_of, have, with_
 from sqlfoundry.synth.realiser.plan import SelectQuery, Source
 from sqlfoundry.synth.realiser.relations import counted_source
-from sqlfoundry.synth.realiser.trees import NEGATED, OPS, is_count_star, is_value, share_of, unparen
+from sqlfoundry.synth.realiser.trees import NEGATED, OPS, is_value, share_of, unparen
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
              "ninth", "tenth")  # fmt: skip
@@ -282,7 +282,7 @@ class ClauseDescriber(ConditionDescriber):
     def _rank_measure(self, expr: exp.Expression, desc: bool, scope: Scope) -> str:
         """What a row is ranked by, as a phrase: "with the most concerts"."""
         node = unparen(expr)
-        if is_count_star(node):
+        if self.counts_rows(node, scope.q):
             return f"with the {'most' if desc else 'fewest'} {self.count_noun(scope)}"
         w = self.words_of(node, scope)
         noun = self.noun(node, scope)

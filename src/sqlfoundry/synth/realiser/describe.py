@@ -19,7 +19,7 @@ from sqlfoundry.synth.realiser.mods import Mod
 from sqlfoundry.synth.realiser.names import ColumnWords, SchemaWords
 from sqlfoundry.synth.realiser.plan import Col, Link, Query, SelectQuery, Source, first_select
 from sqlfoundry.synth.realiser.relations import Hop, counted_source, paths
-from sqlfoundry.synth.realiser.trees import is_count_star
+from sqlfoundry.synth.realiser.trees import is_count_star, unparen
 from sqlfoundry.synth.realiser.values import string_value
 
 AGGREGATES = (exp.Count, exp.Avg, exp.Sum, exp.Min, exp.Max)
@@ -162,6 +162,8 @@ class Describer:
         """The entity a SELECT is about: the source of its first projected column, or
         the one its COUNT(*) counts."""
         for proj in q.projections:
+            if self.counts_rows(proj, q):
+                continue  # COUNT(students.id) over likes counts likes, like COUNT(*)
             for node in proj.find_all(exp.Column):
                 col = q.col(node)
                 if col is not None and col.source in q.sources:
@@ -223,7 +225,7 @@ class Describer:
     def aggregate_noun(self, node: exp.Expression, scope: Scope) -> str:
         arg = node.this
         if isinstance(node, exp.Count):
-            if is_count_star(node):
+            if self.counts_rows(node, scope.q):
                 return f"number of {self.count_noun(scope)}"
             if isinstance(arg, exp.Distinct):
                 inner = arg.expressions[0] if arg.expressions else None
@@ -234,7 +236,6 @@ class Describer:
                 col = scope.q.col(arg)
                 if col is not None and col.words is not None:
                     if col.words.key or not col.words.nullable:
-                        # COUNT of a column that is never NULL counts its table's rows.
                         return f"number of {self._entity_rows(col, scope)}"
                     return f"number of {self._counted_values(arg, scope)}"
             return f"number of {plural_noun(self.noun(arg, scope))}"
@@ -250,6 +251,20 @@ class Describer:
                 word = "latest" if isinstance(node, exp.Max) else "earliest"
             return f"{word} {self.noun(arg, scope)}"
         return f"{word} of {self.noun(arg, scope)}"
+
+    def counts_rows(self, node: exp.Expression, q: SelectQuery) -> bool:
+        """Whether ``node`` counts the rows ``COUNT(*)`` counts: ``COUNT(*)``, ``COUNT(1)``,
+        or ``COUNT(col)`` of a never-NULL column without an outer join. Over a join
+        that is one per joined row: ``COUNT(students.id)`` joined with likes counts likes."""
+        if is_count_star(node):
+            return True
+        node = unparen(node)
+        if not isinstance(node, exp.Count) or not isinstance(node.this, exp.Column):
+            return False
+        col = q.col(node.this)
+        if col is None or col.words is None or not (col.words.key or not col.words.nullable):
+            return False
+        return col.source in q.sources and not _outer_joined(q)
 
     def _entity_rows(self, col: Col, scope: Scope) -> str:
         if col.source is scope.subject or col.source is scope.counted:
@@ -364,6 +379,11 @@ class Describer:
             col = scope.q.col(node)
             return col.words if col is not None else None
         return None
+
+
+def _outer_joined(q: SelectQuery) -> bool:
+    """Whether the SELECT has a LEFT / RIGHT / FULL join (where COUNT(col) and COUNT(*) differ)."""
+    return any(j.args.get("side") for j in q.node.args.get("joins") or [])
 
 
 def _is_julianday(node: exp.Expression) -> bool:

@@ -19,7 +19,7 @@ from sqlfoundry.synth.realiser.mods import Mod, all_of
 from sqlfoundry.synth.realiser.plan import Query, SelectQuery, SetQuery, Source
 from sqlfoundry.synth.realiser.relations import counted_source
 from sqlfoundry.synth.realiser.sets import SetFrames
-from sqlfoundry.synth.realiser.trees import conditional_count, is_count_star, share_of, unparen
+from sqlfoundry.synth.realiser.trees import conditional_count, share_of, unparen
 
 
 class Framer(SetFrames, ClauseDescriber):
@@ -90,7 +90,7 @@ class Framer(SetFrames, ClauseDescriber):
             ):
                 nouns.append(("star", "all the details", ""))
                 continue
-            if isinstance(node, exp.Count) and count_as_number and is_count_star(node):
+            if isinstance(node, exp.Count) and count_as_number and self.counts_rows(node, scope.q):
                 nouns.append(("agg", "number", "count"))
                 continue
             if isinstance(node, (exp.Avg, exp.Sum, exp.Min, exp.Max)) and isinstance(
@@ -231,7 +231,7 @@ class Framer(SetFrames, ClauseDescriber):
         rows = self.count_noun(scope)
         head = self._head(scope, mods)
         counts_rows = isinstance(only, exp.Count) and (
-            is_count_star(only) or self._counts_rows(only, scope)
+            self.counts_rows(only, q) or self._counts_rows(only, scope)
         )
         if conditional is not None or counts_rows:
             frame = Frame(kind="count", counted=rows + post(mods, True), count_noun=rows,
@@ -350,7 +350,7 @@ class Framer(SetFrames, ClauseDescriber):
                 frame.np = head
                 if measure.startswith("with ") and k == 1:
                     frame.which.append(f"Which {per_noun}{post(having, False)} has {measure[5:]}?")
-                if k == 1 and is_count_star(q.order[0][0]) and q.order[0][1]:
+                if k == 1 and self.counts_rows(q.order[0][0], q) and q.order[0][1]:
                     frame.which.append(f"What is the most common {per_noun} among {rows}?")
                     frame.which_has_lead = True
                 frame.np = head
@@ -374,7 +374,7 @@ class Framer(SetFrames, ClauseDescriber):
             return frame
         # Counts and shares already name the rows; other aggregates need "of <rows>".
         counts_only = all(
-            is_count_star(a) or conditional_count(a) is not None or share_of(a) is not None
+            self.counts_rows(a, q) or conditional_count(a) is not None or share_of(a) is not None
             for a in aggs
         )
         items, plural = self._items(aggs, scope, plural=False, count_as_number=not counts_only)

@@ -341,6 +341,9 @@ def _column_words(
         # A flag shown as a value: "the names and male flags", not "the names and is males".
         noun = " ".join(noun.split()[1:]) + " flag"
         low = noun.lower()
+    elif kind == "bool" and len(noun_words) > 1 and noun_words[-1] in ("yn", "ind"):
+        noun = " ".join(noun.split()[:-1]) + " flag"  # "abandoned_yn": "abandoned flag"
+        low = noun.lower()
     name_like = kind == "text" and (low in _NAME_NOUNS or low == entity.lower())
     qualified = noun if low.startswith(entity.lower()) else f"{entity} {noun}"
     return ColumnWords(

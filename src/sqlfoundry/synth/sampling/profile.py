@@ -51,7 +51,7 @@ KEY, MEASURE, CATEGORY, TEXT, DATE, BOOLEAN, OTHER = (
 )
 
 _LABEL_WORDS = {"name", "title", "names", "model", "nickname", "username", "login"}
-_BOOLEAN_TEXT = {"t", "f", "y", "n", "yes", "no", "true", "false"}
+_BOOLEAN_TEXT = {"t", "f", "y", "n", "yes", "no", "true", "false", "0", "1"}
 _QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 # Runs one read-only query; its rows, or None when the query failed.
@@ -238,6 +238,7 @@ def profile_database(schema: Schema, fetch: Fetch) -> DatabaseProfile:
         profiled = _profile_table(table, rows, key_columns, schema.dialect)
         if any(c.role != OTHER for c in profiled.columns):
             tables[table.name] = profiled
+    _undeclared_references(tables, schema.dialect, fetch)
     return DatabaseProfile(
         db_id=schema.db_id,
         dialect=schema.dialect,
@@ -245,6 +246,86 @@ def profile_database(schema: Schema, fetch: Fetch) -> DatabaseProfile:
         links=_links(schema, tables),
         schema=schema,
     )
+
+
+def _undeclared_references(tables: dict[str, TableProfile], dialect: str, fetch: Fetch) -> None:
+    """Whole-number "measures" that are really ids of another table's rows become keys.
+
+    Spider's ``country.Capital`` holds ``city.ID`` values without a declared foreign
+    key; summed or averaged it means nothing. A column is taken for such a reference
+    when it has at least 10 distinct whole numbers, spread thinly over their range
+    (not a rank or a small count), spanning the other table's key range end to end
+    (within 2% at each end: a page count of 28 to 876 is no order id of 1 to 1000),
+    and every value is a key of that table. Two bounded probes per candidate pair
+    check it on the whole tables.
+    """
+    targets = []
+    for table in tables.values():
+        if len(table.primary_key) != 1:
+            continue
+        pk = table.column(table.primary_key[0])
+        if pk is not None and pk.values and all(isinstance(v, int) for v in pk.values):
+            targets.append((table, pk))
+    for table in tables.values():
+        for column in table.columns:
+            if not _maybe_reference(column):
+                continue
+            for parent, pk in targets:
+                if parent is table or parent.row_count < column.distinct:
+                    continue
+                if _all_values_in(table, column, parent, pk, dialect, fetch):
+                    column.role = KEY
+                    column.quantiles = ()
+                    break
+
+
+def _maybe_reference(column: ColumnProfile) -> bool:
+    if column.role != MEASURE or column.distinct < 10 or len(column.quantiles) < 2:
+        return False
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in column.values):
+        return False
+    low, high = column.quantiles[0], column.quantiles[-1]
+    return low >= 1 and high - low + 1 >= 3 * column.distinct
+
+
+def _all_values_in(
+    table: TableProfile,
+    column: ColumnProfile,
+    parent: TableProfile,
+    pk: ColumnProfile,
+    dialect: str,
+    fetch: Fetch,
+) -> bool:
+    """Whether the non-NULL values of ``column`` span ``parent``'s key range and are
+    all values of that key."""
+    key = exp.Column(this=ident(pk.name, dialect))
+    col = exp.Column(this=ident(column.name, dialect))
+    spans = []
+    for name, target in ((table.name, col), (parent.name, key)):
+        query = exp.select(exp.Min(this=target.copy()), exp.Max(this=target.copy()))
+        found = fetch(
+            query.from_(exp.Table(this=ident(name, dialect))).sql(dialect=sqlglot_dialect(dialect))
+        )
+        if not found or not all(isinstance(v, (int, float)) for v in found[0]):
+            return False
+        spans.append(found[0])
+    (low, high), (key_low, key_high) = spans
+    slack = 0.02 * (key_high - key_low)
+    if abs(low - key_low) > slack or abs(high - key_high) > slack:
+        return False
+    inner = exp.select(key).from_(exp.Table(this=ident(parent.name, dialect)))
+    outside = exp.select(exp.Count(this=exp.Star())).from_(
+        exp.Table(this=ident(table.name, dialect))
+    )
+    outside = outside.where(
+        exp.and_(
+            exp.Not(this=exp.Is(this=col, expression=exp.Null())),
+            exp.Not(this=exp.In(this=col.copy(), query=exp.Subquery(this=inner))),
+        ),  # fmt: skip
+        copy=False,
+    )
+    rows = fetch(outside.sql(dialect=sqlglot_dialect(dialect)))
+    return bool(rows) and rows[0][0] == 0
 
 
 def _key_columns(schema: Schema) -> set[tuple[str, str]]:

@@ -142,14 +142,20 @@ def _initials(table: str, taken: set[str], dialect: str) -> str:
 def _count_column(select: exp.Select, sources: list[exp.Table], profile: DatabaseProfile) -> None:
     """COUNT(*) -> COUNT(<a never-NULL key>): the same count, as many people write it.
 
-    The key is taken from the first table whose key the query does not group
-    by (``COUNT(T1.id) ... GROUP BY T1.id`` would read as a count of ids).
+    The key is taken from a table at the "many" end of the joins, whose key the
+    query does not group by: over a join COUNT(*) counts that table's rows, and
+    ``COUNT(students.id)`` over students joined with their likes would read as a
+    count of students (``COUNT(T1.id) ... GROUP BY T1.id`` as a count of ids).
+    Without such a table the count stays ``COUNT(*)``.
     """
     dialect = profile.dialect
     group = select.args.get("group")
     grouped = {c.sql() for c in group.find_all(exp.Column)} if group is not None else set()
     chosen: exp.Column | None = None
+    parents = _referenced(select, sources, profile)
     for source in sources:
+        if source.alias_or_name.lower() in parents:
+            continue
         table = profile.tables.get(source.name)
         column = _never_null_key(table) if table is not None else None
         if column is None:
@@ -170,7 +176,31 @@ def _count_column(select: exp.Select, sources: list[exp.Table], profile: Databas
             node.set("this", chosen.copy())
 
 
+def _referenced(select: exp.Select, sources: list[exp.Table], profile: DatabaseProfile) -> set[str]:
+    """The sources (by alias or name, lower-cased) whose key a join condition matches:
+    the "one" ends of the joins."""
+    by_name = {t.alias_or_name.lower(): t for t in sources}
+    out: set[str] = set()
+    for join in select.args.get("joins") or ():
+        on = join.args.get("on")
+        for eq in on.find_all(exp.EQ) if on is not None else ():
+            for side in (eq.this, eq.expression):
+                if not isinstance(side, exp.Column):
+                    continue
+                source = by_name.get(side.table.lower())
+                table = profile.tables.get(source.name) if source is not None else None
+                if table is not None and [k.lower() for k in table.primary_key] == [
+                    side.name.lower()
+                ]:
+                    out.add(side.table.lower())
+    return out
+
+
 def _never_null_key(table: TableProfile) -> str | None:
+    """The table's single-column key when it is never NULL (a part of a composite key
+    would read as a count of what it references)."""
+    if len(table.primary_key) != 1:
+        return None
     for column in table.columns:
         if column.primary_key and not column.has_nulls and (column.not_null or table.complete):
             return column.name
