@@ -60,10 +60,10 @@ def test_offline_realises_new_records_and_keeps_existing_questions(demo_ctx):
     out = run(QuestionGenerator(engine="offline").process(batch, demo_ctx))
     assert [s.id for s in out.samples] == ["q1", "q2", "q6"]
     first, kept, third = out.samples
-    assert first.question == "Show me the titles of the three most expensive books."
-    assert first.meta["question_style"] == "imperative"
+    assert first.question == "What is the title of the three most expensive books?"
+    assert first.meta["question_style"] == "interrogative"
     assert first.meta["provenance"] == [
-        {"operator": "question_generator", "engine": "offline", "style": "imperative"}
+        {"operator": "question_generator", "engine": "offline", "style": "interrogative"}
     ]
     assert kept.question == "Keep me?" and "question_style" not in kept.meta
     # sex = 'F' read through the column's value description ("F: female; M: male")

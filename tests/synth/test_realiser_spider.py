@@ -131,12 +131,12 @@ def test_clipped_column_names(spider_root, db_id: str, sql: str, expected: str):
          "For each student grade, what is the number of likes?"),
         ("SELECT T1.name, COUNT(T1.ID) FROM Highschooler AS T1 JOIN Likes AS T2 "
          "ON T1.ID = T2.student_id GROUP BY T1.ID",
-         "For each highschooler, what are the name and number of likes?"),
+         "For each high schooler, what are the name and number of likes?"),
         ("SELECT count(T1.ID) FROM Highschooler AS T1 JOIN Likes AS T2 "
          "ON T1.ID = T2.student_id WHERE T1.grade = 9",
          "How many likes have a student with grade 9?"),
         ("SELECT count(ID) FROM Highschooler WHERE grade = 9",
-         "How many highschoolers have grade 9?"),
+         "How many high schoolers have grade 9?"),
     ],
 )  # fmt: skip
 def test_a_count_of_a_key_over_a_join_counts_the_joined_rows(spider, sql, expected):

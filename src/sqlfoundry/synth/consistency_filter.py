@@ -74,7 +74,8 @@ class SQLConsistencyFilter(EngineOperator):
     name = "sql_consistency_filter"
     # 2: conditional counts and shares read their CASE values; asks-for-another-count,
     # unasked-percentage and another-column contradictions; "alphabetically last" is descending.
-    version = 2
+    # 3: "which"/"who" questions name the selected name or title column
+    version = 3
     inputs = ("question", "sql", "db_id", "evidence")
     outputs = ("meta",)  # meta["consistency"]
     Params = ConsistencyParams

@@ -474,6 +474,9 @@ def _column_mentioned(text: Text, schema: Schema, use: ColumnUse) -> bool:
     # "full name" / "who" for first_name and last_name; "when" / "year" for dates
     if "name" in parts and parts & _NAME_PARTS and (text.has_word("name") or "who" in text.tokens):
         return True
+    # "Which car maker ...?" asks for the maker's name (FullName), as people ask for names.
+    if use.role == "select" and parts & {"name", "title"} and {"which", "who"} & set(text.tokens):
+        return True
     return bool(parts & _DATE_WORDS) and bool(set(text.tokens) & {"when", "year", "date", "time"})
 
 

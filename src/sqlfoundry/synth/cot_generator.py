@@ -75,7 +75,7 @@ class CoTGenerator(EngineOperator):
     name = "cot_generator"
     # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest;
     # 4: the realiser's new wordings (constructions, leads, periods, shares)
-    # 5: the realiser's fixes (counts over joins, flags)
+    # 5: the realiser's fixes (counts over joins, flags, names split into words)
     version = 5
     inputs = ("question", "sql", "db_id")
     outputs = ("cot",)

@@ -143,12 +143,42 @@ def words(identifier: str) -> list[str]:
     return parts
 
 
+# Short pieces a split may leave that are still words of a name.
+_SHORT_PIECES = {"id", "by", "of", "in", "on", "to", "at", "no"}
+
+
+@lru_cache(maxsize=1)
+def _word_costs() -> dict[str, float]:
+    import wordninja  # English Wikipedia word frequencies; loaded on first use
+
+    return wordninja.DEFAULT_LANGUAGE_MODEL._wordcost
+
+
+@lru_cache(maxsize=65536)
+def split_words(word: str) -> list[str]:
+    """A run-together lower-case word split into English words (``"highschooler"`` ->
+    ``["high", "schooler"]``, ``"countrylanguage"`` -> ``["country", "language"]``),
+    by English word frequencies. Words the frequency list knows, abbreviations and
+    splits that leave scraps (``"destairport"`` -> ``de st airport``) stay whole."""
+    if len(word) < 7 or not word.isalpha() or word in ABBREVIATIONS or word in _word_costs():
+        return [word]
+    import wordninja
+
+    parts = wordninja.split(word)
+    if len(parts) < 2 or any(len(p) < 3 and p not in _SHORT_PIECES for p in parts):
+        return [word]
+    return parts
+
+
 @lru_cache(maxsize=65536)
 def humanize(identifier: str) -> str:
-    """``"dept_name"`` -> ``"department name"``; ``"StuID"`` -> ``"student id"``."""
+    """``"dept_name"`` -> ``"department name"``; ``"StuID"`` -> ``"student id"``;
+    ``"Highschooler"`` -> ``"high schooler"``."""
     out: list[str] = []
     for word in words(identifier):
-        out.append(ABBREVIATIONS.get(word, word))
+        out.extend(ABBREVIATIONS.get(piece, piece) for piece in split_words(word))
+    if len(out) > 2 and out[-1] == "".join(w[0] for w in out[:-1]):
+        out.pop()  # "pixel aspect ratio par": a trailing acronym of the words before it
     text = " ".join(out)
     # "student student id" from StuID in a student table reads badly; collapse repeats.
     return re.sub(r"\b(\w+) \1\b", r"\1", text)

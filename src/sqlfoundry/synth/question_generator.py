@@ -92,7 +92,9 @@ class QuestionGenerator(EngineOperator):
     name = "question_generator"
     # 2: clipped names ("GName") read as the noun; 3: MAX/MIN of dates read latest/earliest;
     # 4: questions nearer people's (no "whose" by default, "How many", "who", comparatives, leads, periods, value codes)
-    # 5: a count of a key over a join says what it counts ("likes"), flags read as flags
+    # 5: a count of a key over a join says what it counts ("likes"), flags read as flags;
+    # Spider's proportions of openings, verbs and constructions, shorter comparisons and
+    # orderings, "which ..., and how many?", run-together names split ("high schooler")
     version = 5
     inputs = ("sql", "db_id")
     outputs = ("question", "evidence")

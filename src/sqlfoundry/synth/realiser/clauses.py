@@ -23,9 +23,11 @@ from sqlfoundry.synth.realiser.grammar import (
 )
 from sqlfoundry.synth.realiser.lexicon import (
     ASCENDING,
-    COMPARE,
+    COMPARE_WEIGHTS,
     COUNT_COMPARE,
     DESCENDING,
+    HIGHEST,
+    LOWEST,
     ORDER_VERBS,
 )
 from sqlfoundry.synth.realiser.mods import Mod, all_of, any_of, have, with_
@@ -219,7 +221,7 @@ class ClauseDescriber(ConditionDescriber):
             return f"of {value}"
         if op == "!=":
             return f"other than {value}"
-        word = self.choose.pick(COMPARE[op])
+        word = self.choose.weighted(COMPARE_WEIGHTS[op])
         return f"of {word} {value}" if word.startswith(("at ", "no ")) else f"{word} {value}"
 
     def _order_phrase(self, order: list[tuple[exp.Expression, bool]], scope: Scope) -> str:
@@ -235,12 +237,20 @@ class ClauseDescriber(ConditionDescriber):
             word = "number" if isinstance(node, exp.Count) else {
                 exp.Avg: "average", exp.Sum: "total", exp.Max: "maximum", exp.Min: "minimum"
             }.get(type(node), "percentage" if share_of(node) else "figure")  # fmt: skip
-            lead = self.choose.pick(("sorted", "ordered"))
-            return f", {lead} by that {word} {self.choose.pick(DESCENDING if desc else ASCENDING)}"
+            if desc or self.choose.chance(0.5):
+                return f", in {'descending' if desc else 'ascending'} order of that {word}"
+            return f", ordered by that {word}"  # ascending, as ORDER BY is by default
         parts = []
         for i, (expr, desc) in enumerate(order):
             noun = self.noun(expr, scope)
             w = self.words_of(expr, scope)
+            the = "the " if isinstance(expr, AGGREGATES) else ""
+            if i == 0 and len(order) == 1 and self.choose.chance(0.5):
+                # The short forms people use: "in descending order of age", "ordered by age".
+                if desc or self.choose.chance(0.4):
+                    way = "descending" if desc else "ascending"
+                    return f", in {way} order of {the}{noun}"
+                return f", {self.choose.pick(ORDER_VERBS)} {the}{noun}"
             if w is not None and w.superlative and isinstance(unparen(expr), exp.Column):
                 hi, lo = w.superlative
                 direction = f"from {hi} to {lo}" if desc else f"from {lo} to {hi}"
@@ -249,7 +259,6 @@ class ClauseDescriber(ConditionDescriber):
             else:
                 direction = self.choose.pick(DESCENDING if desc else ASCENDING)
             lead = self.choose.pick(ORDER_VERBS) if i == 0 else "then by"
-            the = "the " if isinstance(expr, AGGREGATES) else ""
             parts.append(f"{lead} {the}{noun} {direction}")
         return ", " + join_words(parts)
 
@@ -290,7 +299,7 @@ class ClauseDescriber(ConditionDescriber):
             return f"with the {'latest' if desc else 'earliest'} {noun}"
         if w is not None and w.kind == "text" and not isinstance(node, AGGREGATES):
             return f"with the alphabetically {'last' if desc else 'first'} {noun}"
-        return f"with the {'highest' if desc else 'lowest'} {noun}"
+        return f"with the {self.choose.weighted(HIGHEST if desc else LOWEST)} {noun}"
 
     def _group_role(self, q: SelectQuery, columns: list[exp.Expression]) -> str | None:
         """For GROUP BY one foreign key: the plural of what it references ("customers")."""

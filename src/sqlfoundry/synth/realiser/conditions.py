@@ -17,9 +17,10 @@ from sqlfoundry.synth.realiser.errors import RealiseError
 from sqlfoundry.synth.realiser.grammar import join_words, plural_noun, with_article
 from sqlfoundry.synth.realiser.lexicon import (
     COMPARATIVES,
-    COMPARE,
+    COMPARE_WEIGHTS,
     INTRANSITIVE,
     NAMED,
+    ROLE_FORMS,
     TIME_COMPARE,
     YEAR_COMPARE,
 )
@@ -186,8 +187,7 @@ class ConditionDescriber(NestedConditions, Describer):
                 tail = f" {inner.post_one}" if inner else ""
                 return with_(f"the same {noun} as {with_article(target.entity)}{tail}")
             inner = self._render(child, target, scope)
-            rng = self.choose.rng
-            form = "with" if rng is None or rng.random() < 0.6 else "where"
+            form = self.choose.weighted(ROLE_FORMS)
             return through_role(self.role(hop.link), inner, form)
         table = target.table
         if table is not None and table.bridge and not child.atoms and len(child.children) == 1:
@@ -251,12 +251,13 @@ class ConditionDescriber(NestedConditions, Describer):
 
     def whose(self, noun: str, predicate: str) -> Mod:
         """A restriction on one of the row's own values, in a wording drawn from the rng:
-        mostly "with a price above 20", sometimes "where the price is above 20", seldom
-        "whose price is above 20" (without an rng: the "with" wording)."""
+        mostly "with (a) price above 20", sometimes "whose price is above 20", seldom
+        "where the price is above 20" (without an rng: "with a price above 20")."""
         rng = self.choose.rng
         roll = rng.random() if rng is not None else 0.0
-        form = "with" if roll < 0.62 else ("where" if roll < 0.95 else "whose")
-        return attribute(noun, predicate, form)
+        form = "with" if roll < 0.88 else ("whose" if roll < 0.95 else "where")
+        # "with age above 30" as often as "with an age above 30".
+        return attribute(noun, predicate, form, article=not self.choose.chance(0.55))
 
     def condition_text(self, node: exp.Expression, scope: Scope) -> str:
         mod = self.atom(node, scope)
@@ -376,7 +377,7 @@ class ConditionDescriber(NestedConditions, Describer):
             return f"{verb} {text}"
         if op == "!=":
             return f"{verb} not {text}"
-        return f"{verb} {self.choose.pick(COMPARE[op])} {text}"
+        return f"{verb} {self.choose.weighted(COMPARE_WEIGHTS[op])} {text}"
 
     def _flag_mod(self, w: ColumnWords | None, truthy: bool) -> Mod | None:
         if w is None or not w.flag:

@@ -56,5 +56,5 @@ class Frame:
     rows_head: str = ""
     rows_mod: Mod | None = None
     lead: str = ""  # said before the sentence: "among books from 2020" (restricts what is counted)
-    which_has_lead: bool = False  # the "which" questions already say the lead
+    which_with_lead: list[str] = field(default_factory=list)  # "which" questions saying the lead
     note: str = ""  # the lead as a tail, for when the frame is nested in another sentence

@@ -25,6 +25,8 @@ from sqlfoundry.synth.realiser.trees import conditional_count, share_of, unparen
 class Framer(SetFrames, ClauseDescriber):
     """Builds frames; subclassed by the sentence builder."""
 
+    _plural_items: bool | None = None  # drawn once per sentence
+
     # ------------------------------------------------------------------ entry points
 
     def frame(self, query: Query) -> Frame:
@@ -83,6 +85,11 @@ class Framer(SetFrames, ClauseDescriber):
         """The requested items with their article ("the names and ages") and whether
         they take "are"."""
         nouns: list[tuple[str, str, str]] = []  # (kind, noun, key for merging)
+        # People say "the name and age of singers" about as often as "the names and ages";
+        # one sentence keeps one habit (both sides of a UNION read alike).
+        if self._plural_items is None:
+            self._plural_items = not self.choose.chance(0.45)
+        each = plural and self._plural_items
         for proj in projections:
             node = unparen(proj)
             if isinstance(node, exp.Star) or (
@@ -103,9 +110,13 @@ class Framer(SetFrames, ClauseDescriber):
                 nouns.append(("expr", self.noun(node, scope), ""))
                 continue
             noun = self.noun(node, scope)
-            nouns.append(("col", plural_item(noun) if plural else noun, ""))
+            nouns.append(("col", plural_item(noun) if each else noun, ""))
         merged = merge_items(nouns)
-        many = plural or len(merged) > 1 or looks_plural(merged[0][1])
+        many = (
+            (each if nouns[0][0] == "col" else plural)
+            or len(merged) > 1
+            or looks_plural(merged[0][1])
+        )
         inner_and = len(merged) > 1 and any(" and " in t for _, t in merged)
         if not any(kind == "star" for kind, _ in merged) and not inner_and:
             return "the " + join_words([t for _, t in merged]), many
@@ -129,11 +140,11 @@ class Framer(SetFrames, ClauseDescriber):
             items = items.replace("the ", "the different ", 1)
         head = self._head(scope, mods, q.limit)
         order = self._order_phrase(q.order, scope)
-        frame = Frame(kind="list", items=items, plural=True, head=head, order=order)
+        frame = Frame(kind="list", items=items, plural=plural, head=head, order=order)
         frame.np = f"{items} of {head}{order}"
         if self._is_entity_name(q, scope):  # "the models that ...", not "the models of models"
             different = "different " if q.distinct else ""
-            frame.np = f"the {different}{head.removeprefix('all ')}{order}"
+            frame.np = f"the {different}{head.removeprefix('all ').removeprefix('the ')}{order}"
         if self._identifies(q, scope):
             frame.rows = head.removeprefix("all ")
             frame.rows_head, frame.rows_mod = scope.subject.entities, mods
@@ -141,6 +152,32 @@ class Framer(SetFrames, ClauseDescriber):
         if name_only and mods is not None and mods.rel.startswith("that ") and not q.limit:
             frame.which.append(f"Which {scope.subject.entities} {mods.rel[5:]}{order}?")
         return frame
+
+    def _which_with_figure(
+        self, frame: Frame, q: SelectQuery, noun: str, measure: str, plural: bool
+    ) -> None:
+        """ "Which country has the most cities, and how many?": a ranking that also
+        returns the figure it ranks by, said once instead of twice."""
+        if not measure.startswith("with "):
+            return
+        node = unparen(q.order[0][0])
+        verb = "have" if plural else "has"
+        if self.counts_rows(node, q):
+            frame.which.append(f"Which {noun} {verb} {measure[5:]}, and how many?")
+            return
+        word = {exp.Avg: "average", exp.Sum: "total", exp.Max: "maximum", exp.Min: "minimum"}.get(
+            type(node)
+        )
+        if word is None:
+            return
+        those = f"those {word}s" if plural else f"that {word}"
+        frame.which.append(
+            f"Which {noun} {verb} {measure[5:]}, and what {'are' if plural else 'is'} {those}?"
+        )
+
+    def _names_only_of(self, node: exp.Expression, q: SelectQuery, scope: Scope) -> bool:
+        col = q.col(node) if isinstance(node, exp.Column) else None
+        return bool(col and col.source is scope.subject and col.words and col.words.name_like)
 
     def _identifies(self, q: SelectQuery, scope: Scope) -> bool:
         """Whether the result rows stand for the subject's rows (its key or name)."""
@@ -293,6 +330,19 @@ class Framer(SetFrames, ClauseDescriber):
             frame.np, frame.note = f"{items} of {head}", note
             if self._names_only(q, agg_scope):
                 frame.which.append(self._which_sup(q, agg_scope, mods, plural))
+            shown = [p for p in q.projections if p.sql() != q.order[0][0].sql()]
+            if (
+                len(shown) == 1
+                and len(q.projections) == 2
+                and self._names_only_of(shown[0], q, agg_scope)
+            ):
+                noun = (
+                    entity.entity
+                    if not plural
+                    else f"{number_word(q.limit or 1)} {entity.entities}"
+                )
+                measure = self._rank_measure(q.order[0][0], q.order[0][1], agg_scope)
+                self._which_with_figure(frame, q, noun + post(mods, plural), measure, plural)
             return frame
         order = self._order_phrase(q.order, agg_scope)
         if not has_agg:
@@ -343,6 +393,9 @@ class Framer(SetFrames, ClauseDescriber):
             head += post(having, k != 1) + f" {measure}"
             items, plural = self._items(q.projections, scope, plural=k != 1)
             frame = Frame(kind="sup", items=items, plural=plural, head=head, lead=lead)
+            if len(aggs) == 1 and len(listed) == 1 and aggs[0].sql() == q.order[0][0].sql():
+                noun = per_noun if k == 1 else f"{number_word(k)} {per_plural}"
+                self._which_with_figure(frame, q, noun + post(having, k != 1), measure, k != 1)
             if not aggs and lists_groups:
                 frame.kind = "list_of"
                 frame.items = head
@@ -351,8 +404,9 @@ class Framer(SetFrames, ClauseDescriber):
                 if measure.startswith("with ") and k == 1:
                     frame.which.append(f"Which {per_noun}{post(having, False)} has {measure[5:]}?")
                 if k == 1 and self.counts_rows(q.order[0][0], q) and q.order[0][1]:
-                    frame.which.append(f"What is the most common {per_noun} among {rows}?")
-                    frame.which_has_lead = True
+                    common = f"What is the most common {per_noun} among {rows}?"
+                    frame.which.append(common)
+                    frame.which_with_lead.append(common)
                 frame.np = head
                 frame.note = f", counting only {rows}" if lead else ""
                 return frame

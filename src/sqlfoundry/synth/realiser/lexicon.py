@@ -88,13 +88,14 @@ PLACE_PREPOSITIONS = {
     "province": "in", "county": "in", "location": "in",
 }  # fmt: skip
 
-# Comparison words after "is": value comparisons and counts.
-COMPARE = {
-    ">": ("greater than", "more than", "above", "higher than", "over"),
-    ">=": ("at least", "greater than or equal to", "no less than"),
-    "<": ("less than", "below", "lower than", "under"),
-    "<=": ("at most", "less than or equal to", "no more than"),
-}
+# Comparison words after "is", weighted as people write them (the first is the plainest).
+COMPARE_WEIGHTS = {
+    ">": (("greater than", 0.2), ("more than", 0.35), ("above", 0.15), ("higher than", 0.15),
+          ("over", 0.15)),
+    ">=": (("at least", 0.7), ("greater than or equal to", 0.1), ("no less than", 0.2)),
+    "<": (("less than", 0.5), ("below", 0.2), ("lower than", 0.15), ("under", 0.15)),
+    "<=": (("at most", 0.65), ("less than or equal to", 0.15), ("no more than", 0.2)),
+}  # fmt: skip
 COUNT_COMPARE = {
     ">": ("more than",),
     ">=": ("at least",),
@@ -107,10 +108,11 @@ COUNT_COMPARE = {
 TIME_COMPARE = {">": "after", ">=": "on or after", "<": "before", "<=": "on or before"}
 YEAR_COMPARE = {">": "after", ">=": "in or after", "<": "before", "<=": "in or before"}
 
-ASK_ONE = ("What is", "What's")
+ASK_ONE = ("What is",)
 ASK_MANY = ("What are",)
-IMPERATIVES = ("List", "Show", "Find", "Give", "Return", "Show me")
-IMPERATIVES_ONE = ("Find", "Show", "Give", "Return", "Tell me")
+# Verbs of requests, weighted as Spider's people use them (Find, Show and Return most).
+IMPERATIVES = (("List", 0.16), ("Find", 0.3), ("Show", 0.2), ("Return", 0.18), ("Give", 0.16))
+IMPERATIVES_ONE = (("Find", 0.35), ("Show", 0.2), ("Give", 0.2), ("Return", 0.2), ("Tell me", 0.05))
 COUNT_IMPERATIVES = (
     "Count the number of",
     "Find the number of",
@@ -123,6 +125,12 @@ NAMED = ("named", "called", "named", "with the name")
 ASCENDING = ("in ascending order", "from lowest to highest")
 DESCENDING = ("in descending order", "from highest to lowest")
 ORDER_VERBS = ("ordered by", "sorted by")
+# How a restriction on a referenced row is said: "with an author from France", "whose
+# author is from France", "where the author is from France".
+ROLE_FORMS = (("with", 0.75), ("whose", 0.1), ("where", 0.15))
+# A rank by a figure: "with the largest population", "with the smallest capacity".
+HIGHEST = (("highest", 0.35), ("largest", 0.35), ("greatest", 0.15), ("biggest", 0.15))
+LOWEST = (("lowest", 0.5), ("smallest", 0.35), ("least", 0.15))
 
 
 class Chooser:
@@ -135,6 +143,12 @@ class Chooser:
         if self.rng is None or len(options) == 1:
             return options[0]
         return options[self.rng.randrange(len(options))]
+
+    def weighted(self, options: Sequence[tuple[T, float]]) -> T:
+        """One of ``(option, weight)`` pairs by weight; the first without an rng."""
+        if self.rng is None or len(options) == 1:
+            return options[0][0]
+        return self.rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
     def chance(self, p: float) -> bool:
         return self.rng is not None and self.rng.random() < p

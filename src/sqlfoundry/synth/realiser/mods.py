@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlfoundry.synth.realiser.grammar import join_words, with_article
+from sqlfoundry.synth.realiser.grammar import join_words, plural_noun, with_article
 
 
 @dataclass(frozen=True)
@@ -70,42 +70,48 @@ def a_noun(noun: str) -> str:
     return with_article(noun)
 
 
-def with_phrase(noun: str, predicate: str) -> str | None:
+def with_phrase(noun: str, predicate: str, article: bool = True) -> str | None:
     """``{noun} {predicate}`` as a "with" phrase, or None when it does not read as one:
     "with a price above 20", "with genre 'Fantasy'", "with a title starting with 'The'",
-    "without an email", "with a role other than 'captain'"."""
+    "without an email", "with a role other than 'captain'". Without ``article``,
+    comparisons read as people often write them: "with price above 20"."""
+    art = a_noun if article else _bare
     if predicate == "is set":
-        return f"with {a_noun(noun)}"
+        return f"with {art(noun)}"
     if predicate == "is not set":
-        return f"without {a_noun(noun)}"
+        return f"without {art(noun)}"
     for verb, participle in _TEXT_VERBS.items():
         if predicate.startswith(verb + " "):
-            return f"with {a_noun(noun)} {participle} {predicate[len(verb) + 1 :]}"
+            return f"with {art(noun)} {participle} {predicate[len(verb) + 1 :]}"
     verb, _, rest = predicate.partition(" ")
     if verb not in ("is", "are") or not rest or rest.startswith(("one of", "the ", "not one")):
         return None
     if rest.startswith("neither ") and " nor " in rest:
         first, _, second = rest[8:].partition(" nor ")
-        return f"with {a_noun(noun)} other than {first} and {second}"
+        return f"with {art(noun)} other than {first} and {second}"
     if rest.startswith("none of "):
-        return f"with {a_noun(noun)} other than {rest[8:]}"
+        return f"with {art(noun)} other than {rest[8:]}"
     if rest.startswith("not ") and not rest.startswith("not between"):
-        return f"with {a_noun(noun)} other than {rest[4:]}"
+        return f"with {art(noun)} other than {rest[4:]}"
     if rest.startswith(_BOUNDS):
-        return f"with {a_noun(noun)} of {rest}"
+        return f"with {art(noun)} of {rest}"
     dated = rest.startswith(("on ", "in ")) and (rest[3:4].isupper() or rest[3:4].isdigit())
     if rest.startswith(_COMPARISONS) or dated:
-        return f"with {a_noun(noun)} {rest}"
+        return f"with {art(noun)} {rest}"
     return f"with {noun} {rest}"
 
 
-def attribute(noun: str, predicate: str, form: str = "with") -> Mod:
+def _bare(noun: str) -> str:
+    return noun
+
+
+def attribute(noun: str, predicate: str, form: str = "with", article: bool = True) -> Mod:
     """A restriction on one of the row's own values, worded in ``form``: ``with``
     ("with a price above 20"), ``where`` ("where the price is above 20") or ``whose``
     ("whose price is above 20"); ``with`` falls back to ``where`` when it does not fit."""
     clause = f"'s {noun} {predicate}"
     if form == "with":
-        phrase = with_phrase(noun, predicate)
+        phrase = with_phrase(noun, predicate, article)
         if phrase is not None:
             body = phrase.removeprefix("with ")
             if phrase.startswith("without "):
@@ -243,8 +249,12 @@ def through_child(noun: str, inner: Mod | None) -> Mod:
     return have(obj)
 
 
-def lacking_child(noun: str, inner: Mod | None) -> Mod:
-    """The negation of :func:`through_child`: "that have no pet whose type is 'cat'"."""
+def lacking_child(noun: str, inner: Mod | None, any_: bool = False) -> Mod:
+    """The negation of :func:`through_child`: "that have no pet whose type is 'cat'", or
+    with ``any_`` "that do not have any pets whose type is 'cat'"."""
+    if any_:
+        obj = f"any {plural_noun(noun)}"
+        return lacking(f"{obj} {inner.post}" if inner is not None else obj)
     obj = f"no {noun}"
     if inner is not None:
         obj = f"{obj} {inner.post_one}"

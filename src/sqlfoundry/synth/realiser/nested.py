@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from sqlfoundry.synth.realiser.describe import Scope
 from sqlfoundry.synth.realiser.grammar import plural_noun, with_article
-from sqlfoundry.synth.realiser.lexicon import COUNT_COMPARE
+from sqlfoundry.synth.realiser.lexicon import COUNT_COMPARE, ROLE_FORMS
 from sqlfoundry.synth.realiser.mods import (
     Mod,
     a_noun,
@@ -22,6 +22,7 @@ from sqlfoundry.synth.realiser.mods import (
     lacking_child,
     provided,
     through_child,
+    through_role,
     with_,
 )
 from sqlfoundry.synth.realiser.names import ColumnWords
@@ -122,6 +123,15 @@ class NestedConditions:
                     and (icol.source.table.table.name.lower() == w.fk[0].lower() and iw.key)
                 ):
                     role = w.role or noun
+                    if not negated and _plain_filter(inner):
+                        # fk IN (SELECT key FROM parent WHERE c): "with an author from France",
+                        # as the join would say it, not "whose author is one of the authors ...".
+                        inner_mod = self.restrict(
+                            inner.where, self.scope_of(inner, icol.source), existence=False
+                        )
+                        if inner_mod is not None:
+                            form = self.choose.weighted(ROLE_FORMS)
+                            return through_role(role, inner_mod, form)
                     np = self.entity_np(inner, plural=True)
                     return self.whose(role, f"is {'not ' if negated else ''}one of {np}")
                 if (
@@ -153,7 +163,9 @@ class NestedConditions:
             counted = self._having_count(inner, noun, mod)
             if counted is not None:
                 return (lacking if negated else have)(counted)
-        return (lacking_child if negated else through_child)(noun, mod)
+        if negated:
+            return lacking_child(noun, mod, self.choose.chance(0.5))
+        return through_child(noun, mod)
 
     def _having_count(self, inner: SelectQuery, noun: str, mod: Mod | None) -> str | None:
         """``HAVING count(*) > 2`` as "more than 2 pets" (with the rows' own restriction);
@@ -190,7 +202,9 @@ class NestedConditions:
             tail = f" {mod.post_one}" if mod else ""
             there = f"there is no {noun}" if negated else f"there is {with_article(noun)}"
             return provided(f"{there}{tail}")
-        return (lacking_child if negated else through_child)(noun, mod)
+        if negated:
+            return lacking_child(noun, mod, self.choose.chance(0.5))
+        return through_child(noun, mod)
 
     def _is_correlation(self, cond: exp.Expression, inner: SelectQuery) -> bool:
         cols = [inner.col(n) for n in own_columns(cond)]
@@ -231,3 +245,16 @@ def _key_target(inner: SelectQuery | SetQuery) -> str | None:
     if col.words.fk:
         return col.words.fk[0]
     return None
+
+
+def _plain_filter(query: SelectQuery) -> bool:
+    """A SELECT of one table that only filters its rows (no grouping, ranking or nesting)."""
+    return (
+        len(query.sources) == 1
+        and bool(query.where)
+        and not query.group
+        and query.having is None
+        and not query.order
+        and query.limit is None
+        and not query.nested
+    )

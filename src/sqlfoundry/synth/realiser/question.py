@@ -35,9 +35,10 @@ class Realiser(Framer):
     """
 
     def realise(self, query: Query) -> Realisation:
+        self._plural_items = None
         frame = self.frame(query)
         done = self._realise_frame(frame)
-        if frame.lead and not (frame.which_has_lead and done.text in frame.which):
+        if frame.lead and done.text not in frame.which_with_lead:
             done = Realisation(_with_lead(frame.lead, done.text), done.style)
         return Realisation(_who(done.text), done.style)
 
@@ -45,10 +46,11 @@ class Realiser(Framer):
         style = "interrogative"
         # Counts are asked more than ordered; other requests are often orders.
         if self.choose.rng is not None and self.choose.chance(
-            0.35 if frame.kind == "count" else 0.45
+            0.25 if frame.kind == "count" else 0.45
         ):
             style = "imperative"
-        if style == "interrogative" and frame.which and self.choose.chance(0.5):
+        # People ask "Which ...?" about one in ten questions: whenever it reads well.
+        if style == "interrogative" and frame.which and self.choose.chance(0.8):
             return Realisation(sentence(self.choose.pick(frame.which), ""), "interrogative")
         if frame.kind == "count":
             text = self._count_sentence(frame, style)
@@ -56,7 +58,7 @@ class Realiser(Framer):
             text = self._group_sentence(frame, style)
         elif style == "imperative":
             verbs = IMPERATIVES if frame.plural else IMPERATIVES_ONE
-            text = sentence(f"{self.choose.pick(verbs)} {frame.np}", ".")
+            text = sentence(f"{self.choose.weighted(verbs)} {frame.np}", ".")
         else:
             ask = self.choose.pick(ASK_MANY if frame.plural else ASK_ONE)
             text = sentence(f"{ask} {frame.np}", "?")
@@ -77,8 +79,8 @@ class Realiser(Framer):
             verb = self.choose.pick(COUNT_IMPERATIVES)
             the = "" if verb != "Count" else "the "
             return sentence(f"{verb} {the}{counted}", ".")
-        # Spider's people ask "How many ...?" about half the time, "the number of" the rest.
-        if self.choose.chance(0.25):
+        # Spider's people ask "How many ...?" far more often than "What is the number of".
+        if self.choose.chance(0.15):
             return sentence(f"What is the number of {counted}", "?")
         verbal = _verbal(mod)
         if verbal is not None:
@@ -98,7 +100,9 @@ class Realiser(Framer):
                     f"Show {per} together with {items}{of}{order}",
                     f"For {per}, give the {frame.per_items} and {items}{of}{order}",
                 )), ".")  # fmt: skip
-            verb = self.choose.pick(("Show", "Find", "Give me", "Return"))
+            verb = self.choose.weighted(
+                (("Show", 0.3), ("Find", 0.35), ("Give", 0.1), ("Return", 0.25))
+            )
             return sentence(self.choose.pick((
                 f"{verb} {items}{of} for {per}{order}",
                 f"For {per}, {verb.lower()} {items}{of}{order}",

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from sqlglot import exp
+
 from sqlfoundry.synth.realiser.frames import Frame
 from sqlfoundry.synth.realiser.lexicon import Chooser
-from sqlfoundry.synth.realiser.mods import Mod, any_of
+from sqlfoundry.synth.realiser.mods import Mod, all_of, any_of
 from sqlfoundry.synth.realiser.plan import Query, SelectQuery, SetQuery, first_select
 
 
@@ -42,10 +44,15 @@ class SetFrames:
                     np = f"{items} of {self.subject_of(l_sel).entities} {merged.post}"
                 else:
                     np = f"{items} of {left.head} or of {right.head}"
+            elif query.kind == "intersect" and same_subject and self._keyed(l_sel):
+                # Rows of one table kept by both sides, each named by its key: both conditions.
+                both = all_of([self._plain_mods(query.left), self._plain_mods(query.right)])
+                np = f"{items} of {self.subject_of(l_sel).entities} {both.post}"
             elif query.kind == "intersect":
                 np = f"{items} shared by both {l_head} and {r_head}"
                 bare = items.removeprefix("the ")
-                which.append(f"Which {bare} are shared by both {l_head} and {r_head}{order}?")
+                if left.plural:
+                    which.append(f"Which {bare} are shared by both {l_head} and {r_head}{order}?")
             else:
                 r_mod = self._plain_mods(query.right)
                 if same_subject and r_mod is not None:
@@ -64,9 +71,19 @@ class SetFrames:
             joiner = {"union": "together with", "intersect": "that are also among",
                       "except": "excluding"}[query.kind]  # fmt: skip
             np = f"{left.np}, {joiner} {right.np}"
-        frame = Frame(kind="set", items=np, plural=True, order=order, which=which)
+        frame = Frame(kind="set", items=np, plural=left.plural, order=order, which=which)
         frame.np = np + order
         return frame
+
+    def _keyed(self, select: SelectQuery) -> bool:
+        """Whether a plain SELECT of one table returns its key (so rows are told apart)."""
+        if len(select.sources) != 1 or select.group or select.limit is not None:
+            return False
+        for proj in select.projections:
+            col = select.col(proj) if isinstance(proj, exp.Column) else None
+            if col is not None and col.words is not None and col.words.key:
+                return True
+        return False
 
     def _one_population(self, query: SetQuery, items: str) -> str | None:
         """Two branches that differ in one value, said once: "the names of publishers that

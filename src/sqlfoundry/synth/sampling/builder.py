@@ -351,7 +351,7 @@ class Builder:
                 if pk is None:
                     continue
                 labels = [source.ref(c) for c in source.table.labels if c is not pk]
-                display = labels[: 2 if len(labels) > 1 and self.rng.random() < 0.4 else 1]
+                display = labels[: 2 if len(labels) > 1 and self.rng.random() < 0.15 else 1]
                 options.append((display or [source.ref(pk)], source.ref(pk)))
         return options
 

@@ -165,7 +165,7 @@ def condition(
     if role == TEXT:
         equal = 0.0 if broad else 0.55
         kind = _pick(
-            rng, [(equal, "="), (0.4 if like else 0, "like"), (0.05 if like else 0, "notlike")]
+            rng, [(equal, "="), (0.25 if like else 0, "like"), (0.05 if like else 0, "notlike")]
         )
         return _categorical(ref, value, rng, kind)
     # Keys: a code people use as a name ('JFK', 'CS101') reads well; a number
@@ -345,7 +345,7 @@ def _ordered_condition(
     few_values = column.distinct <= 25
     exact = _exact(value)
     equal = (0.2 if few_values else (0.0 if broad else 0.06)) if exact else 0.0
-    options = [(0.3, ">"), (0.25, "<"), (0.15, "between"), (equal, "=")]
+    options = [(0.35, ">"), (0.3, "<"), (0.05, "between"), (equal, "=")]
     dated = column.role == DATE and isinstance(value, str)
     if dated and like:
         options.append((0.1, "like"))

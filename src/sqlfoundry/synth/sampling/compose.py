@@ -93,13 +93,13 @@ def _rows(
     distinct = (
         repeats
         and not single_row
-        and (plan.distinct or fans_out or (scope.joined and b.rng.random() < 0.25))
+        and (plan.distinct or fans_out or (scope.joined and b.rng.random() < 0.1))
     )
     select = b.where(select, conds, plan.use_or, rows)
     shape = "join" if scope.joined else "select"
     # Sorting a result pinned to one row by a name or key says nothing.
     if plan.order and not single_row:
-        key = _orderref_key(b, scope, refs, focus, conds)
+        key = _orderref_key(b, scope, refs, focus, conds, plan.limit)
         if key is not None:
             desc = b.rng.random() < (0.65 if plan.limit else 0.45)
             select = select.order_by(b.ordered(key.node(b.dialect), desc), copy=False)
@@ -130,10 +130,17 @@ def _aggregated(
 
 
 def _orderref_key(
-    b: Builder, scope: FromClause, projected: Sequence[Ref], focus: Source, conds: Sequence[Cond]
+    b: Builder,
+    scope: FromClause,
+    projected: Sequence[Ref],
+    focus: Source,
+    conds: Sequence[Cond],
+    limit: bool,
 ) -> Ref | None:
     """A column to sort by: a number or date, mostly of the table shown; never one
-    of a table pinned to one row by an equality (every row would tie)."""
+    of a table pinned to one row by an equality (every row would tie). A text column
+    sorts a whole list alphabetically, never a top k ("the three alphabetically
+    first titles" is not a question people ask)."""
     pinned = {c.ref.source.alias for c in conds if c.op == "=" and identifies(c.ref)}
     ordered = [
         r
@@ -144,7 +151,7 @@ def _orderref_key(
     ]
     if ordered and b.rng.random() < 0.85:
         return b.rng.choice(ordered)
-    text = [r for r in projected if r.role in (TEXT, CATEGORY)]
+    text = [r for r in projected if r.role in (TEXT, CATEGORY)] if not limit else []
     return b.rng.choice(text) if text else (b.rng.choice(ordered) if ordered else None)
 
 

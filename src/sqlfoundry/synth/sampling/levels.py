@@ -32,22 +32,22 @@ Special = Callable[[Builder, bool], Draft | None]
 # filters stacked until the clause count is high enough.
 _SPECIALS: dict[str, list[tuple[float, Special, bool]]] = {
     "easy": [],
-    "medium": [(0.05, conditional_share, False), (0.05, spread, False)],
+    "medium": [(0.01, conditional_share, False), (0.05, spread, False)],
     "hard": [
-        (0.14, scalar_comparison, False),
-        (0.14, membership, False),
+        (0.08, scalar_comparison, False),
+        (0.08, membership, False),
         (0.08, set_operation, False),
-        (0.1, children_set_operation, False),
+        (0.12, children_set_operation, False),
         (0.1, group_against_average, False),
-        (0.03, conditional_share, False),
+        (0.01, conditional_share, False),
     ],
     "extra": [
-        (0.1, scalar_comparison, True),
-        (0.14, membership, True),
-        (0.06, set_operation, True),
+        (0.06, scalar_comparison, True),
+        (0.08, membership, True),
+        (0.08, set_operation, True),
         (0.24, children_set_operation, True),
         (0.18, group_against_average, True),
-        (0.03, conditional_share, True),
+        (0.01, conditional_share, True),
     ],
 }
 
@@ -69,8 +69,8 @@ def plan_for(level: str, rng: random.Random) -> Plan:
             mode=mode,  # type: ignore[arg-type]
             columns=1,
             conditions=conditions,  # type: ignore[arg-type]
-            order=mode == "rows" and conditions == 0 and rng.random() < 0.5,
-            distinct=rng.random() < 0.15,
+            order=mode == "rows" and conditions == 0 and rng.random() < 0.15,
+            distinct=rng.random() < 0.08,
         )
     if level == "medium":
         return Plan(
@@ -78,33 +78,33 @@ def plan_for(level: str, rng: random.Random) -> Plan:
             mode=_choice(rng, {"rows": 0.45, "aggregate": 0.2, "group": 0.35}),  # type: ignore[arg-type]
             columns=_choice(rng, {1: 0.5, 2: 0.45, 3: 0.05}),  # type: ignore[arg-type]
             conditions=_choice(rng, {0: 0.35, 1: 0.5, 2: 0.15}),  # type: ignore[arg-type]
-            use_or=rng.random() < 0.06,
-            like=rng.random() < 0.1,
+            use_or=rng.random() < 0.1,
+            like=rng.random() < 0.05,
             order=rng.random() < 0.35,
-            limit=rng.random() < 0.6,
+            limit=rng.random() < 0.85,
             having=rng.random() < 0.3,
         )
     if level == "hard":
         return Plan(
             joins=_choice(rng, {0: 0.3, 1: 0.5, 2: 0.2}),  # type: ignore[arg-type]
             mode=_choice(rng, {"rows": 0.4, "aggregate": 0.1, "group": 0.5}),  # type: ignore[arg-type]
-            columns=_choice(rng, {1: 0.4, 2: 0.5, 3: 0.1}),  # type: ignore[arg-type]
-            conditions=_choice(rng, {0: 0.2, 1: 0.55, 2: 0.25}),  # type: ignore[arg-type]
-            use_or=rng.random() < 0.1,
-            like=rng.random() < 0.12,
+            columns=_choice(rng, {1: 0.6, 2: 0.4}),  # type: ignore[arg-type]
+            conditions=_choice(rng, {0: 0.5, 1: 0.4, 2: 0.1}),  # type: ignore[arg-type]
+            use_or=rng.random() < 0.15,
+            like=rng.random() < 0.05,
             order=rng.random() < 0.6,
-            limit=rng.random() < 0.6,
+            limit=rng.random() < 0.85,
             having=rng.random() < 0.4,
         )
     return Plan(
         joins=_choice(rng, {0: 0.15, 1: 0.5, 2: 0.35}),  # type: ignore[arg-type]
         mode=_choice(rng, {"rows": 0.35, "aggregate": 0.05, "group": 0.6}),  # type: ignore[arg-type]
-        columns=_choice(rng, {1: 0.5, 2: 0.45, 3: 0.05}),  # type: ignore[arg-type]
-        conditions=_choice(rng, {0: 0.3, 1: 0.5, 2: 0.2}),  # type: ignore[arg-type]
-        use_or=rng.random() < 0.12,
-        like=rng.random() < 0.12,
+        columns=_choice(rng, {1: 0.65, 2: 0.35}),  # type: ignore[arg-type]
+        conditions=_choice(rng, {0: 0.55, 1: 0.4, 2: 0.05}),  # type: ignore[arg-type]
+        use_or=rng.random() < 0.15,
+        like=rng.random() < 0.05,
         order=rng.random() < 0.7,
-        limit=rng.random() < 0.7,
+        limit=rng.random() < 0.85,
         having=rng.random() < 0.55,
     )
 
