@@ -21,6 +21,14 @@ from sqlfoundry.synth.naming import display, entities, entity, humanize, plural,
         ("year2", "year 2"),
         ('"Population"', "population"),
         ("GNPOld", "gnp old"),
+        # run-together words split by English word frequencies; scraps and known words stay
+        ("Highschooler", "high schooler"),
+        ("countrylanguage", "country language"),
+        ("DestAirport", "destination airport"),
+        ("telephone", "telephone"),
+        ("destairport", "destairport"),
+        # a trailing acronym of the words before it says nothing more
+        ("Pixel_aspect_ratio_PAR", "pixel aspect ratio"),
     ],
 )
 def test_humanize(identifier: str, expected: str):
