@@ -155,6 +155,15 @@ def test_a_count_of_a_key_over_a_join_counts_the_joined_rows(spider, sql, expect
         ("employee_hire_evaluation",
          "SELECT City, AVG(Age) FROM employee GROUP BY City ORDER BY AVG(Age) ASC LIMIT 1",
          "Which city has the lowest average age, and what is that average?"),
+        # a short restriction of the counted rows rides on the one count
+        ("concert_singer",
+         "SELECT T1.Name FROM stadium AS T1 JOIN concert AS T2 ON T1.Stadium_ID = T2.Stadium_ID "
+         "WHERE T2.Year = '2014' GROUP BY T1.Stadium_ID ORDER BY COUNT(*) DESC LIMIT 1",
+         "Which stadium has the most concerts in 2014?"),
+        ("car_1",
+         "SELECT COUNT(*), T2.FullName FROM model_list AS T1 JOIN car_makers AS T2 "
+         "ON T1.Maker = T2.Id GROUP BY T2.Id ORDER BY COUNT(*) DESC LIMIT 1",
+         "List the full name of the car maker with the most models, and that number."),
         # fk IN (SELECT key FROM parent WHERE ...) reads as the join would
         ("pets_1", "SELECT PetID FROM Has_Pet WHERE StuID IN (SELECT StuID FROM Student "
          "WHERE LName = 'Smith')",

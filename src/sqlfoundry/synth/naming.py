@@ -224,7 +224,7 @@ def singular(noun: str) -> str:
         return noun
     if low.endswith("ies") and len(low) > 4:
         return prefix + last[:-3] + "y"
-    if re.search(r"(ss|x|z|ch|sh)es$", low) or low.endswith("sses"):
+    if re.search(r"(ss|x|zz|ch|sh)es$", low) or low.endswith("sses"):
         return prefix + last[:-2]
     return prefix + last[:-1]
 

@@ -57,4 +57,7 @@ class Frame:
     rows_mod: Mod | None = None
     lead: str = ""  # said before the sentence: "among books from 2020" (restricts what is counted)
     which_with_lead: list[str] = field(default_factory=list)  # "which" questions saying the lead
+    # Shorter objects for a request ("the country with the most cities, and that number"),
+    # used instead of ``np`` after an imperative verb when there are some.
+    requests: list[str] = field(default_factory=list)
     note: str = ""  # the lead as a tail, for when the frame is nested in another sentence

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlfoundry.synth.realiser.clauses import ClauseDescriber, Grouping, post
-from sqlfoundry.synth.realiser.describe import Scope, aggregate_in
+from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope, aggregate_in
 from sqlfoundry.synth.realiser.frames import Frame
 from sqlfoundry.synth.realiser.grammar import join_words, number_word, plural_noun
 from sqlfoundry.synth.realiser.items import group_noun, looks_plural, merge_items, plural_item
@@ -154,26 +154,63 @@ class Framer(SetFrames, ClauseDescriber):
         return frame
 
     def _which_with_figure(
-        self, frame: Frame, q: SelectQuery, noun: str, measure: str, plural: bool
+        self,
+        frame: Frame,
+        q: SelectQuery,
+        noun: str,
+        measure: str,
+        plural: bool,
+        other: exp.Expression | None = None,
+        scope: Scope | None = None,
+        label: str = "",
     ) -> None:
         """ "Which country has the most cities, and how many?": a ranking that also
-        returns the figure it ranks by, said once instead of twice."""
+        returns the figure it ranks by, said once instead of twice; with ``other``, a
+        second figure of the winners: "..., and what is its latest booking date?".
+        Requests get the same shape: "the country with the most cities, and that number"
+        (``label`` names the column shown for an entity: "the name of the country ...")."""
         if not measure.startswith("with "):
             return
         node = unparen(q.order[0][0])
         verb = "have" if plural else "has"
-        if self.counts_rows(node, q):
-            frame.which.append(f"Which {noun} {verb} {measure[5:]}, and how many?")
+        which = f"Which {noun} {verb} {measure[5:]}"
+        the = f"the {label} of the {noun} {measure}" if label else f"the {noun} {measure}"
+        if other is not None and scope is not None:
+            figure = self.noun(other, scope)
+            if self.counts_rows(unparen(other), q):
+                many = figure.removeprefix("number of ")
+                does = "do they" if plural else "does it"
+                frame.which.append(f"{which}, and how many {many} {does} have?")
+            elif plural:
+                frame.which.append(f"{which}, and what are their {plural_item(figure)}?")
+            else:
+                frame.which.append(f"{which}, and what is its {figure}?")
+            frame.requests.append(f"{the}, and {'their' if plural else 'its'} {figure}")
             return
-        word = {exp.Avg: "average", exp.Sum: "total", exp.Max: "maximum", exp.Min: "minimum"}.get(
-            type(node)
-        )
+        if isinstance(node, exp.Count):
+            frame.which.append(f"{which}, and how many?")
+            frame.requests.append(f"{the}, and {'those numbers' if plural else 'that number'}")
+            return
+        words = {exp.Avg: "average", exp.Sum: "total", exp.Max: "maximum", exp.Min: "minimum"}
+        word = words.get(type(node))
         if word is None:
             return
         those = f"those {word}s" if plural else f"that {word}"
-        frame.which.append(
-            f"Which {noun} {verb} {measure[5:]}, and what {'are' if plural else 'is'} {those}?"
-        )
+        frame.which.append(f"{which}, and what {'are' if plural else 'is'} {those}?")
+        frame.requests.append(f"{the}, and {those}")
+
+    def _said_in_counts(self, q: SelectQuery, mod: Mod | None) -> bool:
+        """Whether a short restriction of the counted rows can ride on the counts instead
+        of leading the sentence: the one aggregate is a row count ("the most concerts in
+        2014"), which says it. Now and then, as people do."""
+        if mod is None or not mod.compact or len(mod.post.split()) > 6 or q.having is not None:
+            return False
+        exprs = list(q.projections) + [e for e, _ in q.order]
+        aggregates = [n for e in exprs for n in e.find_all(*AGGREGATES)]
+        # One count, said once: a count both shown and ranked by would say it twice.
+        if len(aggregates) != 1 or not self.counts_rows(aggregates[0], q):
+            return False
+        return self.choose.chance(0.7)
 
     def _names_only_of(self, node: exp.Expression, q: SelectQuery, scope: Scope) -> bool:
         col = q.col(node) if isinstance(node, exp.Column) else None
@@ -319,7 +356,10 @@ class Framer(SetFrames, ClauseDescriber):
         # The counted rows' own restriction is said once, up front ("Among orders
         # from 2020, ..."), not in every count and ranking of the sentence.
         lead = f"among {noun}{post(counted_mod, True)}" if counted_mod is not None else ""
-        agg_scope.count_mod = None
+        if lead and self._said_in_counts(q, counted_mod):
+            lead = ""  # "the stadium with the most concerts in 2014"
+        else:
+            agg_scope.count_mod = None
         having = self._having(q.having, agg_scope, grouping) if q.having is not None else None
         mods = all_of([self.restrict(own, agg_scope, existence=False), having])
         note = f", counting only {noun}{post(counted_mod, True)}" if lead else ""
@@ -330,19 +370,19 @@ class Framer(SetFrames, ClauseDescriber):
             frame.np, frame.note = f"{items} of {head}", note
             if self._names_only(q, agg_scope):
                 frame.which.append(self._which_sup(q, agg_scope, mods, plural))
-            shown = [p for p in q.projections if p.sql() != q.order[0][0].sql()]
-            if (
-                len(shown) == 1
-                and len(q.projections) == 2
-                and self._names_only_of(shown[0], q, agg_scope)
-            ):
+            names = [p for p in q.projections if self._names_only_of(p, q, agg_scope)]
+            figures = [p for p in q.projections if aggregate_in(p)]
+            if len(names) == 1 and len(figures) == 1 and len(q.projections) == 2:
                 noun = (
                     entity.entity
                     if not plural
                     else f"{number_word(q.limit or 1)} {entity.entities}"
                 )
                 measure = self._rank_measure(q.order[0][0], q.order[0][1], agg_scope)
-                self._which_with_figure(frame, q, noun + post(mods, plural), measure, plural)
+                other = figures[0] if figures[0].sql() != q.order[0][0].sql() else None
+                label = self.noun(names[0], agg_scope)
+                self._which_with_figure(frame, q, noun + post(mods, plural), measure, plural,
+                                        other, agg_scope, label)  # fmt: skip
             return frame
         order = self._order_phrase(q.order, agg_scope)
         if not has_agg:
@@ -368,6 +408,8 @@ class Framer(SetFrames, ClauseDescriber):
         ranks_or_aggregates = bool(q.order) or any(p.sql() not in group_ids for p in q.projections)
         # Aggregates and rankings say the rows' restriction once, up front.
         lead = f"among {rows}" if rows_mods is not None and ranks_or_aggregates else ""
+        if lead and self._said_in_counts(q, rows_mods):
+            lead = ""  # "the year with the most concerts in a stadium with ..."
         scope.count_mod = None if lead else rows_mods
         group_nouns = [
             group_noun(self.noun(g, scope))
@@ -393,9 +435,11 @@ class Framer(SetFrames, ClauseDescriber):
             head += post(having, k != 1) + f" {measure}"
             items, plural = self._items(q.projections, scope, plural=k != 1)
             frame = Frame(kind="sup", items=items, plural=plural, head=head, lead=lead)
-            if len(aggs) == 1 and len(listed) == 1 and aggs[0].sql() == q.order[0][0].sql():
+            if len(aggs) == 1 and len(listed) == 1:
                 noun = per_noun if k == 1 else f"{number_word(k)} {per_plural}"
-                self._which_with_figure(frame, q, noun + post(having, k != 1), measure, k != 1)
+                other = aggs[0] if aggs[0].sql() != q.order[0][0].sql() else None
+                self._which_with_figure(frame, q, noun + post(having, k != 1), measure, k != 1,
+                                        other, scope)  # fmt: skip
             if not aggs and lists_groups:
                 frame.kind = "list_of"
                 frame.items = head

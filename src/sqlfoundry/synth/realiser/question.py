@@ -58,7 +58,10 @@ class Realiser(Framer):
             text = self._group_sentence(frame, style)
         elif style == "imperative":
             verbs = IMPERATIVES if frame.plural else IMPERATIVES_ONE
-            text = sentence(f"{self.choose.weighted(verbs)} {frame.np}", ".")
+            np = frame.np
+            if frame.requests and self.choose.chance(0.8):
+                np = self.choose.pick(frame.requests)
+            text = sentence(f"{self.choose.weighted(verbs)} {np}", ".")
         else:
             ask = self.choose.pick(ASK_MANY if frame.plural else ASK_ONE)
             text = sentence(f"{ask} {frame.np}", "?")

@@ -182,9 +182,9 @@ def _grouped(
     select = b.where(select, conds, plan.use_or, rows)
     select = select.group_by(key.node(b.dialect), copy=False)
     shape = "group"
-    # A threshold on the groups and a ranking of them in one query is stacking:
-    # "the genre with the most books among those with at most 250 books".
-    if plan.having and not (plan.order and plan.limit) and not key_only:
+    # A threshold on the groups and a ranking or sorting of them in one query is
+    # stacking: "the genre with the most books among those with at most 250 books".
+    if plan.having and not plan.order and not key_only:
         having = _having(b, select, aggregates)
         if having is not None:
             select = select.having(having, copy=False)
