@@ -263,3 +263,70 @@ def test_llm_failure_is_recorded_per_record(llm_ctx, fake):
         [record("genres", "bookshop", GENRES)], llm_ctx))  # fmt: skip
     assert out.samples == []
     assert out.rejects[0].reason.startswith("no variant kept: LLM request failed: ")
+
+
+def test_offline_paraphrase_is_another_wording_the_consistency_check_accepts(demo_ctx):
+    from sqlfoundry.synth.consistency_filter_heuristic import check
+
+    batch = [record("japan", "bookshop", JAPAN, question="Which books by Japanese authors "
+                    "cost between 10 and 20?"), record("salary", "clinic", SALARY)]  # fmt: skip
+    plain = run(SQLVariationGenerator(engine="offline").process(batch, demo_ctx))
+    out = run(SQLVariationGenerator(engine="offline", paraphrase=True).process(batch, demo_ctx))
+    # the same records and SQL, each variant keeping its seed's question ...
+    assert [(s.id, s.sql, s.question) for s in out.samples] == [
+        (s.id, s.sql, s.question) for s in plain.samples
+    ]
+    children = [s for s in out.samples if "-v" in s.id]
+    assert children and all(s.question == s.meta["seed_question"] for s in children)
+    # ... and a second wording of it beside, different from it and consistent with the SQL
+    for child in children:
+        said = child.meta["paraphrase"]
+        assert said["engine"] == "offline" and said["style"] in ("interrogative", "imperative")
+        assert said["question"] != child.question
+        schema = demo_ctx.schema(child.db_id)
+        verdict = check(said["question"], child.evidence, child.sql, schema, "sqlite")
+        assert not verdict.contradictions and verdict.coverage >= 0.6
+    # originals get none, and without the option nothing is added
+    assert all("paraphrase" not in s.meta for s in out.samples if "-v" not in s.id)
+    assert all("paraphrase" not in s.meta for s in plain.samples)
+    again = run(SQLVariationGenerator(engine="offline", paraphrase=True).process(batch, demo_ctx))
+    assert [s.meta.get("paraphrase") for s in again.samples] == [
+        s.meta.get("paraphrase") for s in out.samples
+    ]
+
+
+REWRITE = "```sql\nSELECT b.genre, COUNT(b.book_id) FROM books AS b GROUP BY b.genre\n```"
+
+
+def _paraphrase_with(answer: str):
+    """Rewrite requests get an equivalent query; question requests (styled) ``answer``."""
+
+    def respond(messages, n, index):
+        return answer if '" style' in messages[-1]["content"] else REWRITE
+
+    return answer_with(respond)
+
+
+def test_llm_paraphrase_is_a_question_in_a_style(llm_ctx, fake):
+    fake.handler = _paraphrase_with('{"question": "How many books are in each genre?", '
+                                    '"evidence": ""}')  # fmt: skip
+    op = SQLVariationGenerator(engine="llm", llm_mode="rewrite", n=1, paraphrase=True)
+    out = run(op.process([record("genres", "bookshop", GENRES)], llm_ctx))
+    original, child = out.samples
+    assert child.question == "question genres?"  # the seed's question stays the question
+    assert child.meta["paraphrase"]["question"] == "How many books are in each genre?"
+    assert child.meta["paraphrase"]["engine"] == "llm"
+    assert "paraphrase" not in original.meta
+    chats = [r.body["messages"] for r in fake.requests if r.path == "/v1/chat/completions"]
+    styled = [m for m in chats if '" style' in m[-1]["content"]]
+    assert len(styled) == 1 and "SELECT b.genre" in styled[0][-1]["content"]
+
+
+def test_llm_paraphrase_malformed_answer_is_recorded(llm_ctx, fake):
+    fake.handler = _paraphrase_with("```json\n{not json")
+    op = SQLVariationGenerator(engine="llm", llm_mode="rewrite", n=1, paraphrase=True)
+    out = run(op.process([record("genres", "bookshop", GENRES)], llm_ctx))
+    _, child = out.samples
+    assert child.question == "question genres?" and "paraphrase" not in child.meta
+    assert child.meta["paraphrase_error"].startswith("unparsable answer: ")
+    assert child.meta["paraphrase_raw"] == "```json\n{not json"

@@ -37,6 +37,15 @@ LLM engine
     must parse, run, return rows, and return something other than the seed.
     ``variation`` is ``"llm"`` and ``variation_direction`` the direction.
 
+With ``paraphrase`` an equivalent variant also gets ``meta["paraphrase"]``
+(``question``, ``style``, ``engine``): a second wording of the question for
+training data that wants two, while ``question`` stays the seed's. Offline it is
+another wording the realiser gives the variant's SQL, kept only when it differs
+from the seed's question and the offline consistency check accepts it; with the
+LLM engine it is one ``question_generation`` request in a style drawn from
+``question_styles.toml``, parsed as the question generator parses its answers. A
+variant without one keeps ``meta["paraphrase_error"]`` saying why.
+
 Answers that fail a check are counted by reason in the original's
 ``meta["variation_checks"]``. A record whose own SQL does not run gets no
 variants. With ``keep_original=False`` a record that yields no variant is
@@ -113,6 +122,10 @@ class VariationParams(EngineParams):
             order, COUNT spellings), which only change how the same query is written.
         perturbed_copies: perturbed copies of each SQLite database an equivalent
             variant must also agree on (0: the database itself only).
+        paraphrase: give each equivalent variant, which keeps its seed's question, a
+            second wording of it in ``meta["paraphrase"]``: offline another wording
+            the realiser gives the variant's SQL that the consistency check accepts;
+            with an LLM a question in one of the question generator's styles.
     """
 
     num_variants: int = Field(2, ge=1, le=50)
@@ -127,6 +140,7 @@ class VariationParams(EngineParams):
     examples: int = Field(3, ge=0)
     cosmetic: bool = False
     perturbed_copies: int = Field(2, ge=0, le=8)
+    paraphrase: bool = False
 
     @field_validator("rules")
     @classmethod
@@ -319,8 +333,37 @@ class SQLVariationGenerator(EngineOperator):
             plans.append(self._offline_plan(sample, ctx))
         await self._check([p for p in plans if not p.problem], ctx, want_same=True)
         out = self._emit(plans, "offline")
+        if self.params.paraphrase:
+            self._paraphrase_offline(out.samples, ctx)
         out.rejects[:0] = rejects
         return out
+
+    def _paraphrase_offline(self, samples: list[Sample], ctx: RunContext) -> None:
+        """Another wording of each equivalent variant's question, from the realiser."""
+        from sqlfoundry.synth.consistency_filter_heuristic import check
+        from sqlfoundry.synth.realiser import RealiseError, realise_detail
+
+        for child in _paraphrasable(samples):
+            schema = ctx.schema(child.db_id)
+            seen = {(child.question or "").strip().lower()}
+            for attempt in range(_PARAPHRASE_ATTEMPTS):
+                rng = random.Random(f"{ctx.seed}:{self.name}:{child.id}:paraphrase:{attempt}")
+                try:
+                    said = realise_detail(child.sql, schema, rng=rng, dialect=schema.dialect)
+                except RealiseError as err:
+                    child.meta["paraphrase_error"] = f"cannot realise SQL: {err.message}"
+                    break
+                if said.text.strip().lower() in seen:
+                    continue
+                seen.add(said.text.strip().lower())
+                verdict = check(said.text, child.evidence, child.sql, schema, schema.dialect)
+                if verdict.contradictions or verdict.coverage < 0.6:
+                    continue
+                child.meta["paraphrase"] = {"question": said.text, "style": said.style,
+                                            "engine": "offline"}  # fmt: skip
+                break
+            else:
+                child.meta["paraphrase_error"] = "no other wording passes the consistency check"
 
     def _offline_plan(self, sample: Sample, ctx: RunContext) -> _Plan:
         schema = ctx.schema(sample.db_id, sample_values=0)
@@ -459,8 +502,52 @@ class SQLVariationGenerator(EngineOperator):
         await self._check([p for p in plans if not p.problem], ctx,
                           want_same=self.params.llm_mode == "rewrite")  # fmt: skip
         out = self._emit(plans, "llm")
+        if self.params.paraphrase:
+            await self._paraphrase_llm(out.samples, ctx)
         out.rejects[:0] = rejects
         return out
+
+    async def _paraphrase_llm(self, samples: list[Sample], ctx: RunContext) -> None:
+        """One question per equivalent variant, in a style of the question generator."""
+        from sqlfoundry.llm import QUESTION_STYLES, question_generation_messages
+        from sqlfoundry.synth.question_generator import QuestionGenerator
+
+        children = _paraphrasable(samples)
+        styles, requests = [], []
+        for child in children:
+            style = random.Random(f"{ctx.seed}:{self.name}:{child.id}:paraphrase").choice(
+                sorted(QUESTION_STYLES)
+            )
+            schema = self._schemas.schema(ctx, child.db_id)
+            messages = question_generation_messages(
+                style,
+                dialect=dialect_name(schema.dialect),
+                schema=self._schemas.ddl(ctx, child.db_id),
+                sql=child.sql.strip(),
+                evidence=(child.evidence or "").strip(),
+            )
+            styles.append(style)
+            requests.append(LLMRequest(messages))
+        items = await run_batch(ctx.llm, requests, operator=self.name)
+        for child, style, item in zip(children, styles, items, strict=True):
+            if not item.ok:
+                child.meta["paraphrase_error"] = f"LLM request failed: {item.error.message}"
+                continue
+            parsed, error = QuestionGenerator.format_output(item.text)
+            if parsed is None:
+                child.meta["paraphrase_error"] = f"unparsable answer: {error}"
+                child.meta["paraphrase_raw"] = item.text or ""
+                continue
+            child.meta["paraphrase"] = {"question": parsed["question"], "style": style,
+                                        "engine": "llm"}  # fmt: skip
+
+
+_PARAPHRASE_ATTEMPTS = 12  # wordings drawn per variant before giving up
+
+
+def _paraphrasable(samples: list[Sample]) -> list[Sample]:
+    """The variants that kept their seed's question (equivalent ones with a question)."""
+    return [s for s in samples if s.meta.get("question_from") == "seed" and s.question and s.sql]
 
 
 def _verdict(seed: ExecResult, result: ExecResult, ordered: bool, want_same: bool) -> str | None:

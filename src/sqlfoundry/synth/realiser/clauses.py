@@ -168,6 +168,9 @@ class ClauseDescriber(ConditionDescriber):
                 measure = self.noun(left, Scope(scope.q, counted, counted))
                 rows = self.count_noun(scope)
                 said = f"have {with_article(measure)} {self._amount(op, value)}"
+                if self.choose.chance(0.5):
+                    # "each government form with a minimum GNP below 500000"
+                    return with_(f"{with_article(measure)} {self._amount(op, value)}")
                 if self.choose.chance(0.7):
                     return Mod(f"where their {rows} {said}", f"where its {rows} {said}",
                                f"where their {rows} {said}", f"where its {rows} {said}",

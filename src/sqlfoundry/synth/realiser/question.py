@@ -100,8 +100,8 @@ class Realiser(Framer):
             if frame.per_items:
                 return sentence(self.choose.pick((
                     f"List {per} with {items}{of}{order}",
+                    f"Show {per} and {items}{of}{order}",
                     f"Show {per} together with {items}{of}{order}",
-                    f"For {per}, give the {frame.per_items} and {items}{of}{order}",
                 )), ".")  # fmt: skip
             verb = self.choose.weighted(
                 (("Show", 0.3), ("Find", 0.35), ("Give", 0.1), ("Return", 0.25))

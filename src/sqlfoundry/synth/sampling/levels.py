@@ -32,14 +32,14 @@ Special = Callable[[Builder, bool], Draft | None]
 # filters stacked until the clause count is high enough.
 _SPECIALS: dict[str, list[tuple[float, Special, bool]]] = {
     "easy": [],
-    "medium": [(0.01, conditional_share, False), (0.05, spread, False)],
+    "medium": [(0.02, conditional_share, False), (0.05, spread, False)],
     "hard": [
         (0.08, scalar_comparison, False),
         (0.08, membership, False),
         (0.08, set_operation, False),
         (0.12, children_set_operation, False),
         (0.1, group_against_average, False),
-        (0.01, conditional_share, False),
+        (0.02, conditional_share, False),
     ],
     "extra": [
         (0.06, scalar_comparison, True),
@@ -47,7 +47,7 @@ _SPECIALS: dict[str, list[tuple[float, Special, bool]]] = {
         (0.08, set_operation, True),
         (0.24, children_set_operation, True),
         (0.18, group_against_average, True),
-        (0.01, conditional_share, True),
+        (0.02, conditional_share, True),
     ],
 }
 
@@ -98,7 +98,7 @@ def plan_for(level: str, rng: random.Random) -> Plan:
         )
     return Plan(
         joins=_choice(rng, {0: 0.15, 1: 0.5, 2: 0.35}),  # type: ignore[arg-type]
-        mode=_choice(rng, {"rows": 0.35, "aggregate": 0.05, "group": 0.6}),  # type: ignore[arg-type]
+        mode=_choice(rng, {"rows": 0.2, "aggregate": 0.05, "group": 0.75}),  # type: ignore[arg-type]
         columns=_choice(rng, {1: 0.65, 2: 0.35}),  # type: ignore[arg-type]
         conditions=_choice(rng, {0: 0.55, 1: 0.4, 2: 0.05}),  # type: ignore[arg-type]
         use_or=rng.random() < 0.15,
