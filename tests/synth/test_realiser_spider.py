@@ -168,6 +168,11 @@ def test_a_count_of_a_key_over_a_join_counts_the_joined_rows(spider, sql, expect
         ("pets_1", "SELECT PetID FROM Has_Pet WHERE StuID IN (SELECT StuID FROM Student "
          "WHERE LName = 'Smith')",
          "What are the IDs of pets with a student with last name Smith?"),
+        # every keyed row but those with a match: a negated relation
+        ("flight_2", "SELECT AirportName, AirportCode FROM airports EXCEPT SELECT T1.AirportName, "
+         "T1.AirportCode FROM airports AS T1 JOIN flights AS T2 ON T1.AirportCode = T2.DestAirport",
+         "What are the names and codes of airports that are not the destination airport of any "
+         "flight?"),
         # UNION / INTERSECT of one table's keyed rows are OR / AND
         ("car_1", "SELECT MPG, Id FROM cars_data WHERE Year = 1982 UNION "
          "SELECT MPG, Id FROM cars_data WHERE Weight < 5000",

@@ -55,7 +55,17 @@ class SetFrames:
                     which.append(f"Which {bare} are shared by both {l_head} and {r_head}{order}?")
             else:
                 r_mod = self._plain_mods(query.right)
-                if same_subject and r_mod is not None:
+                negated = (
+                    _negated(r_mod.relative(True))
+                    if same_subject and r_mod is not None and not l_sel.where
+                    and self._keyed(l_sel)
+                    else None
+                )  # fmt: skip
+                if negated is not None:
+                    # Every keyed row but those that do: "airports that are not the
+                    # destination airport of any flight".
+                    np = f"{items} of {self.subject_of(l_sel).entities} {negated}"
+                elif same_subject and r_mod is not None:
                     np = f"{items} of {left.head}, but not of those {r_mod.relative(True)}"
                 else:
                     np = f"{items} of {left.head} but not of {right.head}"
@@ -115,3 +125,25 @@ class SetFrames:
             return None
         scope = self.scope_of(query)
         return self.restrict(query.where, scope)
+
+
+def _negated(relative: str) -> str | None:
+    """ "that have a pet" -> "that do not have any pet", "that are the origin of a
+    flight" -> "that are not the origin of any flight"; None for anything else
+    (several clauses, other verbs)."""
+    if " and " in relative or " or " in relative or "," in relative:
+        return None
+    if relative.startswith("that have "):
+        rest = relative.removeprefix("that have ")
+        for article in ("a ", "an "):
+            if rest.startswith(article):
+                rest = "any " + rest.removeprefix(article)
+        return f"that do not have {rest}"
+    if relative.startswith("that are ") and not relative.startswith("that are not "):
+        rest = (
+            relative.removeprefix("that are ")
+            .replace(" of a ", " of any ")
+            .replace(" of an ", " of any ")
+        )
+        return f"that are not {rest}"
+    return None

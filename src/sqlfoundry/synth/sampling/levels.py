@@ -89,7 +89,7 @@ def plan_for(level: str, rng: random.Random) -> Plan:
             joins=_choice(rng, {0: 0.3, 1: 0.5, 2: 0.2}),  # type: ignore[arg-type]
             mode=_choice(rng, {"rows": 0.4, "aggregate": 0.1, "group": 0.5}),  # type: ignore[arg-type]
             columns=_choice(rng, {1: 0.6, 2: 0.4}),  # type: ignore[arg-type]
-            conditions=_choice(rng, {0: 0.5, 1: 0.4, 2: 0.1}),  # type: ignore[arg-type]
+            conditions=_choice(rng, {0: 0.6, 1: 0.35, 2: 0.05}),  # type: ignore[arg-type]
             use_or=rng.random() < 0.15,
             like=rng.random() < 0.05,
             order=rng.random() < 0.6,
@@ -100,7 +100,7 @@ def plan_for(level: str, rng: random.Random) -> Plan:
         joins=_choice(rng, {0: 0.15, 1: 0.5, 2: 0.35}),  # type: ignore[arg-type]
         mode=_choice(rng, {"rows": 0.2, "aggregate": 0.05, "group": 0.75}),  # type: ignore[arg-type]
         columns=_choice(rng, {1: 0.65, 2: 0.35}),  # type: ignore[arg-type]
-        conditions=_choice(rng, {0: 0.55, 1: 0.4, 2: 0.05}),  # type: ignore[arg-type]
+        conditions=_choice(rng, {0: 0.7, 1: 0.28, 2: 0.02}),  # type: ignore[arg-type]
         use_or=rng.random() < 0.15,
         like=rng.random() < 0.05,
         order=rng.random() < 0.7,

@@ -66,15 +66,20 @@ def scalar_comparison(b: Builder, rich: bool) -> Draft | None:
         "=": [r for r in rows if r[measure.position] == (max if func == "max" else min)(values)],
     }[op] or rows
     row = b.rng.choice(passing)
-    extra = b.conditions(scope, row, 1, exclude=[ref], broad=True) if rich else []
-    columns = b.rng.choice((2, 2, 3)) if rich and b.rng.random() < 0.6 else 1
+    # Richer, not stacked: an extra filter or a second column, seldom both.
+    extra = (
+        b.conditions(scope, row, 1, exclude=[ref], broad=True)
+        if rich and b.rng.random() < 0.6
+        else []
+    )
+    columns = 2 if rich and not extra and b.rng.random() < 0.6 else 1
     refs = b.projection(scope, source, columns, exclude=[ref] if op == "=" else [])
     select = b.select(scope, [r.node(b.dialect) for r in refs])
     nodes = [comparison, *(c.node(b.dialect) for c in extra)]
     if len(nodes) > 1 and b.rng.random() < 0.5:
         nodes.reverse()
     select = select.where(combine(nodes, ["and"] * (len(nodes) - 1)), copy=False)
-    if rich and op != "=" and b.rng.random() < 0.5:
+    if rich and op != "=" and b.rng.random() < 0.3:
         select = select.order_by(b.ordered(ref.node(b.dialect), b.rng.random() < 0.6), copy=False)
     return Draft(select, f"scalar-subquery-{func}")
 
@@ -139,10 +144,10 @@ def membership(b: Builder, rich: bool) -> Draft | None:
         test = exp.Not(this=test)
     outer_row = row[: len(outer_table.columns)]
     extra = []
-    if rich and not negated:
+    if rich and not negated and b.rng.random() < 0.6:
         extra = b.conditions(scope, outer_row, 1, exclude=[source.ref(outer_col)], broad=True)
 
-    columns = b.rng.choice((2, 2, 3)) if rich and b.rng.random() < 0.6 else 1
+    columns = 2 if rich and not extra and b.rng.random() < 0.6 else 1
     refs = b.projection(scope, source, columns, exclude=[source.ref(outer_col)])
     if not refs:
         return None
