@@ -39,6 +39,7 @@ SAMPLING: ContextVar[Sampling | None] = ContextVar("sqlfoundry_sampling", defaul
 
 
 def usage_entry(sample: Sample, stage: str) -> dict[str, Any]:
+    """The usage counters of ``stage`` in ``sample.meta["usage"]``, created at zero when missing."""
     usage = sample.meta.setdefault("usage", {})
     return usage.setdefault(stage, dict.fromkeys(USAGE_KEYS, 0))
 

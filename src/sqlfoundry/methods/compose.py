@@ -78,6 +78,7 @@ def outputs_of(op: Operator) -> set[str]:
 
 
 def merge_rule(op: Operator, field: str) -> Merge:
+    """How ``op``'s value of ``field`` merges into a record another operator already wrote."""
     if isinstance(op, Composite):
         return op.field_rule(field)
     if isinstance(op, Stage):
@@ -115,17 +116,21 @@ class Composite(Operator):
         return {"children": [c.context_identity(ctx) for c in self.children]}
 
     def requirements(self) -> frozenset[str]:
+        """The run services the children need, through any nesting."""
         return requirements(self)
 
     def check_context(self, ctx: Any) -> None:
+        """Check the run context gives every child what it needs (see :meth:`Stage.check_context`)."""
         for child in self.children:
             if isinstance(child, (Stage, Composite)):
                 child.check_context(ctx)
 
     def needed_inputs(self) -> set[str]:
+        """The record fields the composite reads from its input."""
         raise NotImplementedError
 
     def written_outputs(self) -> set[str]:
+        """The record fields any child writes."""
         out: set[str] = set()
         for child in self.children:
             out |= outputs_of(child)
@@ -134,6 +139,7 @@ class Composite(Operator):
     def field_rule(self, field: str) -> Merge:
         # The first child writing the field decides: it makes the value, later ones refine it
         # (a sequence that generates then corrects is a generator to its siblings).
+        """How the composite's value of ``field`` merges: as the first child writing it says."""
         for child in self.children:
             if field in outputs_of(child):
                 return merge_rule(child, field)
@@ -178,6 +184,7 @@ class SequenceOperator(Composite):
     name = "sequence"
 
     def needed_inputs(self) -> set[str]:
+        """The fields a child reads before an earlier child writes them."""
         needed: set[str] = set()
         written: set[str] = set()
         for child in self.children:
@@ -209,12 +216,14 @@ class TreeOperator(Composite):
     Params = TreeParams
 
     def needed_inputs(self) -> set[str]:
+        """The fields any branch reads (each branch sees the input record)."""
         needed: set[str] = set()
         for child in self.children:
             needed |= inputs_of(child)
         return needed
 
     def field_rule(self, field: str) -> Merge:
+        """The merge rule of ``field``: the tree's own ``merge`` setting, else the first branch's."""
         if field in self.params.merge:
             return self.params.merge[field]
         return super().field_rule(field)

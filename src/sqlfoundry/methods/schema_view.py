@@ -231,4 +231,5 @@ class SchemaTexts:
 
 
 def column_count(schema: Schema) -> int:
+    """The number of columns over all of ``schema``'s tables."""
     return sum(len(t.columns) for t in schema.tables)

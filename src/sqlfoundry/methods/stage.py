@@ -74,6 +74,7 @@ def add_error(
 
 
 def failed(sample: Sample) -> bool:
+    """Whether a stage recorded an error on ``sample`` (``meta["errors"]``)."""
     return bool(sample.meta.get("errors"))
 
 
@@ -113,6 +114,7 @@ class Stage(Operator):
 
     @classmethod
     def merge_rule(cls, field: str) -> Merge:
+        """How the stage's value of ``field`` merges: its own ``merge`` table, else the default."""
         return cls.merge.get(field, DEFAULT_MERGE.get(field, "overwrite"))
 
     def requirements(self) -> frozenset[str]:

@@ -48,9 +48,11 @@ class EngineOperator(Operator):
         return await self.process_offline(batch, ctx)
 
     async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        """Process ``batch`` with the offline engine (deterministic algorithms, no model)."""
         raise NotImplementedError(f"{self.name} has no offline engine")
 
     async def process_llm(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
+        """Process ``batch`` with the LLM engine (``ctx.llm``)."""
         raise NotImplementedError(f"{self.name} has no LLM engine")
 
 

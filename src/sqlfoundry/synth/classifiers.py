@@ -277,6 +277,7 @@ class ExecutionClassifier(EngineOperator):
             )
 
     def format_input(self, sample: Sample) -> LLMRequest:
+        """The request asking for ``num_generations`` answers to the record's prompt."""
         params = {} if self.params.temperature is None else {"temperature": self.params.temperature}
         return LLMRequest(
             [{"role": "user", "content": sample.prompt}], n=self.params.num_generations,

@@ -184,6 +184,7 @@ class Text:
 
     @classmethod
     def of(cls, question: str, evidence: str | None = None) -> Text:
+        """The question and its external knowledge as tokens and stems."""
         raw = f"{question} {evidence or ''}".lower()
         raw = raw.replace("’", "'")
         tokens = _TOKEN.findall(raw)
@@ -192,6 +193,7 @@ class Text:
         )
 
     def has_word(self, word: str) -> bool:
+        """Whether the text holds ``word``: by stem, as a likely typo, split in two or run together."""
         word = word.lower()
         if stem(word) in self.stems:
             return True
@@ -213,9 +215,11 @@ class Text:
         return False
 
     def has_any(self, candidates) -> bool:
+        """Whether the text holds any of ``candidates`` (see :meth:`has_word`)."""
         return any(self.has_word(c) for c in candidates)
 
     def has_phrase(self, phrase: str) -> bool:
+        """Whether ``phrase`` occurs as whole words in the text."""
         return re.search(rf"\b{re.escape(phrase)}\b", self.raw) is not None
 
 
@@ -869,6 +873,7 @@ class Verdict:
     contradictions: list[Contradiction]
 
     def to_meta(self) -> dict:
+        """The verdict as plain data for a record's ``meta``."""
         return {
             "method": "heuristic",
             "coverage": round(self.coverage, 3),

@@ -116,6 +116,7 @@ class SQLExecutionFilter(Operator):
 
     def summary(self, result: ExecResult) -> dict[str, Any]:
         # No timings here: the same seed must give byte-identical data.
+        """What a record's ``meta["execution"]`` keeps of a result: row count, columns and a preview."""
         info: dict[str, Any] = {
             "row_count": len(result.rows),
             "columns": list(result.columns),

@@ -60,6 +60,7 @@ class PerturbedCopies:
         self._lock = threading.Lock()
 
     def close(self) -> None:
+        """Remove the copies made so far (their temporary folder)."""
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

@@ -110,6 +110,7 @@ class SynthSettings(BaseModel):
     def from_sources(
         cls, section: dict[str, Any] | None, overrides: dict[str, Any]
     ) -> SynthSettings:
+        """The settings of a config file's ``[synth]`` section with the non-None ``overrides`` on top."""
         merged = dict(section or {})
         merged.update({k: v for k, v in overrides.items() if v is not None})
         try:

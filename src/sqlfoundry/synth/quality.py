@@ -33,6 +33,7 @@ CHECK_KINDS = {
 
 
 def words_of(text: str) -> list[str]:
+    """The words of ``text`` (letters, digits and apostrophes)."""
     return _WORD.findall(text or "")
 
 

@@ -292,6 +292,7 @@ def group_size_probe(tree: exp.Expression, dialect: str) -> Probe | None:
 
 
 def one_row_per_group(rows: Sequence[tuple[Any, ...]]) -> bool:
+    """Whether a group-size probe found every group holding a single row."""
     return bool(rows) and all(row[0] == 1 for row in rows)
 
 

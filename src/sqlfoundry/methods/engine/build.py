@@ -39,6 +39,7 @@ class TaskBuild:
 
     @property
     def id(self) -> str:
+        """The task's id."""
         return self.task.id
 
 

@@ -103,6 +103,7 @@ class DatasetConfig(_Strict):
         return self
 
     def key(self) -> str:
+        """A key that is equal for equal dataset settings (their JSON)."""
         return self.model_dump_json()
 
 
@@ -220,6 +221,7 @@ class Plan:
     items: list[str | Plan] = field(default_factory=list)
 
     def task_ids(self) -> list[str]:
+        """The task ids of the plan in order, nested plans flattened."""
         out: list[str] = []
         for item in self.items:
             out.extend(item.task_ids() if isinstance(item, Plan) else [item])

@@ -130,6 +130,7 @@ class Engine:
 
     @property
     def needs(self) -> frozenset[str]:
+        """The run services any task of the engine needs (``llm``, ``executor``, ``embedder``)."""
         return frozenset().union(*(b.needs for b in self.builds.values()))
 
     # ------------------------------------------------------------------ running

@@ -82,6 +82,7 @@ class FewShotGenerator(TemplateGenerator):
             self._ranker = PoolRanker(pairs, vectors)
 
     async def extra_values(self, sample: Sample, ctx: RunContext) -> dict[str, Any]:
+        """The examples chosen for ``sample``'s masked question, as template values."""
         assert self._ranker is not None
         words = schema_words(ctx.schema(sample.db_id, sample_values=0))
         masked = mask_question(sample.question or "", words)

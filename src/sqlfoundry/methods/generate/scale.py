@@ -47,6 +47,7 @@ class SampleScaler(SequenceOperator):
     Params = SampleScalerParams
 
     def written_outputs(self) -> set[str]:
+        """The fields the scaled generator writes: its own and ``pred_sql`` / ``candidates``."""
         return super().written_outputs() | {"pred_sql", "candidates"}
 
     async def process(self, batch: Sequence[Sample], ctx: Any) -> StepOutput:

@@ -67,6 +67,7 @@ def values_text(sample: Sample) -> str:
 
 
 def sub_questions_text(sample: Sample) -> str:
+    """The decomposition's sub-questions of ``sample`` as JSON, or an empty string."""
     found = (sample.meta.get("decomposition") or {}).get("sub_questions") or []
     return json.dumps(found, ensure_ascii=False) if found else ""
 
@@ -102,6 +103,7 @@ class TemplateGenerator(Stage):
         return ()
 
     async def extra_values(self, sample: Sample, ctx: RunContext) -> dict[str, Any]:
+        """Values a subclass adds to the template for ``sample`` (none here)."""
         return {}
 
     async def messages(

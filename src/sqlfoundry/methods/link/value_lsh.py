@@ -42,6 +42,7 @@ INSTALL_HINT = "pip install 'sqlfoundry[methods]'"
 
 
 def require_datasketch() -> Any:
+    """The ``datasketch`` module, or a :class:`MissingDependencyError` with the install hint."""
     try:
         import datasketch
     except ImportError:
@@ -75,6 +76,7 @@ class ValueHit:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The hit as plain data (score rounded to 4 places)."""
         return {"table": self.table, "column": self.column, "value": self.value,
                 "keyword": self.keyword, "score": round(self.score, 4)}  # fmt: skip
 
@@ -96,6 +98,7 @@ class ValueLSH:
 
     @staticmethod
     def signature(text: str) -> Any:
+        """The MinHash signature of ``text``'s character shingles."""
         ds = require_datasketch()
         # Drawing the permutations is most of a MinHash's cost: draw them once.
         minhash = ds.MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, permutations=_permutations())
@@ -104,6 +107,7 @@ class ValueLSH:
 
     @classmethod
     def from_rows(cls, rows: list[list[str]]) -> ValueLSH:
+        """An index over ``(table, column, value)`` rows, signing every value."""
         import numpy as np
 
         signatures = np.array([cls.signature(r[2]) for r in rows], dtype=np.uint64)
@@ -138,6 +142,7 @@ class ValueIndexes:
 
     @property
     def folder(self) -> Path:
+        """Where the indexes are cached: ``cache_dir`` or the default cache folder."""
         return self.cache_dir or default_cache_dir(folder="values")
 
     def get(self, databases: Any, db_id: str) -> ValueLSH:

@@ -68,4 +68,5 @@ def presets() -> dict[str, Preset]:
 
 
 def get_preset(name: str) -> Preset | None:
+    """The preset called ``name``, or None."""
     return presets().get(name)

@@ -54,6 +54,7 @@ class Pair:
     outer_tables: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
+        """The pair as one JSON line of the pair cache."""
         return {
             "id": self.id,
             "question": self.question,
@@ -74,6 +75,7 @@ class Pair:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pair:
+        """A pair read back from :meth:`to_dict`'s form."""
         return cls(
             question=data["question"],
             sql=data["sql"],

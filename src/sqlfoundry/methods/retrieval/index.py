@@ -92,6 +92,7 @@ class BM25:
         }
 
     def scores(self, query: Sequence[str]) -> list[float]:
+        """The BM25 score of every document for the query terms."""
         out = [0.0] * self.size
         for term in set(query):
             idf = self.idf.get(term)
@@ -153,6 +154,7 @@ _KIND_GROUPS = {"number": "number", "year": "number", "text": "text", "bool": "t
 
 
 def compatible(kind: str, other: str) -> bool:
+    """Whether two value kinds can stand for each other (same kind group)."""
     return _KIND_GROUPS.get(kind, kind) == _KIND_GROUPS.get(other, other)
 
 
@@ -409,6 +411,7 @@ def should_flip(question: frozenset[str], sql: frozenset[str]) -> bool:
 
 
 def flipped(cues: frozenset[str]) -> frozenset[str]:
+    """The cues with each direction turned round (highest for lowest, ...)."""
     return frozenset(_OPPOSITE.get(c, c) for c in cues)
 
 

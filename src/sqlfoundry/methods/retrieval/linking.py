@@ -101,6 +101,7 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
+    """The lower-case words of ``text``, possessive ``'s`` left out."""
     return _WORD.findall(text.lower().replace("'s", " ").replace("’s", " "))
 
 
@@ -158,9 +159,11 @@ class Links:
     columns: dict[tuple[str, str], float]
 
     def column(self, key: tuple[str, str]) -> float:
+        """The link score of a ``(table, column)`` key, 0 when unlinked."""
         return self.columns.get(key, 0.0)
 
     def table(self, name: str) -> float:
+        """The link score of a table, 0 when unlinked."""
         return self.tables.get(name, 0.0)
 
 

@@ -137,6 +137,7 @@ class RetrievalMethod:
 
     @property
     def cache_folder(self) -> Path:
+        """Where the pair banks are cached: ``cache_dir`` or the default cache folder."""
         return self.cache_dir or retrieval_pairs.default_cache_dir()
 
     def prepare(self, db_id: str) -> PreparedInfo:

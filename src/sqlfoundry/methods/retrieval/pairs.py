@@ -104,6 +104,7 @@ def database_fingerprint(databases: Any, db_id: str) -> dict[str, Any]:
 
 
 def cache_path(cache_dir: Path, db_id: str, key: str) -> Path:
+    """The cache file of ``db_id``'s pairs under ``key`` (the db_id made safe for a file name)."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", db_id)[:80]
     return cache_dir / f"{safe}-{key}.jsonl"
 
@@ -134,6 +135,7 @@ def load_cached(path: Path, schema: Schema) -> list[Pair] | None:
 
 
 def save(path: Path, pairs: list[Pair]) -> None:
+    """Write ``pairs`` to ``path`` atomically, one JSON line each with the cache format."""
     atomic_write_jsonl(path, ({**p.to_dict(), "format": PAIR_FORMAT} for p in pairs))
 
 

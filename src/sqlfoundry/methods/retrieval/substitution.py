@@ -48,13 +48,16 @@ class Slot:
 
     @property
     def like(self) -> bool:
+        """Whether the slot is a LIKE pattern."""
         return self.op == "like"
 
     def to_list(self) -> list[Any]:
+        """The slot as a JSON list (table, column, kind, op, value)."""
         return [self.table, self.column, self.kind, self.op, self.value]
 
     @classmethod
     def from_list(cls, data: Sequence[Any]) -> Slot:
+        """A slot read back from :meth:`to_list`'s form."""
         return cls(str(data[0]), str(data[1]), str(data[2]), str(data[3]), str(data[4]))
 
 

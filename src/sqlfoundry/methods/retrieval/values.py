@@ -70,6 +70,7 @@ class DbValue:
 
     @property
     def key(self) -> tuple[str, str]:
+        """The value's ``(table, column)``, lower-cased."""
         return (self.table.lower(), self.column.lower())
 
 
@@ -84,6 +85,7 @@ class ValueIndex:
         return len(self.entries)
 
     def lookup(self, key: str) -> list[DbValue]:
+        """The database values whose normalised text is ``key``."""
         return self.entries.get(key, [])
 
     @classmethod
@@ -137,6 +139,7 @@ class ValueIndex:
         return cls.from_rows(rows)
 
     def to_rows(self) -> list[list[str]]:
+        """Every value as a ``[table, column, value]`` row (the index's cache form)."""
         return [[v.table, v.column, v.value] for vs in self.entries.values() for v in vs]
 
 
@@ -179,6 +182,7 @@ class QuestionValue:
 
     @property
     def is_number(self) -> bool:
+        """Whether the question names a number."""
         return self.kind == "number"
 
 

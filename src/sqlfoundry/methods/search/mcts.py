@@ -370,6 +370,7 @@ class Search:
         candidate.returns.append(value)
 
     def reward_of(self, candidate: Candidate) -> float:
+        """A candidate's reward: its returns aggregated as the search's ``q`` says."""
         return R.aggregate(candidate.returns, self.p.q)
 
     def choose(self) -> tuple[Candidate | None, str]:
@@ -391,6 +392,7 @@ class Search:
         return ranked[0], "reward"
 
     def result(self, iterations: int) -> SearchResult:
+        """The search's result after ``iterations``: the answer and every candidate ranked."""
         chosen, how = self.choose()
         ranked = sorted(self.candidates.values(),
                         key=lambda c: (-self.reward_of(c), -c.visits, c.order))  # fmt: skip

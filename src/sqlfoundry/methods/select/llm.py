@@ -51,6 +51,7 @@ class LLMSelectorParams(Params):
 
 
 def shown(run: CandidateRun, rows: int) -> str:
+    """One candidate as the selection prompt shows it: its SQL and a preview of its rows."""
     return f"```sql\n{run.sql}\n```\nResult:\n{preview(run, rows)}"
 
 

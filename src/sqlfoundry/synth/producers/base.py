@@ -96,6 +96,8 @@ class EngineUser:
 
     @property
     def concurrency(self) -> int:
+        """Pairs worked on at once: the set value, the LLM's ``max_concurrency``, or the offline
+        default."""
         if self._concurrency is not None:
             return self._concurrency
         if self.engine == "llm" and self.db is not None and self.db.llm is not None:
@@ -197,6 +199,7 @@ class PairProducer(EngineUser, ABC):
 
     @property
     def sources(self) -> list[PairProducer]:
+        """The producers this one reads from (none for a first producer)."""
         return [self.source] if isinstance(self.source, PairProducer) else []
 
     # ------------------------------------------------------------------ the chain
@@ -240,6 +243,7 @@ class PairProducer(EngineUser, ABC):
         return content_hash(payload)
 
     def account(self, outcome: Outcome) -> None:
+        """Count an outcome's pairs, failures and rejects, and keep its rejects."""
         self.stats["pairs"] += len(outcome.pairs)
         self.stats["failed"] += sum(not p.success for p in outcome.pairs)
         self.stats["rejected"] += len(outcome.rejects)
@@ -373,6 +377,7 @@ class ChainedProducer(PairProducer):
 
     @property
     def sources(self) -> list[PairProducer]:
+        """The producer this one reads from, as a list."""
         return list(self.producers)
 
     async def produce(self) -> AsyncIterator[list[ExtractedPair]]:

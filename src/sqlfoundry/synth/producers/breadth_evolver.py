@@ -77,6 +77,7 @@ class BreadthEvolver(PairEvolver):
                 "persona": self.persona.model_dump() if self.persona else None}  # fmt: skip
 
     async def evolve(self, pair: ExtractedPair, db: PairDatabase) -> Outcome:
+        """New pairs on the same data as ``pair``, in the planned styles."""
         if self.engine == "llm":
             return await self._llm(pair, db, self.plan(pair, self.styles, self.count))
         offline = [s for s in self.styles if s in OFFLINE_STYLES] or list(OFFLINE_STYLES)

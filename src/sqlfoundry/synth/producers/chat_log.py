@@ -45,6 +45,7 @@ class ToolCall:
 
     @property
     def sql(self) -> str | None:
+        """The SQL the call passed (its ``sql`` or ``query`` argument), or None."""
         if not isinstance(self.arguments, dict):
             return None
         for key in ("sql", "query"):

@@ -72,6 +72,7 @@ class CheckpointStore:
         return entry
 
     def put(self, key: str, pairs: list[dict[str, Any]], rejects: list[dict[str, Any]]) -> None:
+        """Store the pairs and rejects made for ``key``; written out every ``flush_every`` entries."""
         entry = {"key": key, "pairs": pairs, "rejects": rejects}
         self._stored[key] = entry
         self._buffer.append(entry)

@@ -100,10 +100,12 @@ class PairDatabase:
 
     @property
     def llm(self) -> Any:
+        """The run's LLM client (None offline)."""
         return self.ctx.llm
 
     @property
     def seed(self) -> int:
+        """The run's seed."""
         return self.ctx.seed
 
     def using(self, db_id: str | None) -> PairDatabase:
@@ -124,6 +126,7 @@ class PairDatabase:
         return chosen
 
     def knows(self, db_id: str | None) -> bool:
+        """Whether ``db_id`` is a database of the run."""
         return bool(db_id) and self.ctx.has_database(db_id)
 
     # ------------------------------------------------------------------ reading
@@ -140,6 +143,7 @@ class PairDatabase:
         return self.ctx.schema(chosen, sample_values=EXAMPLE_VALUES)
 
     def dialect(self, db_id: str | None = None) -> str:
+        """The SQL dialect of ``db_id`` (the current database by default)."""
         return self.schema(db_id).dialect
 
     def dialect_title(self, db_id: str | None = None) -> str:
@@ -169,6 +173,7 @@ class PairDatabase:
         return self._cache[key]
 
     def spec(self, db_id: str | None = None) -> Any:
+        """Where ``db_id`` is (its ``DatabaseSpec``)."""
         return self.ctx.databases.spec(self.require_id(db_id))
 
     async def execute(self, jobs: Sequence[tuple[str, str]]) -> list[ExecResult]:

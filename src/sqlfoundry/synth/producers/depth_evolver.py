@@ -86,6 +86,7 @@ class DepthEvolver(PairEvolver):
         }
 
     async def evolve(self, pair: ExtractedPair, db: PairDatabase) -> Outcome:
+        """Harder pairs from ``pair``, one per planned technique."""
         plan = self.plan(pair, self.techniques, self.count)
         if self.engine == "llm":
             results = await asyncio.gather(*(self._llm(pair, db, k, t) for k, t in enumerate(plan)))

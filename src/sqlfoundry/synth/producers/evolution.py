@@ -44,6 +44,7 @@ class PairEvolver(PairProducer):
         return await self.evolve(pair.model_copy(update={"db_id": db_id}), self.db.using(db_id))
 
     async def evolve(self, pair: ExtractedPair, db: PairDatabase) -> Outcome:
+        """The pairs evolved from ``pair`` and what was rejected on the way."""
         raise NotImplementedError
 
     def plan(self, pair: ExtractedPair, choices: Sequence[str], count: int) -> list[str]:

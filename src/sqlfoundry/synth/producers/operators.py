@@ -39,6 +39,7 @@ class _ProducerStep(EngineOperator):
     """Runs a producer over a batch and turns its output into samples and rejects."""
 
     def build(self, batch: Sequence[Sample], db: PairDatabase, engine: str) -> PairProducer:
+        """The pair producer the step runs over ``batch``."""
         raise NotImplementedError
 
     keeps_originals = False
@@ -144,6 +145,7 @@ class DepthEvolverStep(_ProducerStep):
 
     @property
     def keeps_originals(self) -> bool:  # type: ignore[override]
+        """Whether the input pairs are kept beside their evolutions."""
         return self.params.keep_original
 
     def build(self, batch: Sequence[Sample], db: PairDatabase, engine: str) -> PairProducer:
@@ -178,6 +180,7 @@ class BreadthEvolverStep(_ProducerStep):
 
     @property
     def keeps_originals(self) -> bool:  # type: ignore[override]
+        """Whether the input pairs are kept beside their evolutions."""
         return self.params.keep_original
 
     def build(self, batch: Sequence[Sample], db: PairDatabase, engine: str) -> PairProducer:

@@ -61,6 +61,7 @@ def rejects_path(out: str | Path) -> Path:
 
 
 def write_rejects(path: str | Path, rejects: Sequence[dict[str, Any]]) -> int:
+    """Write ``rejects`` to ``path`` as JSON lines (atomically); returns how many."""
     return atomic_write_jsonl(path, rejects)
 
 

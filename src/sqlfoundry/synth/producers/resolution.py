@@ -34,6 +34,7 @@ _SHORT = 3  # a turn of this many words or fewer cannot stand alone
 
 
 def words_of(text: str) -> list[str]:
+    """The lower-case words of ``text`` (apostrophes kept)."""
     return "".join(ch if ch.isalnum() or ch == "'" else " " for ch in text.lower()).split()
 
 

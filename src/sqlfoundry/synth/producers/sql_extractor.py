@@ -69,6 +69,7 @@ class SqlExtractor(PairProducer):
         return {"validate": self.validate, "skip_invalid": self.skip_invalid, "style": self.style}
 
     def entries(self) -> list[LoggedSql]:
+        """The logged queries: read from the log file, or taken from the text or list given."""
         if isinstance(self.sqls, Path) or (
             isinstance(self.sqls, str) and "\n" not in self.sqls and Path(self.sqls).is_file()
         ):

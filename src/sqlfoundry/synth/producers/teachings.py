@@ -68,6 +68,7 @@ class Teaching(BaseModel):
     refs: list[str] = Field(default_factory=list)
 
     def render(self) -> str:
+        """The teaching as one prompt line: ``- kind: text``."""
         return f"- {self.kind.replace('_', ' ')}: {self.text}"
 
 

@@ -73,11 +73,13 @@ class Describer:
         self._paths: dict[tuple[int, int], dict[int, list[Hop]]] = {}
 
     def query_np(self, query: Query, plural: bool = True) -> str:
+        """A nested query as a noun phrase (given by the sentence builder)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ joins
 
     def path(self, scope: Scope, target: Source) -> list[Hop] | None:
+        """The join path from the scope's subject to ``target``, or None when unreachable."""
         key = (id(scope.q), id(scope.subject))
         table = self._paths.get(key)
         if table is None:
@@ -155,6 +157,7 @@ class Describer:
         return humanize(col.name)
 
     def scope_of(self, q: SelectQuery, subject: Source | None = None) -> Scope:
+        """A scope for ``q`` about ``subject`` (its subject by default)."""
         subject = subject or self.subject_of(q)
         return Scope(q=q, subject=subject, counted=counted_source(q, subject))
 
@@ -223,6 +226,7 @@ class Describer:
         return self._function_noun(node, scope)
 
     def aggregate_noun(self, node: exp.Expression, scope: Scope) -> str:
+        """An aggregate as a noun phrase: "number of pets", "average price", "latest hire date"."""
         arg = node.this
         if isinstance(node, exp.Count):
             if self.counts_rows(node, scope.q):
@@ -346,11 +350,13 @@ class Describer:
         return f"value that is {text}"
 
     def condition_text(self, node: exp.Expression, scope: Scope) -> str:
+        """A condition as a clause about the subject (given by the condition describer)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ values
 
     def literal(self, node: exp.Literal, about: ColumnWords | None) -> str:
+        """A literal as it reads, a string value in its column's idiom."""
         if node.is_string:
             return string_value(node.this, about.kind if about else "text").text
         return node.this

@@ -54,6 +54,7 @@ class Explainer(Realiser):
         self.dialect = dialect
 
     def explain(self, query: Query, question: str) -> list[str]:
+        """The reasoning steps from the question to the query, then the query."""
         frame = self.frame(query)
         wanted = (frame.np or frame.items) + frame.note
         if frame.kind == "count" and not wanted.startswith("the number"):
@@ -240,6 +241,7 @@ class Explainer(Realiser):
 
 
 def first_of(query: Query) -> SelectQuery:
+    """The first SELECT of a query (the left of any set operations)."""
     while isinstance(query, SetQuery):
         query = query.left
     return query

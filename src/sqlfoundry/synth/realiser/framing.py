@@ -30,6 +30,7 @@ class Framer(SetFrames, ClauseDescriber):
     # ------------------------------------------------------------------ entry points
 
     def frame(self, query: Query) -> Frame:
+        """The frame of a query: what it asks, about which rows, grouped how."""
         frame = self._set_frame(query) if isinstance(query, SetQuery) else self._select_frame(query)
         if not frame.rows:
             frame.rows = frame.np.removeprefix("the ")
@@ -41,6 +42,7 @@ class Framer(SetFrames, ClauseDescriber):
         return super().rows_noun(source, origin)
 
     def query_np(self, query: Query, plural: bool = True) -> str:
+        """A nested query as a noun phrase, with its counting note."""
         frame = self.frame(query)
         return frame.np + frame.note
 

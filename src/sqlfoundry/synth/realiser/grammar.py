@@ -43,6 +43,7 @@ def article(phrase: str) -> str:
 
 
 def with_article(phrase: str) -> str:
+    """The phrase with "a" or "an" before it."""
     return f"{article(phrase)} {phrase}"
 
 
@@ -58,6 +59,7 @@ def plural_noun(noun: str) -> str:
 
 
 def singular_noun(noun: str) -> str:
+    """The singular of a noun phrase (nouns with the same plural left alone)."""
     last = noun.rsplit(" ", 1)[-1].lower()
     if last in _SAME_PLURAL:
         return noun
@@ -85,4 +87,5 @@ def sentence(text: str, end: str) -> str:
 
 
 def possessive(noun: str) -> str:
+    """The possessive of a noun: "singer's", "singers'"."""
     return noun + ("'" if noun.endswith("s") and not noun.endswith("ss") else "'s")

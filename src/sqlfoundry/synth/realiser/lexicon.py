@@ -140,6 +140,7 @@ class Chooser:
         self.rng = rng
 
     def pick(self, options: Sequence[T]) -> T:
+        """One of ``options``: the first without an rng, a uniform pick with one."""
         if self.rng is None or len(options) == 1:
             return options[0]
         return options[self.rng.randrange(len(options))]
@@ -151,4 +152,5 @@ class Chooser:
         return self.rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
     def chance(self, p: float) -> bool:
+        """True with probability ``p`` (never without an rng)."""
         return self.rng is not None and self.rng.random() < p

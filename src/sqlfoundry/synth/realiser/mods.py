@@ -36,9 +36,11 @@ class Mod:
     compact: bool = False
 
     def after(self, plural: bool) -> str:
+        """The restriction after a plural or a singular noun."""
         return self.post if plural else self.post_one
 
     def relative(self, plural: bool) -> str:
+        """The restriction as a relative clause after a plural or a singular noun."""
         return self.rel if plural else self.rel_one
 
 

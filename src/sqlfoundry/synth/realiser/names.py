@@ -127,9 +127,11 @@ class SchemaWords:
             tw.bridge = self._is_bridge(tw)
 
     def table(self, name: str) -> TableWords | None:
+        """The words of a table, by name in any case; None when unknown."""
         return self.tables.get(name.lower())
 
     def column(self, table: str, column: str) -> ColumnWords | None:
+        """The words of a table's column, by names in any case; None when unknown."""
         tw = self.tables.get(table.lower())
         return tw.columns.get(column.lower()) if tw else None
 

@@ -34,21 +34,25 @@ class Source:
 
     @property
     def written(self) -> str:
+        """The alias or name as the query writes it."""
         return self.label or self.alias
 
     @property
     def entity(self) -> str:
+        """What one row of the source is, singular ("singer")."""
         if self.table is not None:
             return self.table.entity
         return main_entity(self.query) if self.query is not None else "row"
 
     @property
     def entities(self) -> str:
+        """What the source's rows are, plural ("singers")."""
         from sqlfoundry.synth.realiser.grammar import plural_noun
 
         return self.table.entities if self.table is not None else plural_noun(self.entity)
 
     def words(self, column: str) -> ColumnWords | None:
+        """The words of a column of a base table (renames of a merged derived table followed)."""
         if self.table is None:
             return None
         column = self.renames.get(column.lower(), column)
@@ -139,12 +143,14 @@ Query = SelectQuery | SetQuery
 
 
 def first_select(query: Query) -> SelectQuery:
+    """The first SELECT of a query (the left of any set operations)."""
     while isinstance(query, SetQuery):
         query = query.left
     return query
 
 
 def main_entity(query: Query) -> str:
+    """The entity of a query's first SELECT's first source."""
     select = first_select(query)
     return select.sources[0].entity if select.sources else "row"
 

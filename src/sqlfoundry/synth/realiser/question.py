@@ -35,6 +35,7 @@ class Realiser(Framer):
     """
 
     def realise(self, query: Query) -> Realisation:
+        """The query as a sentence, with the style it took."""
         self._plural_items = None
         frame = self.frame(query)
         done = self._realise_frame(frame)

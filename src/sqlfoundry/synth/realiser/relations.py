@@ -22,6 +22,7 @@ class Hop:
 
     @property
     def target(self) -> Source:
+        """The source the hop arrives at."""
         return self.link.parent.source if self.up else self.link.child.source
 
 
@@ -41,6 +42,7 @@ def paths(query: SelectQuery, start: Source) -> dict[int, list[Hop]]:
 
 
 def children(query: SelectQuery, source: Source) -> list[Source]:
+    """The sources that reference ``source`` through a join."""
     return [lk.child.source for lk in query.links if lk.parent.source is source]
 
 

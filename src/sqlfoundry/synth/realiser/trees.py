@@ -33,6 +33,7 @@ def conjuncts(node: exp.Expression) -> list[exp.Expression]:
 
 
 def disjuncts(node: exp.Expression) -> list[exp.Expression]:
+    """The parts of an OR, nested ORs and parentheses flattened."""
     node = unparen(node)
     if isinstance(node, exp.Or):
         return disjuncts(node.this) + disjuncts(node.expression)
@@ -40,6 +41,7 @@ def disjuncts(node: exp.Expression) -> list[exp.Expression]:
 
 
 def is_value(node: exp.Expression) -> bool:
+    """Whether the node is a constant (a literal, maybe negated or in parentheses)."""
     node = unparen(node)
     if isinstance(node, exp.Neg):
         node = node.this

@@ -108,9 +108,11 @@ class SchemaFacts:
         return cls(columns, frozenset(not_null), keys, {})
 
     def has_column(self, table: str, column: str) -> bool:
+        """Whether ``table`` has ``column`` (names in any case)."""
         return column.lower() in self.columns.get(table.lower(), ())
 
     def spelled(self, name: str) -> str:
+        """A table or column name as the schema spells it."""
         return self.names.get(name.lower(), name)
 
 
@@ -130,6 +132,7 @@ def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
 
 
 def disjuncts(condition: exp.Expression) -> list[exp.Expression]:
+    """The parts of an OR, nested ORs and parentheses flattened."""
     node = condition
     while isinstance(node, exp.Paren) and isinstance(node.this, exp.Or):
         node = node.this
@@ -152,11 +155,13 @@ def and_all(parts: Iterable[exp.Expression]) -> exp.Expression | None:
 
 
 def set_where(select: exp.Select, parts: list[exp.Expression]) -> None:
+    """Make ``parts`` (ANDed) the SELECT's WHERE clause; none removes it."""
     condition = and_all(parts)
     select.set("where", exp.Where(this=condition) if condition is not None else None)
 
 
 def where_parts(select: exp.Select) -> list[exp.Expression]:
+    """The ANDed conditions of the SELECT's WHERE clause."""
     where = select.args.get("where")
     return conjuncts(where.this) if where is not None else []
 
@@ -218,10 +223,12 @@ def qualifiers(node: exp.Expression) -> set[str]:
 
 
 def has_query(node: exp.Expression) -> bool:
+    """Whether the node holds a SELECT."""
     return node.find(exp.Select) is not None
 
 
 def has_star(select: exp.Select) -> bool:
+    """Whether the SELECT projects ``*`` or ``t.*``."""
     return any(
         isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
         for e in select.expressions
@@ -244,6 +251,7 @@ def defined_names(select: exp.Select) -> set[str]:
 
 
 def cte_names(tree: exp.Expression) -> set[str]:
+    """The names of the CTEs in the tree, lower-cased."""
     return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
 
 
@@ -307,6 +315,7 @@ def _numbered(alias: str) -> bool:
 
 
 def initials(table: str) -> str:
+    """A table's initials for an alias ("sic" for singer_in_concert), "t" when it has none."""
     from sqlfoundry.synth.naming import words
 
     parts = words(table) or [table.lower()]
@@ -315,10 +324,12 @@ def initials(table: str) -> str:
 
 
 def column(name: str, table: str | None = None) -> exp.Column:
+    """A column node, qualified by ``table`` when given."""
     return exp.column(name, table=table) if table else exp.column(name)
 
 
 def table_node(name: str, alias: str | None = None) -> exp.Table:
+    """A table node, with ``alias`` when it differs from the name."""
     node = exp.Table(this=exp.to_identifier(name))
     if alias and alias.lower() != name.lower():
         node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))

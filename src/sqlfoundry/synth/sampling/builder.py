@@ -232,6 +232,7 @@ class Builder:
         return out
 
     def limit_value(self) -> int:
+        """A LIMIT for a ranking: mostly 1, sometimes 3, 5 or 10."""
         return self.rng.choices([v for v, _ in _LIMITS], weights=[w for _, w in _LIMITS])[0]
 
     def ordered(self, expression: exp.Expression, desc: bool) -> exp.Ordered:
@@ -246,6 +247,7 @@ class Builder:
         return exp.Ordered(this=expression, desc=desc, nulls_first=nulls_first)
 
     def select(self, scope: FromClause, items: Sequence[exp.Expression]) -> exp.Select:
+        """A SELECT of ``items`` from the scope's FROM clause."""
         return scope.apply(exp.Select(expressions=list(items)), self.dialect)
 
     def use_every_leaf(
@@ -362,6 +364,7 @@ def identifies(ref: Ref) -> bool:
 
 
 def ref_key(ref: Ref) -> tuple[str | None, str]:
+    """A column reference's identity: its source alias and column name."""
     return (ref.source.alias, ref.column.name)
 
 

@@ -68,6 +68,7 @@ class Cond:
     values: tuple[Any, ...] = ()
 
     def node(self, dialect: str) -> exp.Expression:
+        """The condition as a sqlglot node in ``dialect``."""
         col = self.ref.node(dialect)
         op = self.op
         if op == "null":

@@ -125,10 +125,12 @@ class TableProfile:
     primary_key: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnProfile | None:
+        """The column called ``name`` (any case), or None."""
         lowered = name.lower()
         return next((c for c in self.columns if c.name.lower() == lowered), None)
 
     def of_role(self, *roles: str) -> list[ColumnProfile]:
+        """The columns with one of ``roles``."""
         return [c for c in self.columns if c.role in roles]
 
     @property
@@ -166,6 +168,7 @@ class DatabaseProfile:
     schema: Schema | None = None  # the introspected schema (keys for the semantic checks)
 
     def table(self, name: str) -> TableProfile:
+        """The profile of table ``name``."""
         return self.tables[name]
 
     def links_of(self, table: str) -> list[tuple[Link, str]]:
@@ -192,6 +195,7 @@ def needs_quotes(name: str, dialect: str) -> bool:
 
 
 def ident(name: str, dialect: str) -> exp.Identifier:
+    """An identifier node, quoted when ``dialect`` needs it."""
     return exp.Identifier(this=name, quoted=needs_quotes(name, dialect))
 
 
@@ -208,6 +212,7 @@ def plain(value: Any) -> Any:
 
 
 def plain_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Result rows with every value made plain (see :func:`plain`)."""
     return [tuple(plain(v) for v in row) for row in rows]
 
 

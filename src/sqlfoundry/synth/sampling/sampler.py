@@ -113,6 +113,7 @@ class SamplerStats:
     cpu_seconds: float = 0.0  # CPU time of the whole call, whatever else the machine runs
 
     def to_dict(self) -> dict[str, Any]:
+        """The counts as plain data."""
         return asdict(self)
 
 

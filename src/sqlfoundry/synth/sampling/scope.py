@@ -35,9 +35,11 @@ class Source:
     offset: int  # where this table's columns start in an anchor row
 
     def ref(self, column: ColumnProfile) -> Ref:
+        """A reference to one of the source's columns."""
         return Ref(self, column)
 
     def node(self, dialect: str) -> exp.Table:
+        """The source as a FROM item (with its alias)."""
         table = exp.Table(this=ident(self.table.name, dialect))
         if self.alias:
             table.set("alias", exp.TableAlias(this=exp.to_identifier(self.alias)))
@@ -52,16 +54,19 @@ class Ref:
     column: ColumnProfile
 
     def node(self, dialect: str) -> exp.Column:
+        """The column as a sqlglot node, qualified when its source has an alias."""
         col = exp.Column(this=ident(self.column.name, dialect))
         if self.source.alias:
             col.set("table", exp.to_identifier(self.source.alias))
         return col
 
     def value(self, row: tuple[Any, ...]) -> Any:
+        """The column's value in an anchor row of the scope."""
         return row[self.source.offset + self.column.position]
 
     @property
     def role(self) -> str:
+        """The column's role (key, measure, category...)."""
         return self.column.role
 
 
@@ -81,6 +86,7 @@ class FromClause:
 
     @property
     def joined(self) -> bool:
+        """Whether the FROM clause joins more than one table."""
         return len(self.sources) > 1
 
     @property
@@ -153,6 +159,7 @@ class FromClause:
         return [self.sources[i] for i in sorted(seen)]
 
     def refs(self, source: Source | None = None) -> list[Ref]:
+        """Every column of every source, as references."""
         sources = [source] if source is not None else self.sources
         return [s.ref(c) for s in sources for c in s.table.columns]
 
@@ -166,6 +173,7 @@ class FromClause:
         return select
 
     def on(self, step: JoinStep, dialect: str) -> exp.Expression:
+        """The ON condition of a join step."""
         old, new = self.sources[step.old], self.sources[step.new]
         link = step.link
         if old.table.name == link.child:
@@ -195,6 +203,7 @@ def _column(table: TableProfile, name: str) -> ColumnProfile:
 
 
 def single(table: TableProfile) -> FromClause:
+    """A FROM clause of ``table`` alone."""
     return FromClause([Source(table, None, 0)])
 
 

@@ -45,6 +45,7 @@ class Style:
     explicit_asc: bool = False
 
     def describe(self) -> dict[str, object]:
+        """The style as plain data (for a record's ``meta``)."""
         return asdict(self)
 
 
