@@ -60,15 +60,15 @@ def test_offline_realises_new_records_and_keeps_existing_questions(demo_ctx):
     out = run(QuestionGenerator(engine="offline").process(batch, demo_ctx))
     assert [s.id for s in out.samples] == ["q1", "q2", "q6"]
     first, kept, third = out.samples
-    assert first.question == "What is the title of the three most expensive books?"
+    assert first.question == "Which three books are the most expensive?"
     assert first.meta["question_style"] == "interrogative"
     assert first.meta["provenance"] == [
         {"operator": "question_generator", "engine": "offline", "style": "interrogative"}
     ]
     assert kept.question == "Keep me?" and "question_style" not in kept.meta
     # sex = 'F' read through the column's value description ("F: female; M: male")
-    assert third.question == "Give the number of patients who are female."
-    assert third.meta["question_style"] == "imperative"
+    assert third.question == "What is the number of patients who are female?"
+    assert third.meta["question_style"] == "interrogative"
     reasons = {r.sample.id: r.reason for r in out.rejects}
     assert reasons["q3"] == "unknown database: nope"
     assert reasons["q4"].startswith("unparseable SQL: ")
@@ -83,7 +83,7 @@ def test_offline_is_deterministic_and_overwrite_replaces(demo_ctx):
     once = run(op.process(batch, demo_ctx)).samples[0]
     twice = run(op.process(batch, demo_ctx)).samples[0]
     assert once.question == twice.question != "Old question?"
-    assert once.question == "What are the titles of the three most expensive books?"
+    assert once.question == "Which three books are the most expensive?"
 
 
 @pytest.mark.parametrize(

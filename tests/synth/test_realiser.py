@@ -322,6 +322,7 @@ def test_wording_varies_with_the_rng_but_is_deterministic(schemas):
         "Give the title of the three most expensive books.",
         "Return the titles of the three most expensive books.",
         "Return the title of the three most expensive books.",
+        "Tell me the title of the three most expensive books.",
         "Which three books are the most expensive?",
     }
     again = [realise(sql, schemas["bookshop"], rng=random.Random(seed)) for seed in range(30)]

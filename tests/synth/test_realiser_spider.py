@@ -163,7 +163,7 @@ def test_a_count_of_a_key_over_a_join_counts_the_joined_rows(spider, sql, expect
         ("car_1",
          "SELECT COUNT(*), T2.FullName FROM model_list AS T1 JOIN car_makers AS T2 "
          "ON T1.Maker = T2.Id GROUP BY T2.Id ORDER BY COUNT(*) DESC LIMIT 1",
-         "List the full name of the car maker with the most models, and that number."),
+         "Find the full name of the car maker with the most models, and that number."),
         # fk IN (SELECT key FROM parent WHERE ...) reads as the join would
         ("pets_1", "SELECT PetID FROM Has_Pet WHERE StuID IN (SELECT StuID FROM Student "
          "WHERE LName = 'Smith')",

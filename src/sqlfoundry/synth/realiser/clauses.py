@@ -289,6 +289,9 @@ class ClauseDescriber(ConditionDescriber):
         if mods is not None and not mods.compact:
             among = f" among those {mods.relative(True)}"
             return f"the {count}{entity} {measure}{among}{skip}", not one
+        if measure.startswith("with ") and not after and self.choose.chance(0.35):
+            # "the stadium that has the most concerts", as often said as "with".
+            measure = f"that {'has' if one else 'have'} {measure[5:]}"
         return f"the {count}{entity}{after} {measure}{skip}", not one
 
     def _rank_measure(self, expr: exp.Expression, desc: bool, scope: Scope) -> str:

@@ -256,8 +256,8 @@ class ConditionDescriber(NestedConditions, Describer):
         rng = self.choose.rng
         roll = rng.random() if rng is not None else 0.0
         form = "with" if roll < 0.88 else ("whose" if roll < 0.95 else "where")
-        # "with age above 30" as often as "with an age above 30".
-        return attribute(noun, predicate, form, article=not self.choose.chance(0.55))
+        # "with age above 30" more often than "with an age above 30".
+        return attribute(noun, predicate, form, article=not self.choose.chance(0.75))
 
     def condition_text(self, node: exp.Expression, scope: Scope) -> str:
         mod = self.atom(node, scope)

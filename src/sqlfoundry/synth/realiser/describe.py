@@ -67,6 +67,9 @@ class Describer:
     """Noun phrases for a schema's expressions; :meth:`query_np` comes from the
     sentence builder, which knows how to say a whole nested query."""
 
+    # How the sentence says DISTINCT ("different", "distinct", "unique"); one per sentence.
+    different = "different"
+
     def __init__(self, words: SchemaWords, choose: Chooser) -> None:
         self.words = words
         self.choose = choose
@@ -235,7 +238,7 @@ class Describer:
                 inner = arg.expressions[0] if arg.expressions else None
                 if inner is None or isinstance(inner, exp.Star):
                     return f"number of {self.count_noun(scope)}"
-                return f"number of different {self._counted_values(inner, scope)}"
+                return f"number of {self.different} {self._counted_values(inner, scope)}"
             if isinstance(arg, exp.Column) and not isinstance(arg.this, exp.Star):
                 col = scope.q.col(arg)
                 if col is not None and col.words is not None:

@@ -15,6 +15,7 @@ from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope, aggregate_in
 from sqlfoundry.synth.realiser.frames import Frame
 from sqlfoundry.synth.realiser.grammar import join_words, number_word, plural_noun
 from sqlfoundry.synth.realiser.items import group_noun, looks_plural, merge_items, plural_item
+from sqlfoundry.synth.realiser.lexicon import PERSONS
 from sqlfoundry.synth.realiser.mods import Mod, all_of
 from sqlfoundry.synth.realiser.plan import Query, SelectQuery, SetQuery, Source
 from sqlfoundry.synth.realiser.relations import counted_source
@@ -133,19 +134,27 @@ class Framer(SetFrames, ClauseDescriber):
                 f" {scope.subject.entities}"
             )
         the = "the " if self.choose.chance(0.35) else ""
-        return the + scope.subject.entities + post(mods, True)
+        entities = scope.subject.entities
+        if (
+            entities.rsplit(" ", 1)[-1].lower() in PERSONS
+            and mods.rel.startswith("that ")
+            and self.choose.chance(0.5)
+        ):
+            # People get a relative clause: "students who are older than 20".
+            return f"{the}{entities} {mods.relative(True)}"
+        return the + entities + post(mods, True)
 
     def _list_frame(self, q: SelectQuery, scope: Scope, mods: Mod | None) -> Frame:
         """Columns of the subject's rows: "the names and ages of singers from France"."""
         items, plural = self._items(q.projections, scope, plural=q.limit != 1)
         if q.distinct:
-            items = items.replace("the ", "the different ", 1)
+            items = items.replace("the ", f"the {self.different} ", 1)
         head = self._head(scope, mods, q.limit)
         order = self._order_phrase(q.order, scope)
         frame = Frame(kind="list", items=items, plural=plural, head=head, order=order)
         frame.np = f"{items} of {head}{order}"
         if self._is_entity_name(q, scope):  # "the models that ...", not "the models of models"
-            different = "different " if q.distinct else ""
+            different = f"{self.different} " if q.distinct else ""
             frame.np = f"the {different}{head.removeprefix('all ').removeprefix('the ')}{order}"
         if self._identifies(q, scope):
             frame.rows = head.removeprefix("all ")
@@ -317,9 +326,11 @@ class Framer(SetFrames, ClauseDescriber):
         if isinstance(only, exp.Count):
             arg = only.this
             if isinstance(arg, exp.Distinct):
-                values = self.aggregate_noun(only, scope).removeprefix("number of different ")
+                values = self.aggregate_noun(only, scope).removeprefix(
+                    f"number of {self.different} "
+                )
                 frame = Frame(kind="count", distinct_count=values, head=head)
-                frame.np = f"the number of different {values} of {head}"
+                frame.np = f"the number of {self.different} {values} of {head}"
                 return frame
         if only is not None and share_of(only) is not None:
             scope.count_mod = mods  # the rows the share is taken of, restrictions included
@@ -462,7 +473,7 @@ class Framer(SetFrames, ClauseDescriber):
         order = self._order_phrase(q.order, scope)
         if not aggs and lists_groups:
             head = (
-                f"the different {per_plural} of {rows}"
+                f"the {self.different} {per_plural} of {rows}"
                 if having is None
                 else (f"the {per_plural} {having.post}")
             )

@@ -114,20 +114,24 @@ ASK_MANY = ("What are",)
 IMPERATIVES = (("List", 0.16), ("Find", 0.3), ("Show", 0.2), ("Return", 0.18), ("Give", 0.16))
 IMPERATIVES_ONE = (("Find", 0.35), ("Show", 0.2), ("Give", 0.2), ("Return", 0.2), ("Tell me", 0.05))
 COUNT_IMPERATIVES = (
-    "Count the number of",
-    "Find the number of",
-    "Count",
-    "Return the number of",
-    "Give the number of",
+    ("Count the number of", 0.35),
+    ("Find the number of", 0.25),
+    ("Count", 0.1),
+    ("Return the number of", 0.15),
+    ("Give the number of", 0.15),
 )
+# DISTINCT, said one way per sentence: "the different titles", "the number of distinct cities".
+DISTINCT_WORDS = (("different", 0.5), ("distinct", 0.35), ("unique", 0.15))
+# The word before the counted rows' restriction: "Among books from 2020, ...".
+LEAD_WORDS = (("among", 0.5), ("for", 0.5))
 NAMED = ("named", "called", "named", "with the name")
 
 ASCENDING = ("in ascending order", "from lowest to highest")
 DESCENDING = ("in descending order", "from highest to lowest")
 ORDER_VERBS = ("ordered by", "sorted by")
-# How a restriction on a referenced row is said: "with an author from France", "whose
-# author is from France", "where the author is from France".
-ROLE_FORMS = (("with", 0.75), ("whose", 0.1), ("where", 0.15))
+# How a restriction on a referenced row is said: "with an author from France", "of
+# authors from France", "whose author is from France", "where the author is from France".
+ROLE_FORMS = (("with", 0.5), ("of", 0.3), ("whose", 0.12), ("where", 0.08))
 # A rank by a figure: "with the largest population", "with the smallest capacity".
 HIGHEST = (("highest", 0.35), ("largest", 0.35), ("greatest", 0.15), ("biggest", 0.15))
 LOWEST = (("lowest", 0.5), ("smallest", 0.35), ("least", 0.15))

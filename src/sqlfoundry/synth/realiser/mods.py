@@ -227,11 +227,21 @@ def any_of(mods: list[Mod]) -> Mod | None:
 
 def through_role(role: str, inner: Mod | None, form: str = "whose") -> Mod | None:
     """A restriction on a referenced row, from the referencing one: "whose author is
-    from France", "where the author is from France" (``form="where"``), or "with an
-    author from France" (``form="with"``, for short restrictions)."""
+    from France", "where the author is from France" (``form="where"``), "with an
+    author from France" (``form="with"``) or "of authors from France" (``form="of"``),
+    the last two for short restrictions."""
     if inner is None:
         return None
-    if form == "with" and inner.compact:
+    if form == "of" and inner.compact:
+        # "pets of students named Tracy", "the pet of a student named Tracy"
+        many, one = (
+            f"of {plural_noun(role)} {inner.post}",
+            f"of {with_article(role)} {inner.post_one}",
+        )
+        have_one = f"{with_article(role)} {inner.post_one}"
+        return Mod(many, one, f"that have {have_one}", f"that has {have_one}", f" has {have_one}",
+                   compact=True)  # fmt: skip
+    if form in ("with", "of") and inner.compact:
         return with_(f"{with_article(role)} {inner.post_one}")
     if inner.clause is not None and form == "where":
         text = f"where the {role}{inner.clause}"

@@ -12,8 +12,10 @@ from sqlfoundry.synth.realiser.lexicon import (
     ASK_MANY,
     ASK_ONE,
     COUNT_IMPERATIVES,
+    DISTINCT_WORDS,
     IMPERATIVES,
     IMPERATIVES_ONE,
+    LEAD_WORDS,
     PERSONS,
 )
 from sqlfoundry.synth.realiser.plan import Query
@@ -37,10 +39,12 @@ class Realiser(Framer):
     def realise(self, query: Query) -> Realisation:
         """The query as a sentence, with the style it took."""
         self._plural_items = None
+        self.different = self.choose.weighted(DISTINCT_WORDS)
         frame = self.frame(query)
         done = self._realise_frame(frame)
         if frame.lead and done.text not in frame.which_with_lead:
-            done = Realisation(_with_lead(frame.lead, done.text), done.style)
+            word = self.choose.weighted(LEAD_WORDS)
+            done = Realisation(_with_lead(frame.lead, done.text, word), done.style)
         return Realisation(_who(done.text), done.style)
 
     def _realise_frame(self, frame: Frame) -> Realisation:
@@ -73,14 +77,14 @@ class Realiser(Framer):
             values, head = frame.distinct_count, frame.head
             if style == "imperative":
                 verb = self.choose.pick(("Count", "Find the number of"))
-                return sentence(f"{verb} the different {values} of {head}", ".")
+                return sentence(f"{verb} the {self.different} {values} of {head}", ".")
             return sentence(self.choose.pick((
-                f"How many different {values} are there among {head}",
-                f"What is the number of different {values} of {head}",
+                f"How many {self.different} {values} are there among {head}",
+                f"What is the number of {self.different} {values} of {head}",
             )), "?")  # fmt: skip
         counted, noun, mod = frame.counted, frame.count_noun or frame.counted, frame.count_mod
         if style == "imperative":
-            verb = self.choose.pick(COUNT_IMPERATIVES)
+            verb = self.choose.weighted(COUNT_IMPERATIVES)
             the = "" if verb != "Count" else "the "
             return sentence(f"{verb} {the}{counted}", ".")
         # Spider's people ask "How many ...?" far more often than "What is the number of".
@@ -117,12 +121,19 @@ class Realiser(Framer):
             f"{ask} {items}{of} for {per}{order}",
             f"{ask} {items}{of} in {per}{order}",
         ]
-        if is_count and frame.head:
-            counted = items.removeprefix("the number of ")
-            options.append(f"How many {counted}{of} are there for {per}{order}")
-        elif is_count:
-            counted = items.removeprefix("the number of ")
-            options.append(f"For {per}, how many {counted} are there{order}")
+        if not frame.head:
+            options.append(f"{ask} {items} of {per}{order}")  # "the number of dogs of each breed"
+        counted = items.removeprefix("the number of ")
+        how_many = (
+            f"How many {counted}{of} are there for {per}{order}"
+            if frame.head
+            else f"For {per}, how many {counted} are there{order}"
+        )
+        # Counts per group are asked "How many ...?" about half the time.
+        if is_count and self.choose.chance(0.5):
+            return sentence(how_many, "?")
+        if is_count:
+            options.append(how_many)
         return sentence(self.choose.pick(options), "?")
 
 
@@ -134,8 +145,11 @@ def _who(text: str) -> str:
     return _PERSON_THAT.sub(r"\1 who", text)
 
 
-def _with_lead(lead: str, text: str) -> str:
-    """ "Among books from 2020, which genre ...?": the lead first, the sentence after."""
+def _with_lead(lead: str, text: str, word: str = "among") -> str:
+    """ "Among books from 2020, which genre ...?": the lead first, the sentence after
+    (``word`` may say it "for books from 2020")."""
+    if word != "among" and not text.lower().startswith("for "):
+        lead = word + lead.removeprefix("among")
     first, _, rest = text.partition(" ")
     if not first.isupper() or len(first) == 1:
         first = first[:1].lower() + first[1:]
