@@ -20,7 +20,7 @@ from sqlfoundry.synth.naming import display, entities, entity, humanize, plural,
         ("HS", "hs"),
         ("year2", "year 2"),
         ('"Population"', "population"),
-        ("GNPOld", "gnp old"),
+        ("GNPOld", "old gnp"),
         # run-together words split by English word frequencies; scraps and known words stay
         ("Highschooler", "high schooler"),
         ("countrylanguage", "country language"),

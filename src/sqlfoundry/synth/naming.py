@@ -143,6 +143,8 @@ def words(identifier: str) -> list[str]:
     return parts
 
 
+# Adjectives that schema names put last ("GNPOld", "price_new") and English first.
+_TRAILING_ADJECTIVES = {"old", "new", "previous", "original", "current", "former"}
 # Short pieces a split may leave that are still words of a name.
 _SHORT_PIECES = {"id", "by", "of", "in", "on", "to", "at", "no"}
 
@@ -179,6 +181,8 @@ def humanize(identifier: str) -> str:
         out.extend(ABBREVIATIONS.get(piece, piece) for piece in split_words(word))
     if len(out) > 2 and out[-1] == "".join(w[0] for w in out[:-1]):
         out.pop()  # "pixel aspect ratio par": a trailing acronym of the words before it
+    if len(out) == 2 and out[-1] in _TRAILING_ADJECTIVES and out[0] not in ("is", "has"):
+        out.reverse()  # "GNPOld": "old gnp", as English puts the adjective first
     text = " ".join(out)
     # "student student id" from StuID in a student table reads badly; collapse repeats.
     return re.sub(r"\b(\w+) \1\b", r"\1", text)

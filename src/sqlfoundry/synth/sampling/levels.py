@@ -104,7 +104,7 @@ def plan_for(level: str, rng: random.Random) -> Plan:
         use_or=rng.random() < 0.15,
         like=rng.random() < 0.05,
         order=rng.random() < 0.7,
-        limit=rng.random() < 0.85,
+        limit=rng.random() < 0.95,
         having=rng.random() < 0.55,
     )
 

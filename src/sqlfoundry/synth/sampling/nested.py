@@ -79,7 +79,7 @@ def scalar_comparison(b: Builder, rich: bool) -> Draft | None:
     if len(nodes) > 1 and b.rng.random() < 0.5:
         nodes.reverse()
     select = select.where(combine(nodes, ["and"] * (len(nodes) - 1)), copy=False)
-    if rich and op != "=" and b.rng.random() < 0.3:
+    if rich and op != "=" and b.rng.random() < 0.15:
         select = select.order_by(b.ordered(ref.node(b.dialect), b.rng.random() < 0.6), copy=False)
     return Draft(select, f"scalar-subquery-{func}")
 
