@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.errors import ConfigError, InputError
+from sqlfoundry.core.io import is_stdio, read_text
 
 SUFFIXES = (".toml", ".yaml", ".yml", ".json")
 
@@ -20,11 +21,19 @@ SUFFIXES = (".toml", ".yaml", ".yml", ".json")
 def read_config(path: str | Path) -> dict[str, Any]:
     """Read a TOML, YAML or JSON config file (told by its suffix; JSON otherwise).
 
+    ``-`` reads standard input: JSON when it opens with ``{``, else TOML, else YAML.
+
     Raises:
         ConfigError: the file is missing, unreadable, malformed or not a mapping;
             the message names the file.
     """
     path = Path(path)
+    if is_stdio(path):
+        try:
+            text = read_text(path)
+        except InputError as error:
+            raise ConfigError(error.message, file=error.file) from None
+        return _mapping(_parse_stdin(text), "<stdin>")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -45,9 +54,33 @@ def read_config(path: str | Path) -> dict[str, Any]:
             data = json.loads(text)
     except Exception as error:  # noqa: BLE001 - every parser's error is reported the same way
         raise ConfigError(f"cannot read config: {error}", file=str(path)) from None
+    return _mapping(data, str(path))
+
+
+def _mapping(data: Any, name: str) -> dict[str, Any]:
     if not isinstance(data, Mapping):
-        raise ConfigError("a config file must hold a mapping of sections", file=str(path))
+        raise ConfigError("a config file must hold a mapping of sections", file=name)
     return dict(data)
+
+
+def _parse_stdin(text: str) -> Any:
+    import tomllib
+
+    import yaml
+
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise ConfigError(f"cannot read config: {error}", file="<stdin>") from None
+    try:
+        return tomllib.loads(text)
+    except ValueError as toml_error:
+        try:  # not TOML: YAML, whose errors say less about a TOML-looking text
+            return yaml.safe_load(text) or {}
+        except yaml.YAMLError:
+            raise ConfigError(f"cannot read config (as TOML): {toml_error}",
+                              file="<stdin>") from None  # fmt: skip
 
 
 def config_mapping(config: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:

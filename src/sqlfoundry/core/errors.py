@@ -65,6 +65,10 @@ class InputError(SqlfoundryError):
     """A record of an input file cannot be read (bad JSON, missing field, ...)."""
 
 
+class OutputError(SqlfoundryError):
+    """An output path cannot be written (a read-only folder, a file where a folder is needed...)."""
+
+
 class MissingDependencyError(SqlfoundryError):
     """An optional extra is needed for the feature that was asked for."""
 

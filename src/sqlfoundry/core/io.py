@@ -1,21 +1,34 @@
-"""Reading record files line by line, and writing files atomically.
+"""Reading record files line by line, and writing output files safely.
 
 Readers never stop at a bad line: they yield an InputError naming file:line in
 its place, so callers can count it, report it, and keep every other record.
+
+``-`` is standard input for every reader and standard output for every writer.
+Writers replace a regular file atomically (a temporary file renamed over it; for a
+symlink, over the file it points to, so the link stays); a path that exists and is
+not a regular file (``/dev/stdout``, a FIFO, a terminal) is written through, never
+replaced.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
+import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from sqlfoundry.core.errors import InputError
+from sqlfoundry.core.errors import InputError, OutputError
+
+STDIO = "-"
+"""The path that means standard input (readers) or standard output (writers)."""
 
 
 @dataclass(slots=True)
@@ -28,17 +41,33 @@ class Line:
     error: InputError | None = None
 
 
+def is_stdio(path: str | Path | None) -> bool:
+    """Whether ``path`` is ``-`` (standard input or output)."""
+    return path is not None and str(path) == STDIO
+
+
+def input_name(path: str | Path) -> str:
+    """How errors name an input: its path, or ``<stdin>`` for ``-``."""
+    return "<stdin>" if is_stdio(path) else str(path)
+
+
 def is_jsonl_path(path: str | Path) -> bool:
-    """Whether ``path`` is read as JSON lines (``.jsonl``, ``.ndjson`` or ``.json``)."""
+    """Whether ``path`` is read as JSON lines (``.jsonl``, ``.ndjson`` or ``.json``).
+
+    Standard input is JSON when its first non-blank character opens an object or a list.
+    """
+    if is_stdio(path):
+        return read_text(path).lstrip()[:1] in ("{", "[")
     return Path(path).suffix.lower() in (".jsonl", ".json", ".ndjson")
 
 
 def read_jsonl(path: str | Path) -> Iterator[Line]:
     """Yield one Line per non-blank line of a JSONL file (or a JSON list file)."""
     path = Path(path)
-    name = str(path)
+    name = input_name(path)
     text = read_text(path)
-    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+    as_list = is_stdio(path) or path.suffix.lower() == ".json"
+    if as_list and text.lstrip().startswith("["):
         try:
             items = json.loads(text)
         except json.JSONDecodeError as err:
@@ -80,7 +109,7 @@ def read_gold(path: str | Path) -> Iterator[Line]:
     Blank lines are skipped, as the official scorers do.
     """
     path = Path(path)
-    name = str(path)
+    name = input_name(path)
     for number, raw in enumerate(read_text(path).splitlines(), start=1):
         if not raw.strip():
             continue
@@ -108,7 +137,10 @@ def sql_of(record: dict[str, Any]) -> str | None:
 
 
 def read_text(path: str | Path) -> str:
-    """A UTF-8 text file; InputError naming the file when it is missing or unreadable."""
+    """A UTF-8 text file (``-``: standard input, read once and kept); InputError naming the
+    file when it is missing or unreadable."""
+    if is_stdio(path):
+        return _stdin_text()
     path = Path(path)
     try:
         return path.read_text(encoding="utf-8")
@@ -116,6 +148,21 @@ def read_text(path: str | Path) -> str:
         raise InputError("no such file", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read file: {err}", file=str(path)) from err
+
+
+_stdin: list[str] = []  # standard input's text once read: a reader may look twice (sniffing)
+
+
+def _stdin_text() -> str:
+    if not _stdin:
+        try:
+            _stdin.append(sys.stdin.buffer.read().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, AttributeError, ValueError) as err:
+            raise InputError(f"cannot read standard input: {err}", file="<stdin>") from err
+    return _stdin[0]
+
+
+# --------------------------------------------------------------------------- writers
 
 
 def _umask() -> int:
@@ -131,37 +178,113 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    _atomic_write(path, [text])
+def _target(path: str | Path) -> Path:
+    """The file a write to ``path`` lands in: a symlink's target (the link stays a link)."""
+    return Path(os.path.realpath(path))
+
+
+def _is_stream(target: Path) -> bool:
+    """Whether ``target`` exists and is neither a regular file nor a folder (a device, FIFO,
+    socket): such a path is written through, never renamed over."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_failed(path: str | Path, err: OSError) -> OutputError:
+    return OutputError(f"cannot write: {err.strerror or err}", file=str(path))
+
+
+def _reraise(path: str | Path, err: OSError) -> None:
+    # A closed pipe (``| head``) is not the path's fault: the CLI ends quietly on it.
+    if isinstance(err, BrokenPipeError) or err.errno == errno.EPIPE:
+        raise err
+    raise _write_failed(path, err) from err
 
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary file next to ``path`` to write; renamed over ``path`` when the
-    block ends without error, removed otherwise. For writers that want a file name
-    (pyarrow, ...); text goes through :func:`atomic_write_text`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    """A file name to write ``path``'s content to, for writers that want a name (pyarrow, ...).
+
+    For a regular file (or a new one, or a symlink's target) it is a temporary file in the
+    same folder, renamed over the target when the block ends without error and removed
+    otherwise. For ``-`` and a path that is not a regular file (a FIFO, ``/dev/stdout``)
+    it is a private temporary file whose bytes are copied there at the end.
+    Text goes through :func:`atomic_write_text` / :func:`open_output` instead.
+    """
+    if is_stdio(path) or _is_stream(_target(path)):
+        with tempfile.TemporaryDirectory(prefix="sqlfoundry-out-") as folder:
+            tmp = Path(folder) / "data"
+            yield tmp
+            with tmp.open("rb") as src, open_output(path, binary=True) as dst:
+                shutil.copyfileobj(src, dst)
+        return
+    target = _target(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as err:
+        raise _write_failed(path, err) from err
     tmp = Path(name)
     try:
         yield tmp
-        # mkstemp makes the file private; give it the mode a plain open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        try:
+            # mkstemp makes the file private: keep the mode of the file replaced, else
+            # give the one a plain open() would.
+            mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o666 & ~_umask()
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as err:
+            raise _write_failed(path, err) from err
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _atomic_write(path: str | Path, chunks: Iterable[str]) -> None:
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+@contextmanager
+def open_output(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """An open file to write ``path``: standard output for ``-`` (flushed, not closed), the
+    path itself when it is a FIFO or a device, otherwise a temporary file renamed over the
+    regular file (a symlink's target) at the end, as :func:`atomic_path` does."""
+    if is_stdio(path):
+        stream: IO[Any] = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    target = _target(path)
+    if _is_stream(target):
+        try:
+            fh = open(target, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
+        except OSError as err:
+            raise _write_failed(path, err) from err
+        with fh:
+            yield fh
+        return
+    kind = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8"}
+    with atomic_path(path) as tmp, tmp.open(**kind) as fh:
+        yield fh
+        try:
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError as err:
+            raise _write_failed(path, err) from err
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` as :func:`open_output` does (atomically for a regular file)."""
+    _write(path, [text])
+
+
+def _write(path: str | Path, chunks: Iterable[str]) -> None:
+    with open_output(path) as fh:
         for chunk in chunks:
-            fh.write(chunk)
-        fh.flush()
-        os.fsync(fh.fileno())
+            try:
+                fh.write(chunk)
+            except OSError as err:
+                _reraise(path, err)
 
 
 def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
@@ -177,5 +300,48 @@ def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> i
             count += 1
             yield json.dumps(record, ensure_ascii=False) + "\n"
 
-    _atomic_write(path, lines())
+    _write(path, lines())
     return count
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_output(path: str | Path, *, folder: bool = False) -> None:
+    """Raise OutputError naming ``path`` when it cannot be written, before any work starts.
+
+    ``folder``: the path is a folder the command fills (a run directory, an export folder).
+    A file path may be ``-`` (standard output), a FIFO or a device (written through), or a
+    regular file or a new one in a folder this process may write in.
+    """
+    if is_stdio(path):
+        if folder:
+            raise OutputError("a folder is needed here; '-' (standard output) is one file",
+                              file=STDIO)  # fmt: skip
+        return
+    target = _target(path)
+    if target.exists():
+        if folder and not target.is_dir():
+            raise OutputError("exists and is not a folder", file=str(path))
+        if not folder and target.is_dir():
+            raise OutputError("is a folder; a file name is needed here", file=str(path))
+        if _is_stream(target):
+            _need_access(target, path, "no permission to write to it")
+        elif folder:
+            _need_access(target, path, "no permission to write in this folder")
+        else:
+            # A file is replaced by a rename: its folder must be writable.
+            _need_access(target.parent, path, f"no permission to write in {target.parent}")
+        return
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(f"{ancestor} is a file, not a folder", file=str(path))
+    _need_access(ancestor, path, f"no permission to write in {ancestor}")
+
+
+def _need_access(where: Path, path: str | Path, what: str) -> None:
+    effective = os.access in os.supports_effective_ids
+    if not os.access(where, os.W_OK | (os.X_OK if where.is_dir() else 0), effective_ids=effective):
+        raise OutputError(what, file=str(path))

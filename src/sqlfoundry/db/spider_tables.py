@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import InputError
+from sqlfoundry.core.io import atomic_write_text, input_name, read_text
 from sqlfoundry.db.schema import Column, ForeignKey, Schema, Table
 
 _TYPE_WORDS = (
@@ -108,19 +109,17 @@ def schema_from_spider(entry: dict[str, Any], *, source: str = "tables.json") ->
 
 def load_tables_json(path: str | Path) -> dict[str, Schema]:
     """Read a whole ``tables.json``; each bad entry raises an InputError naming it."""
-    path = Path(path)
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputError(f"cannot read tables.json: {err}", file=str(path)) from err
+        entries = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise InputError(f"cannot read tables.json: {err}", file=input_name(path)) from err
     if not isinstance(entries, list):
-        raise InputError("tables.json must hold a list of databases", file=str(path))
-    return {e.get("db_id"): schema_from_spider(e, source=str(path)) for e in entries}
+        raise InputError("tables.json must hold a list of databases", file=input_name(path))
+    return {e.get("db_id"): schema_from_spider(e, source=input_name(path)) for e in entries}
 
 
 def write_tables_json(schemas: list[Schema], path: str | Path) -> None:
     """Write ``schemas`` as a Spider ``tables.json`` file."""
-    Path(path).write_text(
-        json.dumps([schema_to_spider(s) for s in schemas], indent=2, ensure_ascii=False),
-        encoding="utf-8",
+    atomic_write_text(
+        path, json.dumps([schema_to_spider(s) for s in schemas], indent=2, ensure_ascii=False)
     )

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlfoundry.core.errors import InputError
+from sqlfoundry.core.io import input_name, read_text
 from sqlfoundry.sql.spider_sql import (
     WHERE_OPS,
     Condition,
@@ -131,13 +132,12 @@ def load_foreign_key_maps(tables_json: str | Path) -> dict[str, dict[str, str]]:
     Each maps a column id (``__table.column__``, lower case) to the id standing
     for its foreign-key class: the official ``build_foreign_key_map_from_json``.
     """
-    path = Path(tables_json)
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
+        entries = json.loads(read_text(tables_json))  # ``-``: standard input
         return {entry["db_id"]: foreign_key_map(entry) for entry in entries}
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise InputError(
-            f"cannot read foreign keys from tables.json: {exc!r}", file=str(path)
+            f"cannot read foreign keys from tables.json: {exc!r}", file=input_name(tables_json)
         ) from None
 
 

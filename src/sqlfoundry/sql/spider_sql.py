@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlfoundry.core.errors import InputError, SqlfoundryError
+from sqlfoundry.core.io import input_name, read_text
 
 # Operator ids, as numbered by the official scorer (they are compared, so they must agree).
 AGG_OPS = ("none", "max", "min", "count", "sum", "avg")
@@ -209,11 +210,10 @@ def foreign_key_map(entry: Mapping[str, Any]) -> dict[str, str]:
 
 def load_spider_schemas(tables_json: str | Path) -> dict[str, SpiderSchema]:
     """Every schema of a Spider ``tables.json``, by ``db_id``."""
-    path = Path(tables_json)
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read tables.json: {exc}", file=str(path)) from None
+        entries = json.loads(read_text(tables_json))  # ``-``: standard input
+    except ValueError as exc:
+        raise InputError(f"cannot read tables.json: {exc}", file=input_name(tables_json)) from None
     return {entry["db_id"]: SpiderSchema.from_tables_json(entry) for entry in entries}
 
 
