@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import InputError
-from sqlfoundry.core.io import is_jsonl_path, read_records, sql_of
+from sqlfoundry.core.io import (
+    input_name,
+    is_jsonl_path,
+    is_stdio,
+    read_records,
+    read_text,
+    sql_of,
+)
 
 _PRED_KEYS = ("pred_sql", "predicted_sql", "prediction", "pred", "SQL", "sql", "query")
 _BIRD_SEPARATOR = "\t----- bird -----\t"
@@ -151,24 +158,30 @@ def read_predictions(path: str | Path) -> list[Prediction]:
     ``{"0": "SQL\\t----- bird -----\\tdb_id", ...}``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", file=str(path))
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json" and text.lstrip().startswith("{"):
+    name = input_name(path)
+    if not is_stdio(path) and not path.is_file():
+        raise InputError("no such file", file=name)
+    text = read_text(path)
+    starts_object = text.lstrip().startswith("{")
+    if is_stdio(path):  # no suffix to go by: BIRD when the whole text is one object
+        bird, jsonl = starts_object and _one_object(text), starts_object
+    else:
+        bird, jsonl = path.suffix.lower() == ".json" and starts_object, is_jsonl_path(path)
+    if bird:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise InputError(f"invalid JSON: {err.msg}", file=str(path), line=err.lineno) from err
+            raise InputError(f"invalid JSON: {err.msg}", file=name, line=err.lineno) from err
         out = []
         for key in sorted(data, key=lambda k: int(k) if str(k).isdigit() else 0):
             value = data[key]
             sql = value.split(_BIRD_SEPARATOR)[0].strip() if isinstance(value, str) else ""
             out.append(Prediction(sql))
         return out
-    if is_jsonl_path(path):
+    if jsonl:
         out = []
         for number, raw in enumerate(text.splitlines(), start=1):
-            where = f"{path}:{number}"
+            where = f"{name}:{number}"
             if not raw.strip():
                 out.append(Prediction("", error=None))
                 continue
@@ -187,3 +200,10 @@ def read_predictions(path: str | Path) -> list[Prediction]:
         lines.pop()  # the file's final newline ends the last line; it is not an entry
     # As the official scorers read a line: strip it, then keep what comes before a tab.
     return [Prediction(line.strip().split("\t", 1)[0]) for line in lines]
+
+
+def _one_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False

@@ -6,7 +6,12 @@ registers them on the app.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
 import logging
+import sys
+from collections.abc import Callable
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -17,8 +22,9 @@ from rich.markup import escape
 
 from sqlfoundry.core.errors import SqlfoundryError
 
-out = Console()
-err = Console(stderr=True)
+out = Console()  # human summaries on stdout (stderr while stdout carries data or JSON)
+err = Console(stderr=True)  # progress, tables and "wrote ..." lines: off with --json / -q
+alerts = Console(stderr=True)  # errors, warnings and log records: never off
 
 
 # ----------------------------------------------------------------- choices
@@ -185,7 +191,7 @@ def setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+        handlers=[RichHandler(console=alerts, show_path=False, show_time=False)],
     )
     # sqlglot warns on every statement it falls back on; our own messages say more.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -193,8 +199,117 @@ def setup_logging(verbose: bool) -> None:
 
 def fail(error: SqlfoundryError | str, code: int = 2) -> NoReturn:
     """Print one error line and leave with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    alerts.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def warn(text: str) -> None:
+    """One warning line on stderr (shown with -q and --json too)."""
+    alerts.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- scripting
+# --json: one JSON object on stdout and nothing else there; -q: no summary, no progress.
+# Errors, warnings and log records go to stderr either way.
+
+
+class _Mode:
+    json = False
+    quiet = False
+
+
+mode = _Mode()
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object with the results on stdout, only.")
+]
+QuietFlag = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No summary and no progress bars; errors only.")
+]
+
+
+def set_mode(json_out: bool = False, quiet: bool = False) -> None:
+    """Switch the consoles for ``--json`` / ``-q`` (and back: every command starts here)."""
+    mode.json, mode.quiet = json_out, quiet
+    out.quiet = err.quiet = json_out or quiet
+    out.file = None  # type: ignore[assignment]  # None: whatever sys.stdout is now
+
+
+def scripted(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The command with ``--json`` and ``-q/--quiet`` added (typer reads the signature)."""
+    own = list(inspect.signature(command, eval_str=True).parameters.values())
+    added = [inspect.Parameter("json_out", inspect.Parameter.KEYWORD_ONLY, default=False,
+                               annotation=JsonFlag),
+             inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False,
+                               annotation=QuietFlag)]  # fmt: skip
+
+    @functools.wraps(command)
+    def run(*args: Any, json_out: bool = False, quiet: bool = False, **values: Any) -> Any:
+        if json_out and quiet:
+            fail("give --json or -q, not both")
+        set_mode(json_out, quiet)
+        return command(*args, **values)
+
+    run.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
+    run.__annotations__ = {}
+    return run
+
+
+def emit(command: str, payload: dict[str, Any]) -> None:
+    """With ``--json``: ``{"command": ..., **payload}`` as one line on stdout."""
+    if mode.json:
+        text = json.dumps({"command": command, **payload}, ensure_ascii=False, default=str)
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+def check_outputs(
+    files: dict[str, Path | None] | None = None, folders: dict[str, Path | None] | None = None
+) -> list[str]:
+    """Check every output path before any work starts; fail with one line naming the first
+    that cannot be written. Keys are the options (``--out``) for the messages.
+
+    Returns the paths as the JSON summary lists them. When a file output is ``-`` the
+    human summary moves to stderr, and ``--json`` is refused (both want stdout).
+    """
+    from sqlfoundry.core.errors import OutputError
+    from sqlfoundry.core.io import check_output, is_stdio
+
+    files = {k: v for k, v in (files or {}).items() if v is not None}
+    folders = {k: v for k, v in (folders or {}).items() if v is not None}
+    to_stdout = [k for k, v in files.items() if is_stdio(v)]
+    if len(to_stdout) > 1:
+        fail(f"only one output can go to standard output ('-'): {', '.join(to_stdout)}")
+    if to_stdout and mode.json:
+        fail(f"{to_stdout[0]} - and --json both write to standard output; give a file to one")
+    try:
+        for name, path in files.items():
+            _check(check_output, name, path, folder=False)
+        for name, path in folders.items():
+            _check(check_output, name, path, folder=True)
+    except OutputError as error:
+        fail(error)
+    if to_stdout:
+        out.file = sys.stderr
+    return [str(p) for p in [*files.values(), *folders.values()]]
+
+
+def _check(check: Callable[..., None], name: str, path: Path, *, folder: bool) -> None:
+    from sqlfoundry.core.errors import OutputError
+
+    try:
+        check(path, folder=folder)
+    except OutputError as error:
+        raise OutputError(error.message, file=f"{name} {error.file}") from None
+
+
+def check_inputs(**paths: Path | str | None) -> None:
+    """Standard input can be read once: fail when two inputs are ``-``."""
+    from sqlfoundry.core.io import is_stdio
+
+    dashes = ["--" + k.replace("_", "-") for k, v in paths.items() if is_stdio(v)]
+    if len(dashes) > 1:
+        fail(f"only one input can be read from standard input ('-'): {', '.join(dashes)}")
 
 
 def database_manager(db_root: Path | None, server: str | None, password_env: str | None) -> Any:
@@ -232,7 +347,7 @@ def steps_progress(description: str = "[bold]{task.description}", unit: str = "b
     return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
                     TextColumn(unit), TimeElapsedColumn(), TextColumn("ETA"),
                     TimeRemainingColumn(), console=err, transient=False,
-                    disable=not err.is_terminal)  # fmt: skip
+                    disable=err.quiet or not err.is_terminal)  # fmt: skip
 
 
 def load_config_file(path: Path | None) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from sqlfoundry.cli.common import (
     PasswordEnv,
     SchemaFormat,
     Server,
+    check_outputs,
     database_manager,
+    emit,
     err,
     fail,
     progress_bar,
@@ -65,10 +67,13 @@ def schema(
 
 def classify(
     input_path: Annotated[
-        Path, typer.Argument(help="Spider gold file (SQL<TAB>db_id) or JSONL with SQL / query.")
+        Path,
+        typer.Argument(
+            help="Spider gold file (SQL<TAB>db_id) or JSONL with SQL / query ('-': stdin)."
+        ),
     ],
     output: Annotated[
-        Path, typer.Argument(help="JSONL: the input fields + hardness + components.")
+        Path, typer.Argument(help="JSONL: the input fields + hardness + components ('-': stdout).")
     ],
     dialect: Annotated[str, typer.Option(help="SQL dialect of the queries.")] = "sqlite",
 ) -> None:
@@ -76,6 +81,7 @@ def classify(
     from sqlfoundry.core.io import atomic_write_jsonl, read_records
     from sqlfoundry.sql.classify import classify_record
 
+    written = check_outputs({"OUTPUT": output})
     try:
         lines = list(read_records(input_path))
     except SqlfoundryError as error:
@@ -106,11 +112,18 @@ def classify(
     for r in bad[:5]:
         err.print(f"  [yellow]{escape(r['error'])}[/]", highlight=False, soft_wrap=True)
     err.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)
+    emit("classify", {"written": written, "queries": len(records), "seconds": round(elapsed, 3),
+                      "hardness": {h: counts.get(h, 0) for h in levels},
+                      "unreadable": len(bad)})  # fmt: skip
 
 
 def exec_(
-    input_path: Annotated[Path, typer.Argument(help="Spider gold file (SQL<TAB>db_id) or JSONL.")],
-    output: Annotated[Path, typer.Argument(help="Results, one JSON line per input line.")],
+    input_path: Annotated[
+        Path, typer.Argument(help="Spider gold file (SQL<TAB>db_id) or JSONL ('-': stdin).")
+    ],
+    output: Annotated[
+        Path, typer.Argument(help="Results, one JSON line per input line ('-': stdout).")
+    ],
     db_root: DbRoot = None,
     server: Server = None,
     db_password_env: PasswordEnv = None,
@@ -125,6 +138,7 @@ def exec_(
     from sqlfoundry.db.base import ExecResult
     from sqlfoundry.db.pool import SafeExecutor
 
+    written = check_outputs({"OUTPUT": output})
     manager = database_manager(db_root, server, db_password_env)
     try:
         lines = list(read_records(input_path))
@@ -160,12 +174,18 @@ def exec_(
         result.index = i
         records.append(result.to_dict(max_rows=max_rows))
     atomic_write_jsonl(output, records)
-    _exec_summary(records, elapsed, output)
-
-
-def _exec_summary(records: list[dict[str, Any]], elapsed: float, output: Path) -> None:
     counts = Counter(r["status"] for r in records)
-    parts = " · ".join(f"{s} {counts.get(s, 0)}" for s in ("ok", "error", "timeout", "rejected"))
+    _exec_summary(records, counts, elapsed, output)
+    emit("exec", {"written": written, "queries": len(records), "seconds": round(elapsed, 3),
+                  "status": {s: counts.get(s, 0) for s in STATUSES}})  # fmt: skip
+
+
+STATUSES = ("ok", "error", "timeout", "rejected")
+
+
+def _exec_summary(records: list[dict[str, Any]], counts: Counter, elapsed: float,
+                  output: Path) -> None:  # fmt: skip
+    parts = " · ".join(f"{s} {counts.get(s, 0)}" for s in STATUSES)
     err.print(
         f"[bold]{len(records)} queries in {elapsed:.2f} s[/]: {parts}",
         highlight=False,

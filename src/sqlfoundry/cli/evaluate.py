@@ -14,12 +14,15 @@ from sqlfoundry.cli.common import (
     DbRoot,
     PasswordEnv,
     Server,
+    check_inputs,
+    check_outputs,
     choice,
     database_manager,
-    err,
+    emit,
     fail,
     out,
     progress_bar,
+    warn,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -28,11 +31,13 @@ def eval_(
     pred: Annotated[
         Path,
         typer.Option(
-            "--pred", help="Predictions: one SQL per line, JSONL with pred_sql, or BIRD JSON."
+            "--pred",
+            help="Predictions: one SQL per line, JSONL with pred_sql, or BIRD JSON ('-': stdin).",
         ),
     ],
     gold: Annotated[
-        Path | None, typer.Option("--gold", help="Gold: Spider format (SQL<TAB>db_id) or JSONL.")
+        Path | None,
+        typer.Option("--gold", help="Gold: Spider format (SQL<TAB>db_id) or JSONL ('-': stdin)."),
     ] = None,
     bench: Annotated[
         str | None,
@@ -52,12 +57,15 @@ def eval_(
     tables: Annotated[
         Path | None, typer.Option("--tables", help="tables.json, needed for EM.")
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the report as JSON.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the report as JSON ('-': stdout).")
+    ] = None,
     items_path: Annotated[
-        Path | None, typer.Option("--items", help="Write one JSON line per item.")
+        Path | None, typer.Option("--items", help="Write one JSON line per item ('-': stdout).")
     ] = None,
     html: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report.")
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML report ('-': stdout)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = os.cpu_count() or 1,
     timeout: Annotated[float, typer.Option(help="Seconds per query.")] = 30.0,
@@ -74,6 +82,8 @@ def eval_(
     from sqlfoundry.bench.inputs import read_gold_file, read_predictions
     from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 
+    check_inputs(pred=pred, gold=gold, tables=tables)
+    written = check_outputs({"--out": out, "--items": items_path, "--html": html})
     chosen = [x.strip() for x in metrics.split(",") if x.strip()]
     mode_name = choice(mode)
     try:
@@ -99,7 +109,7 @@ def eval_(
         fail(error)
     items, warnings, by_index = align(gold_entries, predictions)
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
+        warn(w)
     progress, _ = progress_bar("evaluate", len(items))
 
     def factory(description: str, total: int):
@@ -121,10 +131,11 @@ def eval_(
         atomic_write_jsonl(items_path, (v.to_dict() for v in run.verdicts))
     if html:
         atomic_write_text(html, render_html(run.report, run.verdicts, warnings))
-    _eval_summary(run.report, [p for p in (out, items_path, html) if p])
+    _eval_summary(run.report, written)
+    emit("eval", {"written": written, "report": run.report})
 
 
-def _eval_summary(report: dict[str, Any], written: list[Path]) -> None:
+def _eval_summary(report: dict[str, Any], written: list[str]) -> None:
     from rich.table import Table
 
     headline = [f"{k.upper()} {report[k] * 100:.2f}%" for k in ("ex", "em") if k in report]
@@ -165,4 +176,4 @@ def _eval_summary(report: dict[str, Any], written: list[Path]) -> None:
             out.print(f"  #{e['index']} {escape(e['db_id'])}: {escape(e['error'])}",
                       highlight=False, soft_wrap=True)  # fmt: skip
     for path in written:
-        out.print(f"wrote {escape(str(path))}", highlight=False, soft_wrap=True)
+        out.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)

@@ -13,6 +13,7 @@ from sqlfoundry.cli.common import (
     LlmBaseUrl,
     LlmKeyEnv,
     LlmModel,
+    emit,
     err,
     fail,
     llm_config,
@@ -46,17 +47,22 @@ def llm_check(
     except SqlfoundryError as error:
         fail(error)
 
+    result: dict = {"base_url": cfg.base_url, "model": cfg.model, "models_listed": None,
+                     "answer": None, "usage": None}  # fmt: skip
+
     async def check() -> None:
         client = LLMClient(cfg)
         try:
             info = await client.preflight()
             listed = info.get("models")
+            result["models_listed"] = len(listed) if listed else None
             out.print(f"[bold green]ok[/]: {escape(cfg.base_url or '')} serves {escape(cfg.model or '')}"
                       + (f" ({len(listed)} models listed)" if listed else ""), soft_wrap=True)  # fmt: skip
             if prompt:
                 gens = await client.generate(
                     [{"role": "user", "content": prompt}], operator="llm-check"
                 )
+                result.update(answer=gens[0].text, usage=client.usage.to_dict())
                 out.print(escape(gens[0].text), highlight=False, soft_wrap=True)
                 print_usage(client.usage, console=err)
         finally:
@@ -66,3 +72,4 @@ def llm_check(
         asyncio.run(check())
     except SqlfoundryError as error:
         fail(error)
+    emit("llm-check", {"ok": True, **result})

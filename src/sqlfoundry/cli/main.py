@@ -7,6 +7,8 @@ so ``sqlfoundry --help`` and short commands start fast.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from typing import Annotated
 
@@ -14,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
-from sqlfoundry.cli.common import err, out, setup_logging
+from sqlfoundry.cli.common import alerts, out, scripted, set_mode, setup_logging
 from sqlfoundry.core.errors import SqlfoundryError
 
 app = typer.Typer(
@@ -45,38 +47,59 @@ def _main(
     ] = False,
 ) -> None:
     setup_logging(verbose)
+    set_mode()  # each command sets its own --json / -q
 
 
+# Every command that prints a summary takes --json and -q/--quiet (see common.scripted).
 app.command("schema")(db.schema)
-app.command("classify")(db.classify)
-app.command("exec")(db.exec_)
-app.command("eval")(evaluate.eval_)
-app.command("llm-check")(llm.llm_check)
-app.command("synth")(synth.synth)
-app.command("refine")(synth.refine)
-app.command("export")(synth.export)
+app.command("classify")(scripted(db.classify))
+app.command("exec")(scripted(db.exec_))
+app.command("eval")(scripted(evaluate.eval_))
+app.command("llm-check")(scripted(llm.llm_check))
+app.command("synth")(scripted(synth.synth))
+app.command("refine")(scripted(synth.refine))
+app.command("export")(scripted(synth.export))
 app.command("serve")(serve.serve)
-app.command("prepare-sft")(sft.prepare_sft)
-app.command("search")(search.search)
-app.command("run")(run.run)
+app.command("prepare-sft")(scripted(sft.prepare_sft))
+app.command("search")(scripted(search.search))
+app.command("run")(scripted(run.run))
 
 pairs_app = typer.Typer(
     help="Question/SQL pairs from chats, SQL logs and schemas; evolved, validated, deduplicated.",
     no_args_is_help=True,
 )
-pairs_app.command("from-chat")(pairs.from_chat)
-pairs_app.command("from-log")(pairs.from_log)
-pairs_app.command("from-schema")(pairs.from_schema)
-pairs_app.command("evolve")(pairs.evolve)
-pairs_app.command("personas")(pairs.personas)
-pairs_app.command("teachings")(pairs.teachings)
+pairs_app.command("from-chat")(scripted(pairs.from_chat))
+pairs_app.command("from-log")(scripted(pairs.from_log))
+pairs_app.command("from-schema")(scripted(pairs.from_schema))
+pairs_app.command("evolve")(scripted(pairs.evolve))
+pairs_app.command("personas")(scripted(pairs.personas))
+pairs_app.command("teachings")(scripted(pairs.teachings))
 app.add_typer(pairs_app, name="pairs")
 
 
 def main() -> None:
-    """The console entry point: a library error anywhere ends in one line, exit code 2."""
+    """The console entry point: a library error anywhere ends in one line, exit code 2;
+    a reader that closes the pipe early (``| head``) ends it quietly, as SIGPIPE would."""
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # here, so a closed pipe is seen now and not at exit
     except SqlfoundryError as error:
-        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        alerts.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except BrokenPipeError:
+        _stdout_closed()
+    except SystemExit:
+        # typer (its own copy of click) met the closed pipe first and wrapped stdout.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            _stdout_closed()
+        raise
+
+
+def _stdout_closed() -> None:
+    # Nothing more can reach the reader: point stdout at /dev/null so the final flush
+    # cannot raise again, and leave with the shell's code for "killed by SIGPIPE".
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(128 + signal.SIGPIPE)

@@ -4,7 +4,9 @@ Every command writes ``--out FILE.jsonl`` (the input ``sqlfoundry refine --input
 and ``sqlfoundry eval --gold`` read) or ``FILE.csv``, the rejects beside it
 (``FILE.rejects.jsonl``: file:line or pair id, and the reason), and checkpoints
 its producers in ``--run-dir`` (``FILE.run`` by default): run the same command
-again after an interruption and it resumes.
+again after an interruption and it resumes. ``--out -`` writes JSON lines on
+standard output; the checkpoints and rejects then go to ``--run-dir`` when one is
+given, else to a temporary folder removed at the end (no resuming).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import functools
 import inspect
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,8 +39,10 @@ from sqlfoundry.cli.common import (
     Server,
     Timeout,
     Workers,
+    check_outputs,
     choice,
     database_manager,
+    emit,
     err,
     fail,
     llm_config,
@@ -45,7 +50,10 @@ from sqlfoundry.cli.common import (
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
-Out = Annotated[Path, typer.Option("--out", help="Where the pairs go: FILE.jsonl or FILE.csv.")]
+Out = Annotated[
+    Path,
+    typer.Option("--out", help="Where the pairs go: FILE.jsonl, FILE.csv, or '-' (stdout)."),
+]
 RunDir = Annotated[
     Path | None,
     typer.Option("--run-dir", help="Checkpoints, for resuming (default: the --out name + .run)."),
@@ -114,10 +122,20 @@ def _with(*groups: tuple) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 class _Session:
-    """What every pairs command opens: databases, the engine, and the LLM for --engine llm."""
+    """What every pairs command opens: databases, the engine, and the LLM for --engine llm.
 
-    def __init__(self, opts: SimpleNamespace, *, need_db: bool = True) -> None:
-        self.opts = opts
+    Its output paths are checked first, before any database is opened.
+    """
+
+    def __init__(self, command: str, opts: SimpleNamespace, out: Path, *, need_db: bool = True,
+                 pairs: bool = True) -> None:  # fmt: skip
+        self.command, self.opts, self.out = command, opts, out
+        self.usage: Any = None
+        self.run_dir: Path | None = None
+        if pairs:
+            self._check_pair_outputs()
+        else:
+            self.written = check_outputs({"--out": out})
         self.engine = str(opts.engine or "offline")  # typer checked it is one of the choices
         self.manager = None
         if need_db or opts.db_root is not None or opts.server is not None:
@@ -129,6 +147,22 @@ class _Session:
                 self.llm = llm_config(load_config_file(opts.config), *flags, opts.config)
             except SqlfoundryError as error:
                 fail(error)
+
+    def _check_pair_outputs(self) -> None:
+        from sqlfoundry.core.io import is_stdio
+        from sqlfoundry.synth.producers.output import rejects_path
+
+        out, run_dir = self.out, self.opts.run_dir
+        if not is_stdio(out) and out.suffix.lower() not in (".jsonl", ".json", ".csv"):
+            fail(f"{out}: --out must end in .jsonl or .csv (or be '-')")
+        if is_stdio(out):
+            self.rejects = run_dir / "rejects.jsonl" if run_dir is not None else None
+        else:
+            run_dir = run_dir or out.with_name(out.stem + ".run")
+            self.rejects = rejects_path(out)
+        self.run_dir = run_dir
+        self.written = check_outputs({"--out": out, "the rejects file": self.rejects},
+                                     {"--run-dir": run_dir})  # fmt: skip
 
     def db_ids(self, *, all_by_default: bool) -> list[str]:
         """The databases named by --db (checked), else all of them (or none)."""
@@ -175,15 +209,23 @@ class _Session:
         if usage is not None:
             from sqlfoundry.llm.usage import print_usage
 
+            self.usage = usage.to_dict()
             print_usage(usage, console=err)
         return result
 
-    async def write(self, producer: Any, db: Any, out: Path) -> None:
+    async def write(self, producer: Any, db: Any, out: Path) -> dict[str, Any]:
         """Decorate the producer as the options say, run it, write pairs and rejects."""
         opts = self.opts
         chain = _decorated(producer, db, opts.validate, opts.success_only, opts.tables,
                            choice(opts.dedupe))  # fmt: skip
-        await _write(chain, out, opts.run_dir)
+        if self.run_dir is not None:
+            return await _write(chain, out, self.run_dir, self.rejects)
+        with tempfile.TemporaryDirectory(prefix="sqlfoundry-pairs-") as folder:
+            return await _write(chain, out, Path(folder), self.rejects)
+
+    def emit(self, payload: dict[str, Any]) -> None:
+        """The ``--json`` summary of the command."""
+        emit(self.command, {"written": self.written, **payload, "usage": self.usage})
 
 
 def _decorated(producer: Any, db: Any, validate: bool, success_only: bool, tables: str | None,
@@ -203,22 +245,26 @@ def _decorated(producer: Any, db: Any, validate: bool, success_only: bool, table
     return producer
 
 
-async def _write(producer: Any, out: Path, run_dir: Path | None) -> None:
-    """Run the producer chain and write its pairs and rejects; print what happened."""
-    from sqlfoundry.synth.producers.output import rejects_path, write_pairs, write_rejects
+async def _write(
+    producer: Any, out: Path, run_dir: Path, rejects_file: Path | None
+) -> dict[str, Any]:
+    """Run the producer chain and write its pairs and rejects; print what happened and
+    return it for ``--json``."""
+    from sqlfoundry.synth.producers.output import write_pairs, write_rejects
 
-    if out.suffix.lower() not in (".jsonl", ".json", ".csv"):
-        fail(f"{out}: --out must end in .jsonl or .csv")
-    run_dir = run_dir or out.with_name(out.stem + ".run")
     pairs = await producer.to_pairs(run_dir=run_dir)
     count = write_pairs(out, pairs)
     rejects = producer.all_rejects()
-    write_rejects(rejects_path(out), rejects)
-    _print_report(producer.report(), rejects)
+    if rejects_file is not None:
+        write_rejects(rejects_file, rejects)
+    report = producer.report()
+    _print_report(report, rejects)
     failed = sum(not p.success for p in pairs)
     err.print(f"[bold]{count}[/] pairs ({failed} unsuccessful), {len(rejects)} rejects")
-    for path in (out, rejects_path(out)):
-        err.print(f"wrote {escape(str(path))}", highlight=False)
+    for path in (out, rejects_file):
+        if path is not None:
+            err.print(f"wrote {escape(str(path))}", highlight=False)
+    return {"pairs": count, "unsuccessful": failed, "rejects": len(rejects), "producers": report}
 
 
 def _print_report(rows: list[dict[str, Any]], rejects: list[dict[str, Any]]) -> None:
@@ -240,12 +286,16 @@ def _print_report(rows: list[dict[str, Any]], rejects: list[dict[str, Any]]) -> 
 
 
 def _read_json(path: Path | None, what: str) -> Any:
+    from sqlfoundry.core.io import input_name, read_text
+
     if path is None:
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        fail(f"{path}: cannot read the {what}: {error}")
+        return json.loads(read_text(path))
+    except SqlfoundryError as error:
+        fail(error)
+    except ValueError as error:
+        fail(f"{input_name(path)}: cannot read the {what}: {error}")
 
 
 def _for_db(data: Any, db_id: str) -> list[Any]:
@@ -289,19 +339,21 @@ def from_chat(
              "last": LastQueryExtractor, "windowed": WindowedContextExtractor}  # fmt: skip
     if extractor != "message" and extractor not in kinds:
         fail(f"--extractor must be message, full, windowed, segmented or last, not {extractor!r}")
-    session = _Session(opts, need_db=extractor != "message" or opts.validate)
+    session = _Session(
+        "pairs from-chat", opts, out, need_db=extractor != "message" or opts.validate
+    )
     db_id = session.first_db()
 
-    async def work(db: Any) -> None:
+    async def work(db: Any) -> dict[str, Any]:
         options = {"tool_name": tool_name, "include_failures": include_failures}
         if extractor == "message":
             producer = MessageExtractor(file, db=db or db_id, **options)
         else:
             extra = {"window_size": window} if extractor == "windowed" else {}
             producer = kinds[extractor](file, db, **options, **extra, **session.producer_options())
-        await session.write(producer, db, out)
+        return await session.write(producer, db, out)
 
-    session.run(db_id, work)
+    session.emit(session.run(db_id, work))
 
 
 @_with(_DATABASES, _RUN, _OUTPUT)
@@ -315,18 +367,18 @@ def from_log(
     """A question for every query of a SQL log; each query is checked and run on its database."""
     from sqlfoundry.synth.producers import SqlExtractor
 
-    session = _Session(opts)
+    session = _Session("pairs from-log", opts, out)
     db_id = session.first_db()
 
-    async def work(db: Any) -> None:
+    async def work(db: Any) -> dict[str, Any]:
         try:
             producer = SqlExtractor(file, db, skip_invalid=skip_invalid, style=style,
                                     **session.producer_options())  # fmt: skip
         except SqlfoundryError as error:
             fail(error)
-        await session.write(producer, db, out)
+        return await session.write(producer, db, out)
 
-    session.run(db_id, work)
+    session.emit(session.run(db_id, work))
 
 
 @_with(_DATABASES, _RUN, _OUTPUT)
@@ -347,13 +399,13 @@ def from_schema(
     """New pairs from each database, per persona and complexity, checked by execution."""
     from sqlfoundry.synth.producers import ChainedProducer, SchemaSynthesizer
 
-    session = _Session(opts)
+    session = _Session("pairs from-schema", opts, out)
     db_ids = session.db_ids(all_by_default=True)
     persona_data = _read_json(personas, "personas")
     teaching_data = _read_json(teachings, "teachings")
     levels = [c.strip() for value in complexity or ["moderate"] for c in value.split(",")]
 
-    async def work(db: Any) -> None:
+    async def work(db: Any) -> dict[str, Any]:
         try:
             producers = [
                 SchemaSynthesizer(db.using(d), count, [lv for lv in levels if lv],
@@ -364,9 +416,9 @@ def from_schema(
         except (SqlfoundryError, ValueError) as error:
             fail(error if isinstance(error, SqlfoundryError) else str(error))
         chained = producers[0] if len(producers) == 1 else ChainedProducer(*producers)
-        await session.write(chained, db, out)
+        return await session.write(chained, db, out)
 
-    session.run(db_ids[0], work)
+    session.emit(session.run(db_ids[0], work))
 
 
 @_with(_DATABASES, _RUN, _OUTPUT)
@@ -387,14 +439,14 @@ def evolve(
 
     if breadth < 0 or depth < 0 or breadth + depth == 0:
         fail("give --breadth N and/or --depth N (at least one above 0)")
-    session = _Session(opts)
+    session = _Session("pairs evolve", opts, out)
     db_id = session.first_db()
     try:
         pairs, problems = read_pairs_file(file)
     except SqlfoundryError as error:
         fail(error)
 
-    async def work(db: Any) -> None:
+    async def work(db: Any) -> dict[str, Any]:
         options = session.producer_options()
         try:
             producer: Any = pairs
@@ -410,9 +462,9 @@ def evolve(
         if keep_original:
             producer = ChainedProducer(PairList(pairs), producer)
         producer.rejects += [{"producer": "input", **problem} for problem in problems]
-        await session.write(producer, db, out)
+        return await session.write(producer, db, out)
 
-    session.run(db_id, work)
+    session.emit(session.run(db_id, work))
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -453,7 +505,7 @@ def teachings(
 
 def _generate(opts: SimpleNamespace, out: Path, what: str, make: Callable[[Any, str], Any]) -> None:
     """Run one generator per database and write ``{db_id: [...]}`` as JSON."""
-    session = _Session(opts)
+    session = _Session(f"pairs {what}", opts, out, pairs=False)
     db_ids = session.db_ids(all_by_default=True)
 
     async def work(db: Any) -> dict[str, Any]:
@@ -464,7 +516,11 @@ def _generate(opts: SimpleNamespace, out: Path, what: str, make: Callable[[Any, 
             _print_generator_rejects(generator.rejects)
         return made
 
-    _write_json(out, session.run(db_ids[0], work), what)
+    data = session.run(db_ids[0], work)
+    _write_json(out, data, what)
+    session.emit({what: {db_id: len(items) for db_id, items in data.items()}})
+    if not any(data.values()):
+        raise typer.Exit(1)
 
 
 def _print_generator_rejects(rejects: list[dict[str, Any]]) -> None:
@@ -480,5 +536,3 @@ def _write_json(out: Path, data: dict[str, Any], what: str) -> None:
     total = sum(len(v) for v in data.values())
     err.print(f"[bold]{total}[/] {what} for {len(data)} database(s)")
     err.print(f"wrote {escape(str(out))}", highlight=False)
-    if total == 0:
-        raise typer.Exit(1)

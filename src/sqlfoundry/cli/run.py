@@ -15,6 +15,8 @@ from sqlfoundry.cli.common import (
     LlmBaseUrl,
     LlmKeyEnv,
     LlmModel,
+    check_outputs,
+    emit,
     err,
     fail,
     llm_config,
@@ -31,7 +33,8 @@ def run(
     config: Annotated[
         Path | None,
         typer.Argument(
-            help="Run config: TOML/YAML/JSON with [dataset] and [[tasks]], or Squrve's JSON. "
+            help="Run config: TOML/YAML/JSON with [dataset] and [[tasks]], or Squrve's JSON "
+            "('-': stdin). "
             "Without one, the demo runs: the offline method and the execution vote on the "
             "demo databases.",
             show_default=False,
@@ -52,17 +55,20 @@ def run(
 ) -> None:
     """Run the tasks of a config (reducers, linkers, generators, selectors, method presets),
     then score every task: EX, EM, oracle pass@k, linking recall, cost per question."""
+    from sqlfoundry.core.io import input_name, is_stdio
     from sqlfoundry.methods.engine import Engine, read_config
     from sqlfoundry.methods.engine.config import demo_config
 
+    if run_dir is None:
+        name = "demo-methods" if config is None else "stdin" if is_stdio(config) else config.stem
+        run_dir = Path("runs") / name
+    check_outputs(folders={"--out": run_dir})
     try:
         if config is None:
             cfg = demo_config(db_root or DEMO_DBS)
-            run_dir = run_dir or Path("runs/demo-methods")
         else:
             data = load_config_file(config)
-            cfg = read_config(data, source=str(config), base_dir=config.parent)
-            run_dir = run_dir or Path("runs") / config.stem
+            cfg = read_config(data, source=input_name(config), base_dir=config.parent)
             if db_root is not None:
                 _set_db_root(cfg, db_root)
         if limit is not None:
@@ -82,6 +88,8 @@ def run(
     except SqlfoundryError as error:
         fail(error)
     _summary(report, run_dir)
+    emit("run", {"run_dir": str(run_dir), "report": report,
+                 "written": [str(run_dir / "report.json"), str(run_dir / "report.html")]})  # fmt: skip
 
 
 def _set_db_root(cfg: Any, db_root: Path) -> None:

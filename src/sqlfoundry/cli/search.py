@@ -25,7 +25,9 @@ from sqlfoundry.cli.common import (
     Reward,
     Server,
     WorkersOption,
+    check_outputs,
     choice,
+    emit,
     err,
     fail,
     llm_config,
@@ -96,6 +98,7 @@ def search(
     from sqlfoundry.methods.search.operator import MCTSParams
     from sqlfoundry.methods.search.run import search_items
 
+    check_outputs(folders={"--out": run_dir})
     file_config = load_config_file(config)
     section: dict[str, Any] = dict(file_config.get("search") or {})
     flags = {"reward": choice(reward), "iterations": iterations, "samples": samples,
@@ -130,6 +133,8 @@ def search(
     except SqlfoundryError as error:
         fail(error)
     _summary(result.report, run_dir)
+    written = [str(run_dir / "predictions.jsonl"), str(run_dir / "report.json")]
+    emit("search", {"run_dir": str(run_dir), "written": written, "report": result.report})
 
 
 def _summary(report: dict[str, Any], run_dir: Path) -> None:

@@ -25,6 +25,8 @@ from sqlfoundry.cli.common import (
     Server,
     TimeoutOption,
     WorkersOption,
+    check_outputs,
+    emit,
     err,
     fail,
     llm_config,
@@ -98,6 +100,7 @@ def prepare_sft(
     from sqlfoundry.synth.sft.run import prepare_sft as prepare
     from sqlfoundry.synth.sft.training import DEFAULT_BASE_MODEL
 
+    check_outputs(folders={"--out": out_dir})
     file_config = load_config_file(config)
     try:
         cfg = llm_config(file_config, llm_base_url, llm_model, llm_api_key_env, cache_dir,
@@ -115,18 +118,24 @@ def prepare_sft(
         result = asyncio.run(prepare(items, out_dir, settings, llm_config=cfg))
     except SqlfoundryError as error:
         fail(error)
-    _summary(result.summary, out_dir)
+    _summary(result.summary, out_dir, result.files)
     if result.usage is not None:
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(result.usage, console=err)
-    for sample in [s for s in result.samples if s.prompt][:show]:
+    shown = [s for s in result.samples if s.prompt][:show]
+    for sample in shown:
         out.rule(escape(f"{sample.id} ({sample.db_id})"))
         out.print(escape(sample.prompt or ""), highlight=False)
         out.print(f"[bold]target:[/] {escape(sample.sql or '')}", highlight=False)
+    usage = result.usage.to_dict() if result.usage is not None else None
+    emit("prepare-sft", {"out_dir": str(out_dir), "written": [str(f) for f in result.files],
+                         "summary": result.summary, "usage": usage,
+                         "samples": [{"id": s.id, "db_id": s.db_id, "prompt": s.prompt,
+                                      "target": s.sql} for s in shown]})  # fmt: skip
 
 
-def _summary(summary: dict, out_dir: Path) -> None:
+def _summary(summary: dict, out_dir: Path, files: list[Path]) -> None:
     psg = summary["psg"]
     out.print(f"[bold]{summary['items']} items[/] from {escape(summary['input'])}: "
               f"{summary['kept_items']} kept, {summary['rejected']} rejected; "
@@ -139,8 +148,6 @@ def _summary(summary: dict, out_dir: Path) -> None:
                   f"cut ({psg['share_cut']:.1%} of kept), {psg['examples']} PSG examples",
                   highlight=False)  # fmt: skip
     out.print(f"rows per table: {summary['rows_per_table']}; wrote {escape(str(out_dir))}/ "
-              "(alpaca.json, sharegpt.json, dataset_info.json, sqlo1_prompts.json, "
-              "llamafactory_lora_sft.yaml, data.jsonl, rejects.jsonl, summary.json)",
-              highlight=False)  # fmt: skip
+              f"({', '.join(f.name for f in files)})", highlight=False)  # fmt: skip
     out.print(f"train: llamafactory-cli train {escape(str(out_dir / 'llamafactory_lora_sft.yaml'))}",
               highlight=False, soft_wrap=True)  # fmt: skip

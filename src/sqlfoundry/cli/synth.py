@@ -23,14 +23,17 @@ from sqlfoundry.cli.common import (
     Target,
     Timeout,
     Workers,
+    check_outputs,
     choice,
     database_manager,
+    emit,
     err,
     fail,
     llm_config,
     load_config_file,
     out,
     steps_progress,
+    warn,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -71,6 +74,7 @@ def synth(
     """
     from sqlfoundry.synth.records import database_seeds
 
+    check_outputs(folders={"--out": run_dir})
     manager = database_manager(db_root, server, db_password_env)
     known = manager.db_ids()
     if db_ids:
@@ -88,7 +92,10 @@ def synth(
 
 def refine(
     input_path: Annotated[
-        Path, typer.Option("--input", help="JSON/JSONL pairs: db_id, question, SQL (or query).")
+        Path,
+        typer.Option(
+            "--input", help="JSON/JSONL pairs: db_id, question, SQL (or query) ('-': stdin)."
+        ),
     ],
     db_root: DbRoot = None,
     server: Server = None,
@@ -112,19 +119,16 @@ def refine(
     """
     from sqlfoundry.synth.records import read_pairs
 
+    check_outputs(folders={"--out": run_dir})
     manager = database_manager(db_root, server, db_password_env)
     try:
         samples, problems = read_pairs(input_path)
     except SqlfoundryError as error:
         fail(error)
     for p in problems[:5]:
-        err.print(
-            f"[yellow]warning:[/] {escape(p['source'])}: {escape(p['reason'])}", soft_wrap=True
-        )
+        warn(f"{p['source']}: {p['reason']}")
     if len(problems) > 5:
-        err.print(
-            f"[yellow]warning:[/] … {len(problems) - 5} more unreadable lines (see rejects.jsonl)"
-        )
+        warn(f"… {len(problems) - 5} more unreadable lines (see rejects.jsonl)")
     overrides = {"engine": choice(engine), "seed": seed, "workers": workers, "timeout": timeout}
     llm_flags = (llm_base_url, llm_model, llm_api_key_env, cache_dir)
     _run("refine", samples, problems, manager, config, overrides, llm_flags, run_dir, show)
@@ -166,8 +170,15 @@ def _run(
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(usage, console=err)
-    for sample in spread_samples(run.samples, show):
-        _print_sample(output_record(sample))
+    shown = [output_record(sample) for sample in spread_samples(run.samples, show)]
+    for record in shown:
+        _print_sample(record)
+    emit(mode, {"run_dir": str(run_dir), "written": [str(run_dir / n) for n in RUN_FILES],
+                     "summary": summary, "usage": usage.to_dict() if usage is not None else None,
+                     "samples": shown})  # fmt: skip
+
+
+RUN_FILES = ("data.jsonl", "rejects.jsonl", "summary.json", "report.html")
 
 
 class _StepProgress:
@@ -242,7 +253,7 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     rate = summary["samples_per_second"]
     err.print(f"[bold]{summary['records']}[/] records from {summary['inputs']} inputs in "
               f"{summary['seconds']:.1f} s ({rate} samples/s)")  # fmt: skip
-    for name in ("data.jsonl", "rejects.jsonl", "summary.json", "report.html"):
+    for name in RUN_FILES:
         err.print(f"wrote {escape(str(run_dir / name))}", highlight=False)
 
 
@@ -259,7 +270,8 @@ def _print_sample(record: dict[str, Any]) -> None:
 
 def export(
     source: Annotated[
-        Path, typer.Argument(help="A run directory (its data.jsonl) or a data.jsonl file.")
+        Path,
+        typer.Argument(help="A run directory (its data.jsonl), a data.jsonl file, or '-' (stdin)."),
     ],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="The training format.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
@@ -274,10 +286,11 @@ def export(
     ] = None,
 ) -> None:
     """Write a run's records in a training format."""
-    from sqlfoundry.core.io import read_jsonl
+    from sqlfoundry.core.io import is_stdio, read_jsonl
     from sqlfoundry.synth.exporters import export_report
 
-    path = source / "data.jsonl" if source.is_dir() else source
+    check_outputs(folders={"--out": out_dir})
+    path = source / "data.jsonl" if not is_stdio(source) and source.is_dir() else source
     records, bad = [], []
     try:
         for line in read_jsonl(path):
@@ -288,7 +301,7 @@ def export(
     except SqlfoundryError as error:
         fail(error)
     if bad:
-        err.print(f"[yellow]warning:[/] {len(bad)} unreadable line(s) skipped, first {bad[0]}")
+        warn(f"{len(bad)} unreadable line(s) skipped, first {bad[0]}")
     options = {
         k: v for k, v in {"target": choice(target), "system": system}.items() if v is not None
     }
@@ -299,3 +312,5 @@ def export(
     err.print(escape(report.summary()), soft_wrap=True)
     for file in report.files:
         err.print(f"wrote {escape(str(file))}", highlight=False)
+    emit("export", {"written": [str(f) for f in report.files], "unreadable": len(bad),
+                    "report": report.to_dict()})  # fmt: skip

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlfoundry.core.io import read_text
+from sqlfoundry.core.io import input_name, is_stdio, read_text
 
 _SKIPPED_ROLES = {"system", "developer"}
 
@@ -218,7 +218,7 @@ def read_chat_log(
         InputError: the file cannot be read at all.
     """
     path = Path(path)
-    name, stem = str(path), path.stem
+    name, stem = input_name(path), "stdin" if is_stdio(path) else path.stem
     text = read_text(path)
     conversations: list[Conversation] = []
     problems: list[dict[str, Any]] = []

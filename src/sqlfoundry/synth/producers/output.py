@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import ConfigError
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, read_jsonl
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, is_stdio, read_jsonl
 from sqlfoundry.synth.producers.pair import ExtractedPair
 
 CSV_COLUMNS = (
@@ -33,10 +33,11 @@ CSV_COLUMNS = (
 
 
 def write_pairs(path: str | Path, pairs: Iterable[ExtractedPair]) -> int:
-    """Write pairs as ``.jsonl`` (or ``.json`` lines) or ``.csv``, by suffix; returns the count."""
+    """Write pairs as ``.jsonl`` (or ``.json`` lines) or ``.csv``, by suffix, or JSON lines
+    on standard output for ``-``; returns the count."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
+    if is_stdio(path) or suffix in (".jsonl", ".json", ".ndjson"):
         return atomic_write_jsonl(path, (p.to_record() for p in pairs))
     if suffix != ".csv":
         raise ConfigError(f"{path}: write pairs to a .jsonl or .csv file")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
-from sqlfoundry.core.io import is_jsonl_path, read_jsonl, read_text, sql_of
+from sqlfoundry.core.io import input_name, is_jsonl_path, read_jsonl, read_text, sql_of
 from sqlfoundry.sql.parse import tokens_of
 
 _KNOWN = {"sql", "SQL", "query", "db_id", "question"}
@@ -75,7 +75,7 @@ def read_sql_log(
         InputError: the file cannot be read at all.
     """
     path = Path(path)
-    name = str(path)
+    name = input_name(path)
     entries: list[LoggedSql] = []
     problems: list[dict[str, Any]] = []
     if is_jsonl_path(path):
