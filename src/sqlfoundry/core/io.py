@@ -150,16 +150,21 @@ def read_text(path: str | Path) -> str:
         raise InputError(f"cannot read file: {err}", file=str(path)) from err
 
 
-_stdin: list[str] = []  # standard input's text once read: a reader may look twice (sniffing)
+# Standard input's text once read, by the stream it came from: one command's readers may
+# look at it twice (sniffing the format, tables.json read by two scorers).
+_stdin: list[tuple[Any, str]] = []
 
 
 def _stdin_text() -> str:
-    if not _stdin:
+    stream = sys.stdin
+    if not _stdin or _stdin[0][0] is not stream:
         try:
-            _stdin.append(sys.stdin.buffer.read().decode("utf-8"))
+            data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
         except (OSError, UnicodeDecodeError, AttributeError, ValueError) as err:
             raise InputError(f"cannot read standard input: {err}", file="<stdin>") from err
-    return _stdin[0]
+        _stdin[:] = [(stream, text)]
+    return _stdin[0][1]
 
 
 # --------------------------------------------------------------------------- writers
