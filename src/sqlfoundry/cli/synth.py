@@ -258,7 +258,10 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
 
 
 def _print_sample(record: dict[str, Any]) -> None:
-    out.rule(f"{record['db_id']} · {record.get('sql_component_difficulty')}")
+    from sqlfoundry.synth.report import UNCLASSIFIED
+
+    level = record.get("sql_component_difficulty") or UNCLASSIFIED
+    out.rule(f"{record['db_id']} · {level}")
     out.print(f"[bold]Q:[/] {escape(record.get('question') or '')}", soft_wrap=True)
     out.print(f"[bold]SQL:[/] {escape(record.get('SQL') or '')}", highlight=False, soft_wrap=True)
     cot = record.get("cot_reasoning") or ""

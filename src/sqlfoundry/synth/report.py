@@ -43,9 +43,10 @@ _COMPONENTS = (
 )
 REASON_EXAMPLES = 3
 NOT_GRADED = {"offline": "not graded (offline engine)", "llm": "not graded"}
+UNCLASSIFIED = "unclassified (SQL not parsed)"
 
 
-def _ordered(counter: Counter, missing: str = "None") -> dict[str, int]:
+def _ordered(counter: Counter, missing: str = UNCLASSIFIED) -> dict[str, int]:
     known = [k for k in LEVELS if k in counter]
     rest = sorted((k for k in counter if k not in LEVELS), key=lambda k: (k is None, str(k)))
     return {(missing if k is None else str(k)): counter[k] for k in known + rest}
@@ -259,7 +260,7 @@ def render_report(summary: dict[str, Any], samples: Sequence[Sample], shown: int
     ]
     examples = "".join(
         f"<tr><td>{escape(s.db_id)}</td><td>{escape(s.question or '')}</td>"
-        f"<td><pre>{escape(s.sql or '')}</pre></td><td>{escape(str(s.component_difficulty))}</td></tr>"
+        f"<td><pre>{escape(s.sql or '')}</pre></td><td>{escape(s.component_difficulty or UNCLASSIFIED)}</td></tr>"
         for s in spread_samples(samples, shown)
     )
     per_db = "".join(
