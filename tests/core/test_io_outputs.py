@@ -183,3 +183,5 @@ def test_a_failed_write_is_an_output_error_naming_the_path(tmp_path):
     with pytest.raises(OutputError) as info:
         atomic_write_text(blocker / "x.json", "{}")
     assert str(info.value).startswith(f"{blocker / 'x.json'}: cannot write: ")
+    # Still an OSError: code that tolerates a failed write (a cache) goes on catching it.
+    assert isinstance(info.value, OSError)

@@ -8,7 +8,17 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from sqlfoundry.cli.common import LogLevel, ServiceType, choice, err, fail, load_config_file
+from sqlfoundry.cli.common import (
+    LogLevel,
+    QuietFlag,
+    ServiceType,
+    check_outputs,
+    choice,
+    err,
+    fail,
+    load_config_file,
+    set_mode,
+)
 from sqlfoundry.core.errors import SqlfoundryError
 
 QUICK_SERVICE = "nl2sql"
@@ -62,6 +72,7 @@ def serve(
     log_level: Annotated[
         LogLevel | None, typer.Option("--log-level", help="Server log level (default warning).")
     ] = None,
+    quiet: QuietFlag = False,
 ) -> None:
     """Serve NL2SQL behind an OpenAI-compatible API (each service is a model).
 
@@ -71,6 +82,7 @@ def serve(
     """
     from sqlfoundry.core.extras import missing_extra
 
+    set_mode(quiet=quiet)
     try:
         import uvicorn  # noqa: F401 - checked here, used by run_server
 
@@ -103,6 +115,7 @@ def serve(
             gateway["api_keys"] = [*gateway.get("api_keys", []), api_key]
         data = {**data, "gateway": gateway}
         settings = load_gateway_config(data, base_dir=base, source=str(config) if config else None)
+        _check_caches(settings)
         application = create_app(settings)
     except SqlfoundryError as error:
         fail(error)
@@ -110,6 +123,16 @@ def serve(
     _announce(settings)
     run_server(application, host=settings.gateway.host, port=settings.gateway.port,
                log_level=settings.gateway.log_level, access_log=settings.gateway.access_log)  # fmt: skip
+
+
+def _check_caches(settings: Any) -> None:
+    """A local service's cache folder, when the config names one, must be writable before
+    the gateway starts (the default one is best effort: an unwritable cache costs the next
+    start, not this one)."""
+    folders = {f"services.{name}.local.cache_dir": service.local.cache_dir
+               for name, service in settings.services.items()
+               if service.type == "local" and service.local.cache_dir is not None}  # fmt: skip
+    check_outputs(folders=folders)
 
 
 def _quick_config(url: str | None, model: str | None, key_env: str | None, kind: str | None,

@@ -65,8 +65,11 @@ class InputError(SqlfoundryError):
     """A record of an input file cannot be read (bad JSON, missing field, ...)."""
 
 
-class OutputError(SqlfoundryError):
-    """An output path cannot be written (a read-only folder, a file where a folder is needed...)."""
+class OutputError(SqlfoundryError, OSError):
+    """An output path cannot be written (a read-only folder, a file where a folder is needed...).
+
+    Also an OSError, so code that tolerates a failed write (a cache) keeps catching it.
+    """
 
 
 class MissingDependencyError(SqlfoundryError):
