@@ -195,6 +195,24 @@ def test_dash_misuse_is_one_line(demo, gold, tmp_path):
     assert json_too.exit_code == 2 and "both write to standard output" in json_too.stderr
     folder = invoke("synth", "--db-root", str(demo), "--out", "-")
     assert folder.exit_code == 2 and "a folder is needed here" in folder.stderr
+    config_too = invoke("refine", "--input", "-", "--config", "-", "--db-root", str(demo))
+    assert config_too.exit_code == 2
+    assert "standard input ('-'): the input file, --config" in config_too.stderr
+
+
+def test_export_and_a_config_from_stdin(demo, tmp_path):
+    records = [{"db_id": "bookshop", "question": "How many books?", "SQL": "SELECT 1",
+                "prompt": "Q: How many books?", "cot_reasoning": "SELECT 1"}]  # fmt: skip
+    result = invoke("export", "-", "--format", "openai", "--out", str(tmp_path / "e"), "--json",
+                    stdin="".join(json.dumps(r) + "\n" for r in records))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert one_object(result.stdout)["report"]["written"] == 1
+    result = invoke("synth", "--db-root", str(demo), "--db", "clinic", "--config", "-",
+                    "--workers", "0", "--out", str(tmp_path / "s"), "--json",
+                    stdin="[synth]\nnum_per_db = 3\n")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = one_object(result.stdout)["summary"]
+    assert summary["inputs"] == 1 and 0 < summary["records"] <= 3  # num_per_db from stdin
 
 
 def test_symlink_and_fifo_outputs_on_the_command_line(demo, gold, tmp_path):

@@ -157,3 +157,15 @@ def test_input_rejects_and_record_view(tmp_path):
     rejects = [json.loads(line) for line in (run_dir / "rejects.jsonl").read_text().splitlines()]
     assert rejects[0] == bad
     assert [(r["operator"], r["reason"]) for r in rejects[1:]] == [("test_upper", "no question")]
+
+
+def test_a_run_folder_that_cannot_be_made_stops_before_any_step(tmp_path):
+    from sqlfoundry.core.errors import OutputError
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    CALLS.clear()
+    with pytest.raises(OutputError) as info:
+        Pipeline([Upper()]).run([Sample(id="a", db_id="d", question="q")], blocker / "run")
+    assert str(info.value) == f"{blocker / 'run'}: {blocker} is a file, not a folder"
+    assert CALLS == []

@@ -248,6 +248,7 @@ def scripted(command: Callable[..., Any]) -> Callable[..., Any]:
         if json_out and quiet:
             fail("give --json or -q, not both")
         set_mode(json_out, quiet)
+        check_inputs(**{k: v for k, v in values.items() if k not in OUTPUT_PARAMETERS})
         return command(*args, **values)
 
     run.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
@@ -303,11 +304,17 @@ def _check(check: Callable[..., None], name: str, path: Path, *, folder: bool) -
         raise OutputError(error.message, file=f"{name} {error.file}") from None
 
 
-def check_inputs(**paths: Path | str | None) -> None:
-    """Standard input can be read once: fail when two inputs are ``-``."""
+# The parameters of the commands that name outputs; every other path may be an input.
+OUTPUT_PARAMETERS = frozenset({"out", "output", "out_dir", "run_dir", "items_path", "html"})
+_INPUT_NAMES = {"input_path": "the input file", "file": "FILE", "source": "SOURCE"}
+
+
+def check_inputs(**values: Any) -> None:
+    """Standard input can be read once: fail when two input paths are ``-``."""
     from sqlfoundry.core.io import is_stdio
 
-    dashes = ["--" + k.replace("_", "-") for k, v in paths.items() if is_stdio(v)]
+    dashes = [_INPUT_NAMES.get(k, "--" + k.replace("_", "-")) for k, v in values.items()
+              if isinstance(v, Path) and is_stdio(v)]  # fmt: skip
     if len(dashes) > 1:
         fail(f"only one input can be read from standard input ('-'): {', '.join(dashes)}")
 

@@ -14,7 +14,6 @@ from sqlfoundry.cli.common import (
     DbRoot,
     PasswordEnv,
     Server,
-    check_inputs,
     check_outputs,
     choice,
     database_manager,
@@ -82,7 +81,6 @@ def eval_(
     from sqlfoundry.bench.inputs import read_gold_file, read_predictions
     from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 
-    check_inputs(pred=pred, gold=gold, tables=tables)
     written = check_outputs({"--out": out, "--items": items_path, "--html": html})
     chosen = [x.strip() for x in metrics.split(",") if x.strip()]
     mode_name = choice(mode)

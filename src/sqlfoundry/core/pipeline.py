@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import ConfigError, InputError
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, check_output
 from sqlfoundry.core.operator import Operator, Reject
 from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.registry import build
@@ -191,6 +191,7 @@ class Pipeline:
     ) -> RunResult:
         """:meth:`run`, for callers already inside an event loop."""
         run_dir = Path(run_dir)
+        check_output(run_dir, folder=True)  # before any step, not when the first one is done
         (run_dir / "steps").mkdir(parents=True, exist_ok=True)
         current = list(samples)
         signature = records_signature(current)

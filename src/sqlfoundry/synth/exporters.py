@@ -60,7 +60,7 @@ from pydantic import Field, ValidationError
 
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.extras import missing_extra
-from sqlfoundry.core.io import atomic_path, atomic_write_text
+from sqlfoundry.core.io import atomic_path, atomic_write_text, check_output
 from sqlfoundry.core.operator import Params
 from sqlfoundry.core.sample import Sample
 
@@ -615,6 +615,7 @@ def export_report(
         else:
             rows.append(record)
     out = Path(out_dir)
+    check_output(out, folder=True)
     out.mkdir(parents=True, exist_ok=True)
     spec.write(rows, out, opts, report)
     log.info("%s", report.summary())

@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import ConfigError
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, check_output
 from sqlfoundry.core.operator import StepOutput
 from sqlfoundry.core.pipeline import Pipeline
 from sqlfoundry.core.sample import Sample
@@ -141,6 +141,7 @@ class Engine:
 
     async def arun(self, run_dir: str | Path, progress: Progress | None = None) -> dict[str, Any]:
         """Run the plan into ``run_dir`` and return the report (also written there)."""
+        check_output(run_dir, folder=True)
         if self.plan is None:
             self.prepare()
         assert self.plan is not None
