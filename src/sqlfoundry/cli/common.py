@@ -264,6 +264,12 @@ def emit(command: str, payload: dict[str, Any]) -> None:
         sys.stdout.flush()
 
 
+def wrote(path: Path | str, console: Console | None = None) -> None:
+    """The "wrote PATH" line of a summary (stderr unless told; "standard output" for ``-``)."""
+    name = "standard output" if str(path) == "-" else str(path)
+    (console or err).print(f"wrote {escape(name)}", highlight=False, soft_wrap=True)
+
+
 def check_outputs(
     files: dict[str, Path | None] | None = None, folders: dict[str, Path | None] | None = None
 ) -> list[str]:

@@ -22,6 +22,7 @@ from sqlfoundry.cli.common import (
     err,
     fail,
     progress_bar,
+    wrote,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -111,7 +112,7 @@ def classify(
     )
     for r in bad[:5]:
         err.print(f"  [yellow]{escape(r['error'])}[/]", highlight=False, soft_wrap=True)
-    err.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)
+    wrote(output)
     emit("classify", {"written": written, "queries": len(records), "seconds": round(elapsed, 3),
                       "hardness": {h: counts.get(h, 0) for h in levels},
                       "unreadable": len(bad)})  # fmt: skip
@@ -201,4 +202,4 @@ def _exec_summary(records: list[dict[str, Any]], counts: Counter, elapsed: float
         )
     if len(failures) > 5:
         err.print(f"  ... and {len(failures) - 5} more (see {escape(str(output))})", soft_wrap=True)
-    err.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)
+    wrote(output)

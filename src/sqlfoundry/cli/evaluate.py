@@ -22,6 +22,7 @@ from sqlfoundry.cli.common import (
     out,
     progress_bar,
     warn,
+    wrote,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -174,4 +175,4 @@ def _eval_summary(report: dict[str, Any], written: list[str]) -> None:
             out.print(f"  #{e['index']} {escape(e['db_id'])}: {escape(e['error'])}",
                       highlight=False, soft_wrap=True)  # fmt: skip
     for path in written:
-        out.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)
+        wrote(path, out)

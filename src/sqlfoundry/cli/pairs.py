@@ -47,6 +47,7 @@ from sqlfoundry.cli.common import (
     fail,
     llm_config,
     load_config_file,
+    wrote,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -263,7 +264,7 @@ async def _write(
     err.print(f"[bold]{count}[/] pairs ({failed} unsuccessful), {len(rejects)} rejects")
     for path in (out, rejects_file):
         if path is not None:
-            err.print(f"wrote {escape(str(path))}", highlight=False)
+            wrote(path)
     return {"pairs": count, "unsuccessful": failed, "rejects": len(rejects), "producers": report}
 
 
@@ -535,4 +536,4 @@ def _write_json(out: Path, data: dict[str, Any], what: str) -> None:
     atomic_write_text(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     total = sum(len(v) for v in data.values())
     err.print(f"[bold]{total}[/] {what} for {len(data)} database(s)")
-    err.print(f"wrote {escape(str(out))}", highlight=False)
+    wrote(out)

@@ -34,6 +34,7 @@ from sqlfoundry.cli.common import (
     out,
     steps_progress,
     warn,
+    wrote,
 )
 from sqlfoundry.core.errors import SqlfoundryError
 
@@ -254,7 +255,7 @@ def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     err.print(f"[bold]{summary['records']}[/] records from {summary['inputs']} inputs in "
               f"{summary['seconds']:.1f} s ({rate} samples/s)")  # fmt: skip
     for name in RUN_FILES:
-        err.print(f"wrote {escape(str(run_dir / name))}", highlight=False)
+        wrote(run_dir / name)
 
 
 def _print_sample(record: dict[str, Any]) -> None:
@@ -314,6 +315,6 @@ def export(
         fail(error)
     err.print(escape(report.summary()), soft_wrap=True)
     for file in report.files:
-        err.print(f"wrote {escape(str(file))}", highlight=False)
+        wrote(file)
     emit("export", {"written": [str(f) for f in report.files], "unreadable": len(bad),
                     "report": report.to_dict()})  # fmt: skip
