@@ -67,3 +67,15 @@ def test_missing_endpoint_says_how_to_set_it():
     assert result.returncode == 2
     assert "no LLM endpoint configured" in result.stderr
     assert "--llm-base-url or OPENAI_BASE_URL" in result.stderr
+
+
+def test_json_is_one_object(fake_port, tmp_path):
+    import json
+
+    result = run("--llm-base-url", f"http://127.0.0.1:{fake_port}/v1", "--llm-model", "fake-model",
+                 "--prompt", "Say hi", "--cache-dir", str(tmp_path), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert result.stdout.count("\n") == 1
+    assert list(data) == ["command", "ok", "base_url", "model", "models_listed", "answer", "usage"]
+    assert data["ok"] is True and "Say hi" in data["answer"] and data["usage"]

@@ -184,6 +184,20 @@ def test_dash_reads_stdin_and_writes_stdout(demo, gold, tmp_path):
     assert list(tmp_path.iterdir()) == [gold]  # no file named '-'
 
 
+def test_pairs_to_stdout(demo, tmp_path):
+    log = tmp_path / "log.sql"
+    log.write_text("SELECT count(*) FROM books;\nSELECT name FROM nowhere;\n")
+    args = ["pairs", "from-log", str(log), "--db-root", str(demo), "--db", "bookshop", "--out", "-"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    pairs = [json.loads(x) for x in result.stdout.splitlines()]
+    assert pairs and all(p["db_id"] == "bookshop" for p in pairs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.sql"]  # checkpoints were temporary
+    result = invoke(*args, "--run-dir", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "rejects.jsonl").is_file()
+
+
 def test_dash_misuse_is_one_line(demo, gold, tmp_path):
     both = invoke("eval", "--gold", "-", "--pred", "-", "--db-root", str(demo))
     assert both.exit_code == 2 and both.stderr.count("\n") == 1

@@ -160,3 +160,15 @@ def test_the_prompt_file_of_prepare_sft_is_searched_as_it_is(fake, root, tmp_pat
         assert [{"role": "user", "content": prompt["input"]}] in sent
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["count"] == 2 and report["ex"] == 0.5  # the targets are the gold
+
+
+def test_search_json_is_one_object_with_the_report(fake, root, tmp_path):
+    gold = gold_file(tmp_path / "gold.jsonl", "SELECT count(*) FROM singer")
+    result = search(fake, root, gold, tmp_path / "run", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("\n") == 1
+    data = json.loads(result.stdout)
+    assert list(data) == ["command", "run_dir", "written", "report"]
+    assert data["report"] == json.loads((tmp_path / "run" / "report.json").read_text())
+    quiet = search(fake, root, gold, tmp_path / "run", "-q")  # resumed
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
