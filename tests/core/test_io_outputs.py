@@ -175,6 +175,12 @@ def test_no_permission_is_refused_whoever_runs_the_test(tmp_path, monkeypatch):
     with pytest.raises(OutputError) as info:
         check_output(folder, folder=True)
     assert str(info.value) == f"{folder}: no permission to write in this folder"
+    protected = tmp_path / "protected.json"
+    protected.write_text("{}")
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path) != protected)
+    with pytest.raises(OutputError) as info:
+        check_output(protected)
+    assert str(info.value) == f"{protected}: no permission to write to it"
 
 
 def test_a_failed_write_is_an_output_error_naming_the_path(tmp_path):

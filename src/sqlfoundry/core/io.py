@@ -335,7 +335,9 @@ def check_output(path: str | Path, *, folder: bool = False) -> None:
         elif folder:
             _need_access(target, path, "no permission to write in this folder")
         else:
-            # A file is replaced by a rename: its folder must be writable.
+            # A file is replaced by a rename: its folder must be writable, and the file
+            # itself too, or the rename would overwrite what the user protected.
+            _need_access(target, path, "no permission to write to it")
             _need_access(target.parent, path, f"no permission to write in {target.parent}")
         return
     ancestor = target.parent
