@@ -289,25 +289,15 @@ def check_outputs(
         fail(f"only one output can go to standard output ('-'): {', '.join(to_stdout)}")
     if to_stdout and mode.json:
         fail(f"{to_stdout[0]} - and --json both write to standard output; give a file to one")
-    try:
-        for name, path in files.items():
-            _check(check_output, name, path, folder=False)
-        for name, path in folders.items():
-            _check(check_output, name, path, folder=True)
-    except OutputError as error:
-        fail(error)
+    checks = [(k, v, False) for k, v in files.items()] + [(k, v, True) for k, v in folders.items()]
+    for name, path, folder in checks:
+        try:
+            check_output(path, folder=folder)
+        except OutputError as error:  # named by its option: "--out runs/x: ..."
+            fail(OutputError(error.message, file=f"{name} {error.file}"))
     if to_stdout:
         out.file = sys.stderr
     return [str(p) for p in [*files.values(), *folders.values()]]
-
-
-def _check(check: Callable[..., None], name: str, path: Path, *, folder: bool) -> None:
-    from sqlfoundry.core.errors import OutputError
-
-    try:
-        check(path, folder=folder)
-    except OutputError as error:
-        raise OutputError(error.message, file=f"{name} {error.file}") from None
 
 
 # The parameters of the commands that name outputs; every other path may be an input.
