@@ -221,6 +221,12 @@ def test_export_and_a_config_from_stdin(demo, tmp_path):
                     stdin="".join(json.dumps(r) + "\n" for r in records))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert one_object(result.stdout)["report"]["written"] == 1
+    piped = invoke("export", "-", "--format", "omnisql", "--out", "-",
+                   stdin="".join(json.dumps(r) + "\n" for r in records))  # fmt: skip
+    assert piped.exit_code == 0, piped.output
+    assert [r["output_seq"] for r in json.loads(piped.stdout)] == ["SELECT 1"]
+    several = invoke("export", str(tmp_path / "e"), "--format", "llamafactory", "--out", "-")
+    assert several.exit_code == 2 and "writes several files" in several.stderr
     result = invoke("synth", "--db-root", str(demo), "--db", "clinic", "--config", "-",
                     "--workers", "0", "--out", str(tmp_path / "s"), "--json",
                     stdin="[synth]\nnum_per_db = 3\n")  # fmt: skip

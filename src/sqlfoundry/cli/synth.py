@@ -272,13 +272,24 @@ def _print_sample(record: dict[str, Any]) -> None:
         out.print(f"[bold]CoT:[/]\n{escape(head)}", highlight=False, soft_wrap=True)
 
 
+# The formats that write one file, which ``--out -`` sends to standard output.
+ONE_FILE_FORMATS = ("openai", "omnisql", "jsonl", "csv", "parquet")
+
+
 def export(
     source: Annotated[
         Path,
         typer.Argument(help="A run directory (its data.jsonl), a data.jsonl file, or '-' (stdin)."),
     ],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="The training format.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder to write into; '-': stdout, for the one-file formats "
+            f"({', '.join(ONE_FILE_FORMATS)}).",
+        ),
+    ],
     target: Annotated[
         Target | None,
         typer.Option(
@@ -291,9 +302,15 @@ def export(
 ) -> None:
     """Write a run's records in a training format."""
     from sqlfoundry.core.io import is_stdio, read_jsonl
-    from sqlfoundry.synth.exporters import export_report
 
-    check_outputs(folders={"--out": out_dir})
+    to_stdout = is_stdio(out_dir)
+    if to_stdout and fmt.value not in ONE_FILE_FORMATS:
+        fail(f"--format {fmt.value} writes several files; give --out FOLDER "
+             f"('-' takes {', '.join(ONE_FILE_FORMATS)})")  # fmt: skip
+    if to_stdout:
+        check_outputs(files={"--out": out_dir})
+    else:
+        check_outputs(folders={"--out": out_dir})
     path = source / "data.jsonl" if not is_stdio(source) and source.is_dir() else source
     records, bad = [], []
     try:
@@ -310,7 +327,7 @@ def export(
         k: v for k, v in {"target": choice(target), "system": system}.items() if v is not None
     }
     try:
-        report = export_report(records, fmt.value, out_dir, **options)
+        report = _export(records, fmt.value, out_dir, options)
     except SqlfoundryError as error:
         fail(error)
     err.print(escape(report.summary()), soft_wrap=True)
@@ -318,3 +335,23 @@ def export(
         wrote(file)
     emit("export", {"written": [str(f) for f in report.files], "unreadable": len(bad),
                     "report": report.to_dict()})  # fmt: skip
+
+
+def _export(records: list[dict[str, Any]], fmt: str, out_dir: Path, options: dict[str, Any]) -> Any:
+    """``export_report`` into ``out_dir``, or for ``-`` into a temporary folder whose one
+    file is then copied to standard output."""
+    import shutil
+    import tempfile
+
+    from sqlfoundry.core.io import is_stdio, open_output
+    from sqlfoundry.synth.exporters import export_report
+
+    if not is_stdio(out_dir):
+        return export_report(records, fmt, out_dir, **options)
+    with tempfile.TemporaryDirectory(prefix="sqlfoundry-export-") as folder:
+        report = export_report(records, fmt, folder, **options)
+        (file,) = report.files
+        with file.open("rb") as src, open_output(out_dir, binary=True) as dst:
+            shutil.copyfileobj(src, dst)
+    report.files = [out_dir]
+    return report
