@@ -317,3 +317,17 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         proc.stderr.close()
         assert code == 141, stderr
         assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+def test_tables_json_from_stdin_serves_every_reader(demo, gold):
+    from sqlfoundry.db.manager import DatabaseManager
+    from sqlfoundry.db.spider_tables import schema_to_spider
+
+    manager = DatabaseManager(root=demo)
+    tables = [schema_to_spider(manager.schema(d)) for d in ("bookshop", "clinic")]
+    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo),
+                    "--workers", "0", "--metrics", "ex,em", "--tables", "-", "--json",
+                    stdin=json.dumps(tables))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = one_object(result.stdout)["report"]
+    assert report["em"] == 0.75  # the gold DELETE is refused, the three queries match
