@@ -78,6 +78,23 @@ def test_a_symlink_to_a_fifo_is_written_through(tmp_path):
     assert link.is_symlink() and fifo.is_fifo()
 
 
+def test_a_link_to_a_pipe_like_dev_stdout_is_written_through(tmp_path):
+    # /dev/stdout on a pipe is /proc/self/fd/1 -> "pipe:[N]", a name that is no file.
+    read_end, write_end = os.pipe()
+    link = tmp_path / "stdout"
+    link.symlink_to(f"/proc/self/fd/{write_end}")
+    try:
+        check_output(link)
+        atomic_write_jsonl(link, [{"a": 1}])
+        with atomic_path(link) as tmp:
+            tmp.write_bytes(b"bytes\n")
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        assert pipe.read() == b'{"a": 1}\nbytes\n'
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["stdout"]
+
+
 def test_a_file_name_writer_reaches_a_fifo(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

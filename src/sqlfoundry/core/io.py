@@ -188,11 +188,15 @@ def _target(path: str | Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _is_stream(target: Path) -> bool:
-    """Whether ``target`` exists and is neither a regular file nor a folder (a device, FIFO,
-    socket): such a path is written through, never renamed over."""
+def _is_stream(path: str | Path) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder (a device, FIFO,
+    socket): such a path is written through, never renamed over.
+
+    Asked of the path as given, following links the way open() does: ``/dev/stdout`` on a
+    pipe resolves to ``/proc/self/fd/pipe:[N]``, a name that is no file, yet opens fine.
+    """
     try:
-        mode = target.stat().st_mode
+        mode = os.stat(path).st_mode
     except OSError:
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
@@ -219,7 +223,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     it is a private temporary file whose bytes are copied there at the end.
     Text goes through :func:`atomic_write_text` / :func:`open_output` instead.
     """
-    if is_stdio(path) or _is_stream(_target(path)):
+    if is_stdio(path) or _is_stream(path):
         with tempfile.TemporaryDirectory(prefix="sqlfoundry-out-") as folder:
             tmp = Path(folder) / "data"
             yield tmp
@@ -259,10 +263,9 @@ def open_output(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
         yield stream
         stream.flush()
         return
-    target = _target(path)
-    if _is_stream(target):
+    if _is_stream(path):
         try:
-            fh = open(target, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
+            fh = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
         except OSError as err:
             raise _write_failed(path, err) from err
         with fh:
@@ -324,15 +327,18 @@ def check_output(path: str | Path, *, folder: bool = False) -> None:
             raise OutputError("a folder is needed here; '-' (standard output) is one file",
                               file=STDIO)  # fmt: skip
         return
+    if _is_stream(path):
+        if folder:
+            raise OutputError("exists and is not a folder", file=str(path))
+        _need_access(Path(path), path, "no permission to write to it")
+        return
     target = _target(path)
     if target.exists():
         if folder and not target.is_dir():
             raise OutputError("exists and is not a folder", file=str(path))
         if not folder and target.is_dir():
             raise OutputError("is a folder; a file name is needed here", file=str(path))
-        if _is_stream(target):
-            _need_access(target, path, "no permission to write to it")
-        elif folder:
+        if folder:
             _need_access(target, path, "no permission to write in this folder")
         else:
             # A file is replaced by a rename: its folder must be writable, and the file
