@@ -95,6 +95,22 @@ def test_a_link_to_a_pipe_like_dev_stdout_is_written_through(tmp_path):
     assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["stdout"]
 
 
+def test_dev_stdout_redirected_to_a_file_writes_through_the_open_file(tmp_path):
+    # `sqlfoundry ... --out /dev/stdout > report.json`: the shell holds report.json open;
+    # a rename would leave it writing to a deleted file.
+    redirected = tmp_path / "report.json"
+    fd = os.open(redirected, os.O_RDWR | os.O_CREAT, 0o644)
+    link = tmp_path / "stdout"
+    link.symlink_to(f"/proc/self/fd/{fd}")
+    try:
+        atomic_write_text(link, "through")
+        assert os.fstat(fd).st_ino == redirected.stat().st_ino
+        assert os.pread(fd, 100, 0) == b"through"
+    finally:
+        os.close(fd)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "stdout"]
+
+
 def test_a_file_name_writer_reaches_a_fifo(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

@@ -6,8 +6,9 @@ its place, so callers can count it, report it, and keep every other record.
 ``-`` is standard input for every reader and standard output for every writer.
 Writers replace a regular file atomically (a temporary file renamed over it; for a
 symlink, over the file it points to, so the link stays); a path that exists and is
-not a regular file (``/dev/stdout``, a FIFO, a terminal) is written through, never
-replaced.
+not a regular file (``/dev/stdout``, a FIFO, a terminal), or that reaches a file
+through /dev or /proc (``/dev/stdout`` redirected to a file), is written through,
+never replaced.
 """
 
 from __future__ import annotations
@@ -199,7 +200,23 @@ def _is_stream(path: str | Path) -> bool:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    if stat.S_ISDIR(mode):
+        return False
+    return not stat.S_ISREG(mode) or _names_an_open_file(path)
+
+
+def _names_an_open_file(path: str | Path) -> bool:
+    """Whether ``path`` or a link on the way is under /dev or /proc (``/dev/stdout``,
+    ``/dev/fd/3``): when it lands on a regular file, that file is one a process has open
+    (``> report.txt``), written through its name rather than replaced behind its back."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        if current.startswith(("/dev/", "/proc/")):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.join(os.path.dirname(current), os.readlink(current))
+    return False
 
 
 def _write_failed(path: str | Path, err: OSError) -> OutputError:
