@@ -114,4 +114,6 @@ def run_pipeline(
     if run_dir is not None:
         return run_sync(lambda: go(run_dir))
     with tempfile.TemporaryDirectory(prefix="sqlfoundry-run-") as folder:
-        return run_sync(lambda: go(folder))
+        result = run_sync(lambda: go(folder))
+        result.samples, result.rejects  # noqa: B018 - read before the folder goes
+        return result

@@ -75,6 +75,7 @@ async def arun_mode(
     pipeline: Pipeline | None = None,
     input_rejects: Sequence[dict[str, Any]] = (),
     progress: Progress | None = None,
+    executor: Any = None,
 ) -> SynthesisRun:
     """Run ``mode`` over ``seeds`` and write the run's files into ``run_dir``.
 
@@ -88,6 +89,8 @@ async def arun_mode(
         pipeline: the pipeline to run; by default the mode's, built from ``settings``.
         input_rejects: problems found while reading the input; they head ``rejects.jsonl``.
         progress: called with (operator, batches done, batches) as batches finish.
+        executor: where the steps run: an ``Executor``, ``ExecutorSettings``, ``"local"``
+            (the default) or ``"ray"``.
 
     Raises:
         ConfigError: a bad setting, or the LLM engine with no endpoint.
@@ -98,7 +101,7 @@ async def arun_mode(
     pipeline = pipeline or build_pipeline(mode, settings)
     run_dir = Path(run_dir)
     start = time.perf_counter()
-    async with run_context(settings, databases, llm) as ctx:
+    async with run_context(settings, databases, llm, executor) as ctx:
         result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
                                      input_rejects=input_rejects, record=output_record)  # fmt: skip
         usage = ctx.llm.usage if ctx.llm is not None else None
