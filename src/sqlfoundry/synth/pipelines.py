@@ -216,6 +216,8 @@ async def run_context(
         sql.close()
         if llm is not None:
             await llm.aclose()
+        if chosen is not executor:
+            chosen.close()  # one this run made (a Ray instance it started)
 
 
 def local_embedder() -> Any:
