@@ -144,9 +144,9 @@ def test_a_method_config_on_ray_answers_as_it_does_locally(local_ray, dbs, tmp_p
 def test_refine_on_ray_and_the_executor_section_of_a_config(local_ray, dbs, tmp_path):
     pairs = [
         {"db_id": "bookshop", "question": "How many books are there?",
-         "SQL": "SELECT count(*) FROM book"},
-        {"db_id": "clinic", "question": "List every doctor's name.",
-         "SQL": "SELECT name FROM doctor"},
+         "SQL": "SELECT count(*) FROM books"},
+        {"db_id": "clinic", "question": "List the last name of every doctor.",
+         "SQL": "SELECT last_name FROM doctors"},
         {"db_id": "nowhere", "question": "?", "SQL": "SELECT 1"},
     ]  # fmt: skip
     local = synthesis.refine(pairs, dbs, run_dir=tmp_path / "local")
@@ -154,6 +154,34 @@ def test_refine_on_ray_and_the_executor_section_of_a_config(local_ray, dbs, tmp_
                               config={"executor": {"kind": "ray", "actors": [1, 1]}})  # fmt: skip
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
     assert len(on_ray.rejects) == len(local.rejects) >= 1
+    assert len(on_ray.samples) == len(local.samples) >= 2
+
+
+def test_eval_runs_ex_as_a_pipeline_on_ray_with_the_same_verdicts(local_ray, dbs, tmp_path):
+    from typer.testing import CliRunner
+
+    from sqlfoundry.cli.main import app
+
+    gold = tmp_path / "gold.sql"
+    gold.write_text("SELECT count(*) FROM books\tbookshop\n"
+                    "SELECT last_name FROM doctors\tclinic\n"
+                    "SELECT title FROM books ORDER BY title\tbookshop\n")  # fmt: skip
+    pred = tmp_path / "pred.sql"
+    pred.write_text(
+        "SELECT count(*) FROM books\nSELECT last_name FROM patients\nSELECT nope FROM books\n"
+    )
+    base = ["eval", "--pred", str(pred), "--gold", str(gold), "--db-root", str(dbs)]
+    runs = {"direct": [], "run_dir": ["--run-dir", str(tmp_path / "ev")],
+            "ray": ["--executor", "ray"]}  # fmt: skip
+    items = {}
+    for name, extra in runs.items():
+        out = tmp_path / f"{name}.jsonl"
+        done = CliRunner().invoke(app, [*base, *extra, "--items", str(out)])
+        assert done.exit_code == 0, done.output
+        items[name] = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [i["ex"] for i in items["direct"]] == [True, False, False]
+    assert items["run_dir"] == items["direct"] and items["ray"] == items["direct"]
+    assert list((tmp_path / "ev" / "steps").glob("01-execution_match-*/done"))
 
 
 def test_bad_executor_settings_are_one_line_errors():
@@ -169,7 +197,7 @@ def test_bad_executor_settings_are_one_line_errors():
 def test_a_node_without_the_databases_says_which_node_and_folder(tmp_path):
     from sqlfoundry.core.errors import ConfigError
     from sqlfoundry.db.manager import DatabaseManager
-    from sqlfoundry.synth.spec import ContextSpec
+    from sqlfoundry.llm.context_spec import ContextSpec
 
     folder = tmp_path / "dbs"
     folder.mkdir()

@@ -175,6 +175,7 @@ def _run(
         return run_mode(mode, seeds, manager, settings, run_dir, **options)
     with tempfile.TemporaryDirectory(prefix="sqlfoundry-run-") as folder:
         run = run_mode(mode, seeds, manager, settings, folder, **options)
+        run.samples, run.rejects  # noqa: B018 - read before the folder goes
     run.run_dir = None
     return run
 

@@ -12,11 +12,14 @@ from rich.markup import escape
 from sqlfoundry.cli.common import (
     ComparisonMode,
     DbRoot,
+    ExecutorOption,
     PasswordEnv,
+    RayAddress,
     Server,
     choice,
     database_manager,
     err,
+    executor_settings,
     fail,
     out,
     progress_bar,
@@ -65,6 +68,16 @@ def eval_(
         int, typer.Option(help="Timing rounds per item for VES (BIRD: 100).")
     ] = 100,
     dialect: Annotated[str, typer.Option(help="SQL dialect of the queries.")] = "sqlite",
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run-dir",
+            help="Judge EX as a checkpointed pipeline here (re-run to "
+            "resume); also what --executor ray does, in a temporary folder.",
+        ),
+    ] = None,
 ) -> None:
     """Score predictions by execution (EX), exact match (EM), efficiency (VES) and linking."""
     import json
@@ -100,6 +113,7 @@ def eval_(
     items, warnings, by_index = align(gold_entries, predictions)
     for w in warnings:
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
+    where = executor_settings({}, executor, ray_address)
     progress, _ = progress_bar("evaluate", len(items))
 
     def factory(description: str, total: int):
@@ -111,7 +125,8 @@ def eval_(
             run = evaluate(items, manager, mode=mode_name, metrics=chosen, dialect=dialect,
                            workers=workers, timeout=timeout, tables_json=tables,
                            ves_iterations=ves_iterations, predictions=by_index,
-                           progress=factory, name=name)  # fmt: skip
+                           progress=factory, name=name, run_dir=run_dir,
+                           executor=where if where.kind != "local" else None)  # fmt: skip
     except SqlfoundryError as error:
         fail(error)
     run.report["warnings"] = warnings

@@ -178,7 +178,7 @@ def _run(
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(usage, console=err)
-    for sample in spread_samples(run.samples, show):
+    for sample in spread_samples(run.samples, show) if show else ():
         _print_sample(output_record(sample))
 
 

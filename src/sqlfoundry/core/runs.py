@@ -42,9 +42,11 @@ class Step:
 
     @property
     def finished(self) -> bool:
+        """Whether the step's ``done`` marker is there."""
         return (self.dir / DONE).exists()
 
     def mark_done(self) -> None:
+        """Write the ``done`` marker (atomically): every record of the step is on disk."""
         atomic_write_text(self.dir / DONE, "")
 
 

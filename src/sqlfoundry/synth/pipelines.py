@@ -159,16 +159,6 @@ def build_pipeline(mode: Mode, settings: SynthSettings) -> Pipeline:
     return Pipeline(operators, batch_size=settings.batch_size, concurrent_batches=concurrent)
 
 
-class _Encoder:
-    """Gives the local embedder the ``encode`` the operators call."""
-
-    def __init__(self, embedder: Any) -> None:
-        self._embedder = embedder
-
-    def encode(self, texts: list[str]) -> Any:
-        return self._embedder.embed(texts)
-
-
 @contextlib.asynccontextmanager
 async def run_context(
     settings: SynthSettings, databases: Any, llm_config: Any = None, executor: Any = None
@@ -183,7 +173,7 @@ async def run_context(
     """
     from sqlfoundry.core.executors import make_executor
     from sqlfoundry.db.pool import SafeExecutor
-    from sqlfoundry.synth.spec import ContextSpec, shared_llm_config
+    from sqlfoundry.llm.context_spec import ContextSpec, shared_llm_config
 
     chosen = make_executor(executor)
     remote = chosen.kind != "local"
@@ -222,11 +212,7 @@ async def run_context(
 
 def local_embedder() -> Any:
     """The packaged MiniLM when the ``embed`` extra is installed; else None (the
-    endpoint's /v1/embeddings is used)."""
-    import importlib.util
+    endpoint's /v1/embeddings is used). See :func:`sqlfoundry.llm.context_spec.local_embedder`."""
+    from sqlfoundry.llm.context_spec import local_embedder as packaged
 
-    if importlib.util.find_spec("sentence_transformers") is None:
-        return None
-    from sqlfoundry.llm import LocalEmbedder
-
-    return _Encoder(LocalEmbedder())
+    return packaged()

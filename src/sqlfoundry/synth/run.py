@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlfoundry.core.io import atomic_write_text
 from sqlfoundry.core.pipeline import Pipeline
+from sqlfoundry.core.runs import RunResult
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.core.sync import run_sync
 from sqlfoundry.synth.pipelines import Mode, SynthSettings, build_pipeline, run_context
@@ -31,7 +32,8 @@ class SynthesisRun:
     """What one run made.
 
     Attributes:
-        samples: the finished records, as :class:`~sqlfoundry.core.sample.Sample`.
+        samples: the finished records, as :class:`~sqlfoundry.core.sample.Sample`
+            (read from the run's checkpoint the first time they are asked for).
         rejects: every record left out, with the operator and the reason
             (the lines of ``rejects.jsonl``).
         summary: the run summary (the content of ``summary.json``).
@@ -39,8 +41,8 @@ class SynthesisRun:
         usage: the LLM usage (``sqlfoundry.llm.Usage``), None for the offline engine.
     """
 
-    samples: list[Sample]
-    rejects: list[dict[str, Any]]
+    samples: list[Sample] = field(repr=False)
+    rejects: list[dict[str, Any]] = field(repr=False)
     summary: dict[str, Any]
     run_dir: Path | None = None
     usage: Any = field(default=None, repr=False)
@@ -62,6 +64,36 @@ class SynthesisRun:
         from sqlfoundry.synth.exporters import export_report
 
         return export_report(self.samples, fmt, out_dir, **options)
+
+
+class _LazyRun(SynthesisRun):
+    """A :class:`SynthesisRun` whose records stay on disk until asked for."""
+
+    def __init__(self, result: Any, summary: dict[str, Any], run_dir: Path, usage: Any) -> None:
+        self._result = result
+        self.summary, self.run_dir, self.usage = summary, run_dir, usage
+
+    @property  # type: ignore[override]
+    def samples(self) -> list[Sample]:
+        return self._result.samples
+
+    @property  # type: ignore[override]
+    def rejects(self) -> list[dict[str, Any]]:
+        return self._result.rejects
+
+    def __len__(self) -> int:
+        return self._result.count if self._result.count is not None else len(self.samples)
+
+
+def summary_sample(sample: Sample) -> Sample:
+    """What the summary and the report read of a record: no prompt, no reasoning,
+    no provenance, so summarising a large run holds a few hundred bytes per record."""
+    semantic = sample.meta.get("semantic")
+    return Sample(id=sample.id, db_id=sample.db_id, question=sample.question, sql=sample.sql,
+                  hardness=sample.hardness, difficulty=sample.difficulty,
+                  component_difficulty=sample.component_difficulty,
+                  execution_difficulty=sample.execution_difficulty,
+                  meta={"semantic": semantic} if semantic is not None else {})  # fmt: skip
 
 
 async def arun_mode(
@@ -105,15 +137,18 @@ async def arun_mode(
         result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
                                      input_rejects=input_rejects, record=output_record)  # fmt: skip
         usage = ctx.llm.usage if ctx.llm is not None else None
-    summary = summarize(result, mode=mode, engine=settings.engine,
+    # The records stream from the last checkpoint; only their summary view is held.
+    slim = RunResult([summary_sample(s) for s in result.iter_samples()], steps=result.steps,
+                     read_rejects=result.iter_rejects)  # fmt: skip
+    summary = summarize(slim, mode=mode, engine=settings.engine,
                         seconds=time.perf_counter() - start,
                         input_count=len(seeds) + len(input_rejects),
                         usage=usage.to_dict() if usage else None,
                         schema_of=lambda db_id: databases.schema(db_id, sample_values=0))  # fmt: skip
     summary["settings"] = settings.model_dump(mode="json")
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
-    atomic_write_text(run_dir / "report.html", render_report(summary, result.samples))
-    return SynthesisRun(result.samples, result.rejects, summary, run_dir, usage)
+    atomic_write_text(run_dir / "report.html", render_report(summary, slim.samples))
+    return _LazyRun(result, summary, run_dir, usage)
 
 
 def run_mode(

@@ -13,7 +13,7 @@ Resume: a finished step (``done``) is not run again; the plan starts from its
 checkpoint. Within an unfinished step, an actor gives back what the step's parts
 already hold for a record instead of running the operator again (a node that died
 loses only the batches it had not written). The LLM response cache is one folder
-for every node (see :mod:`sqlfoundry.synth.spec`), so replayed requests cost nothing.
+for every node (see :mod:`sqlfoundry.llm.context_spec`), so replayed requests cost nothing.
 """
 
 from __future__ import annotations

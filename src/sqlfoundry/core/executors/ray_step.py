@@ -43,10 +43,12 @@ CHILD_KEY_WIDTH = 6
 
 
 def root_key(index: int) -> str:
+    """The key of the run's ``index``-th input record."""
     return f"{index:0{ROOT_KEY_WIDTH}d}"
 
 
 def part_files(step_dir: Path) -> list[Path]:
+    """A step's part files, in a stable order."""
     return sorted(step_dir.glob("part-*.jsonl"))
 
 

@@ -160,7 +160,7 @@ class Engine:
         # Embeddings from the endpoint need the client even when no stage chats with it.
         llm = await self._open_llm("embedder" in self.needs and embedder is None)
         from sqlfoundry.core.executors import make_executor
-        from sqlfoundry.synth.spec import ContextSpec, shared_llm_config
+        from sqlfoundry.llm.context_spec import ContextSpec, shared_llm_config
 
         executor = make_executor(self.executor)
         remote = executor.kind != "local"

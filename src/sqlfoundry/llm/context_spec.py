@@ -30,7 +30,8 @@ class ContextSpec:
         llm: an ``LLMConfig``, or None for no LLM.
         seed: the run's seed.
         workers: SQL worker processes (0: queries run in the actor's own process).
-        timeout: seconds per query; max_rows: rows kept per result (None: the default).
+        timeout: seconds per query; max_rows: rows kept per result (None: all of them;
+            ``"default"``: the executor's default cap).
         embedder: ``local`` (the packaged MiniLM when installed), ``endpoint`` or ``none``.
     """
 
@@ -39,7 +40,7 @@ class ContextSpec:
     seed: int = 0
     workers: int | None = 0
     timeout: float = 30.0
-    max_rows: int | None = None
+    max_rows: int | None | str = "default"
     embedder: str = "none"
 
     def check_databases(self) -> None:
@@ -65,7 +66,7 @@ class ContextSpec:
 
         self.check_databases()
         options: dict[str, Any] = {"workers": self.workers, "timeout": self.timeout}
-        if self.max_rows is not None:
+        if self.max_rows != "default":
             options["max_rows"] = self.max_rows
         executor = SafeExecutor(self.databases, **options) if self.databases is not None else None
         llm = None
@@ -76,8 +77,6 @@ class ContextSpec:
                 llm = LLMClient(self.llm)
             embedder = None
             if self.embedder == "local":
-                from sqlfoundry.synth.pipelines import local_embedder
-
                 embedder = local_embedder()
             yield RunContext(databases=self.databases, executor=executor, llm=llm,
                              embedder=embedder, seed=self.seed, spec=self)  # fmt: skip
@@ -94,3 +93,25 @@ def shared_llm_config(llm: Any) -> Any:
     if llm is None:
         return None
     return llm.model_copy(update={"cache_dir": llm.resolved_cache_dir().resolve()})
+
+
+class _Encoder:
+    """Gives the local embedder the ``encode`` the operators call."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._embedder = embedder
+
+    def encode(self, texts: list[str]) -> Any:
+        return self._embedder.embed(texts)
+
+
+def local_embedder() -> Any:
+    """The packaged MiniLM when the ``embed`` extra is installed; else None (the
+    endpoint's /v1/embeddings is used)."""
+    import importlib.util
+
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return None
+    from sqlfoundry.llm import LocalEmbedder
+
+    return _Encoder(LocalEmbedder())
