@@ -107,7 +107,8 @@ class LocalExecutor(Executor):
         count = len(samples)
         reports = []
         for step in steps:
-            report = await _run_step(step, source, count, pipeline.batch_size,
+            size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
+            report = await _run_step(step, source, count, size,
                                      pipeline.concurrent_batches, ctx, progress)  # fmt: skip
             reports.append(report)
             source = functools.partial(step_samples, step.dir)

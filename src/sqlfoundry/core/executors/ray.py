@@ -184,7 +184,7 @@ class RayExecutor(Executor):
                     "step_dir": str(step.dir),
                     "emit": number < len(steps),
                 },  # fmt: skip
-                batch_size=pipeline.batch_size,
+                batch_size=min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size),
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high),
                 num_cpus=cpus,
