@@ -85,15 +85,29 @@ class _LazyRun(SynthesisRun):
         return self._result.count if self._result.count is not None else len(self.samples)
 
 
-def summary_sample(sample: Sample) -> Sample:
-    """What the summary and the report read of a record: no prompt, no reasoning,
-    no provenance, so summarising a large run holds a few hundred bytes per record."""
+@dataclass(slots=True)
+class SummaryRecord:
+    """What the summary and the report read of a record (a slotted object: a few
+    hundred bytes a record, against a couple of KiB for a whole ``Sample``)."""
+
+    id: str
+    db_id: str
+    question: str | None
+    sql: str | None
+    hardness: str | None
+    difficulty: str | None
+    component_difficulty: str | None
+    execution_difficulty: str | None
+    meta: dict[str, Any]
+
+
+def summary_sample(sample: Sample) -> SummaryRecord:
+    """A record's summary view: no prompt, no reasoning, no provenance."""
     semantic = sample.meta.get("semantic")
-    return Sample(id=sample.id, db_id=sample.db_id, question=sample.question, sql=sample.sql,
-                  hardness=sample.hardness, difficulty=sample.difficulty,
-                  component_difficulty=sample.component_difficulty,
-                  execution_difficulty=sample.execution_difficulty,
-                  meta={"semantic": semantic} if semantic is not None else {})  # fmt: skip
+    return SummaryRecord(sample.id, sample.db_id, sample.question, sample.sql, sample.hardness,
+                         sample.difficulty, sample.component_difficulty,
+                         sample.execution_difficulty,
+                         {"semantic": semantic} if semantic is not None else {})  # fmt: skip
 
 
 async def arun_mode(
