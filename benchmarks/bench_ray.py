@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -33,7 +34,9 @@ from _common import demo_dbs, load, machine
 HERE = Path(__file__).resolve().parent
 
 
-def run_once(executor: object, folder: Path, num_per_db: int, llm: dict | None) -> tuple[float, int]:
+def run_once(
+    executor: object, folder: Path, num_per_db: int, llm: dict | None
+) -> tuple[float, int]:
     """Wall seconds and records of one cold synthesis run."""
     from sqlfoundry.api.synthesis import synthesize
 
@@ -137,8 +140,9 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · load before: {load()}")
     started = time.perf_counter()
+    ray_temp = f"/tmp/bench-ray-{os.getpid()}"  # short: Ray's socket paths live under it
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False,
-             object_store_memory=300 * 2**20, _temp_dir=f"/tmp/bench-ray-{os.getpid()}")  # fmt: skip
+             object_store_memory=300 * 2**20, _temp_dir=ray_temp)  # fmt: skip
     print(f"ray.init: {time.perf_counter() - started:.1f} s (Ray {ray.__version__})")
     try:
         offline = measure("offline", args.num_per_db, None, args)
@@ -214,6 +218,8 @@ def main() -> None:
         print(f"load after: {load()}")
     finally:
         ray.shutdown()
+        shutil.rmtree(ray_temp, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
