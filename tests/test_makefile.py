@@ -29,5 +29,15 @@ def test_demo_installs_the_core_and_the_gateway_only(tmp_path: Path):
 def test_test_installs_every_extra(tmp_path: Path):
     installs = dry_run("test", tmp_path / "venv")
     assert installs[-1].endswith(
-        "pip install --quiet -e '.[postgres,mysql,dev,embed,export,serve,methods]'"
+        "pip install --quiet -e '.[postgres,mysql,dev,embed,export,serve,methods,ray]'"
     )
+
+
+def test_the_core_install_does_not_pull_ray():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith("ray")]
+    assert project["optional-dependencies"]["ray"][0].startswith("ray[data]")
+    installs = dry_run("demo", REPO / ".no-venv")
+    assert not [line for line in installs if " -e " in line and "ray" in line.split(" -e ")[1]]

@@ -65,6 +65,7 @@ def run_method(
     seed: int = 0,
     llm: Any = None,
     progress: Callable[[str, float, int], None] | None = None,
+    executor: Any = None,
 ) -> MethodRun:
     """Answer questions with a Text-to-SQL method.
 
@@ -85,6 +86,8 @@ def run_method(
         seed: the run's seed; llm: for methods that call a model, an
             ``LLMConfig`` or a mapping of its fields.
         progress: called with ``(operator, batches done, batches)``.
+        executor: where the stages run: ``"local"`` (the default), ``"ray"``, an
+            ``ExecutorSettings`` or an executor.
 
     Returns:
         A :class:`MethodRun` (``.predictions``, ``.samples``); pass it to
@@ -122,7 +125,7 @@ def run_method(
     samples = as_samples(records, prefix="question")
     inputs = [s.model_copy(update={"id": f"{n:06d}:{s.id}"}) for n, s in enumerate(samples)]
     result = run_pipeline(steps, inputs, databases=databases, run_dir=run_dir, seed=seed,
-                          llm=llm, progress=progress)  # fmt: skip
+                          llm=llm, progress=progress, executor=executor)  # fmt: skip
     return MethodRun(method, _in_order(samples, inputs, result), result.rejects,
                      Path(run_dir) if run_dir is not None else None)  # fmt: skip
 
@@ -164,6 +167,7 @@ def run_methods(
     run_dir: str | Path,
     llm: Any = None,
     progress: Callable[[str, str, float, int], None] | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Run a methods config, as ``sqlfoundry run CONFIG`` does, and return its report.
 
@@ -176,6 +180,8 @@ def run_methods(
         llm: an ``LLMConfig``, or a mapping of its fields laid over the config's
             ``[llm]`` section and the environment.
         progress: called with ``(task, operator, batches done, batches)``.
+        executor: where the tasks run (as for :func:`run_method`); by default the
+            config's ``[executor]`` section.
 
     Returns:
         The report: per task its metrics (``ex``, ``em``, oracle pass@k, linking)
@@ -201,6 +207,6 @@ def run_methods(
         llm_config = llm
     else:
         llm_config = LLMConfig.from_sources(cfg.llm or {}, overrides=dict(llm or {}))
-    engine = Engine(cfg, llm_config=llm_config)
+    engine = Engine(cfg, llm_config=llm_config, executor=executor)
     engine.prepare()  # every task built and checked before any work
     return engine.run(run_dir, progress=progress)

@@ -69,6 +69,7 @@ def run_pipeline(
     timeout: float = 30.0,
     password_env: str | None = None,
     progress: Progress | None = None,
+    executor: Any = None,
 ) -> RunResult:
     """Run a pipeline over records, with checkpoints in ``run_dir``.
 
@@ -84,6 +85,8 @@ def run_pipeline(
         seed: the run's seed; llm: an ``LLMConfig`` or a mapping of its fields,
             for operators with an LLM engine; workers, timeout: the SQL worker pool.
         progress: called with ``(operator, batches done, batches)``.
+        executor: where the steps run: ``"local"`` (the default), ``"ray"``, an
+            ``ExecutorSettings`` or an executor.
 
     Returns:
         The core ``RunResult``: ``.samples``, ``.rejects``, ``.steps`` (per-step counts).
@@ -108,10 +111,12 @@ def run_pipeline(
     llm_config = llm_settings(None, llm) if llm is not None else None
 
     async def go(folder: str | Path) -> RunResult:
-        async with run_context(settings, manager, llm_config) as ctx:
+        async with run_context(settings, manager, llm_config, executor) as ctx:
             return await built.arun(samples, folder, ctx, progress=progress)
 
     if run_dir is not None:
         return run_sync(lambda: go(run_dir))
     with tempfile.TemporaryDirectory(prefix="sqlfoundry-run-") as folder:
-        return run_sync(lambda: go(folder))
+        result = run_sync(lambda: go(folder))
+        result.samples, result.rejects  # noqa: B018 - read before the folder goes
+        return result

@@ -31,6 +31,7 @@ def synthesize(
     timeout: float | None = None,
     password_env: str | None = None,
     progress: Progress | None = None,
+    executor: Any = None,
 ) -> SynthesisRun:
     """Synthesize verified training data from databases (what ``sqlfoundry synth`` does).
 
@@ -56,6 +57,9 @@ def synthesize(
         workers: SQL worker processes; timeout: seconds per query.
         password_env: a server's password variable, when ``databases`` is a URL.
         progress: called with ``(operator, batches done, batches)`` as work finishes.
+        executor: where the pipeline runs: ``"local"`` (the default), ``"ray"``, an
+            ``ExecutorSettings`` or an executor (``RayExecutor(address=...)``); by
+            default the config's ``[executor]`` section.
 
     Returns:
         A :class:`~sqlfoundry.synth.run.SynthesisRun`: ``.records`` (dicts in the
@@ -88,7 +92,7 @@ def synthesize(
     overrides = {"num_per_db": num_per_db, "engine": engine, "seed": seed, "workers": workers,
                  "timeout": timeout}  # fmt: skip
     return _run("synth", database_seeds(known), [], manager, config, overrides, llm, run_dir,
-                progress)  # fmt: skip
+                progress, executor)  # fmt: skip
 
 
 def refine(
@@ -104,6 +108,7 @@ def refine(
     timeout: float | None = None,
     password_env: str | None = None,
     progress: Progress | None = None,
+    executor: Any = None,
 ) -> SynthesisRun:
     """Refine question/SQL pairs into verified, augmented training data (``sqlfoundry refine``).
 
@@ -138,7 +143,8 @@ def refine(
     else:
         samples, problems = pairs_from_records(pairs)
     overrides = {"engine": engine, "seed": seed, "workers": workers, "timeout": timeout}
-    return _run("refine", samples, problems, manager, config, overrides, llm, run_dir, progress)
+    return _run("refine", samples, problems, manager, config, overrides, llm, run_dir, progress,
+                executor)  # fmt: skip
 
 
 def _run(
@@ -151,7 +157,9 @@ def _run(
     llm: Any,
     run_dir: str | Path | None,
     progress: Progress | None,
+    executor: Any = None,
 ) -> SynthesisRun:
+    from sqlfoundry.core.executors import ExecutorSettings
     from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline
     from sqlfoundry.synth.run import run_mode
 
@@ -159,12 +167,15 @@ def _run(
     settings = SynthSettings.from_sources(sections.get("synth"), overrides)
     pipeline = build_pipeline(mode, settings)  # every parameter checked before any work
     llm_config = llm_settings(sections.get("llm"), llm) if settings.engine == "llm" else None
+    if executor is None:
+        executor = ExecutorSettings.from_sources(sections.get("executor"), {})
     options = {"llm": llm_config, "pipeline": pipeline, "input_rejects": input_rejects,
-               "progress": progress}  # fmt: skip
+               "progress": progress, "executor": executor}  # fmt: skip
     if run_dir is not None:
         return run_mode(mode, seeds, manager, settings, run_dir, **options)
     with tempfile.TemporaryDirectory(prefix="sqlfoundry-run-") as folder:
         run = run_mode(mode, seeds, manager, settings, folder, **options)
+        run.samples, run.rejects  # noqa: B018 - read before the folder goes
     run.run_dir = None
     return run
 

@@ -165,8 +165,17 @@ def evaluate(
     predictions: dict[int, Prediction] | None = None,
     progress: ProgressFactory | None = None,
     name: str | None = None,
+    executor: Any = None,
+    run_dir: Path | None = None,
 ) -> EvalRun:
-    """Score ``items``: EX always, EM / VES / schema linking when asked for."""
+    """Score ``items``: EX always, EM / VES / schema linking when asked for.
+
+    Args:
+        executor, run_dir: with either, EX runs as an ``execution_match`` pipeline on
+            that executor (``"ray"``, ``ExecutorSettings``...), checkpointed in
+            ``run_dir`` (a temporary folder when not given); without them it runs
+            here, in one pass (the fast path).
+    """
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise ConfigError(f"unknown metric(s) {', '.join(sorted(unknown))}",
@@ -181,9 +190,14 @@ def evaluate(
     start = time.perf_counter()
     tick = progress("execute", 0) if progress else None
     graded = grade_hardness(items, (os.cpu_count() or 1) if workers is None else workers)
-    with SafeExecutor(manager, workers=workers, timeout=timeout, max_rows=None) as executor:
-        verdicts = evaluate_execution(items, executor, mode=mode, dialect=dialect, progress=tick,
-                                      squrve="ex_squrve" in metrics)  # fmt: skip
+    if executor is not None or run_dir is not None:
+        verdicts = _pipeline_execution(items, manager, executor, run_dir, mode=mode,
+                                       dialect=dialect, workers=workers, timeout=timeout,
+                                       squrve="ex_squrve" in metrics)  # fmt: skip
+    else:
+        with SafeExecutor(manager, workers=workers, timeout=timeout, max_rows=None) as sql:
+            verdicts = evaluate_execution(items, sql, mode=mode, dialect=dialect, progress=tick,
+                                          squrve="ex_squrve" in metrics)  # fmt: skip
     graded()
     for item, verdict in zip(items, verdicts, strict=True):
         verdict.hardness = item.hardness
@@ -213,6 +227,35 @@ def evaluate(
         report["oracle"] = oracle
     report["seconds"] = round(time.perf_counter() - start, 3)
     return EvalRun(verdicts, report)
+
+
+def _pipeline_execution(items: Sequence[EvalItem], manager: DatabaseManager, executor: Any,
+                        run_dir: Path | None, *, mode: str, dialect: str, workers: int | None,
+                        timeout: float, squrve: bool) -> list[ItemVerdict]:  # fmt: skip
+    """EX through a one-step ``execution_match`` pipeline on ``executor``."""
+    import tempfile
+
+    from sqlfoundry.bench.match_operator import ExecutionMatch, item_sample, verdict_of
+    from sqlfoundry.core.context import RunContext
+    from sqlfoundry.core.executors import make_executor
+    from sqlfoundry.core.pipeline import Pipeline
+    from sqlfoundry.core.sync import run_sync
+    from sqlfoundry.llm.context_spec import ContextSpec
+
+    chosen = make_executor(executor)
+    remote = chosen.kind != "local"
+    pipeline = Pipeline([ExecutionMatch(mode=mode, dialect=dialect, squrve=squrve)])
+    samples = [item_sample(item) for item in items]
+    spec = ContextSpec(databases=manager, workers=0, timeout=timeout, max_rows=None)
+    with SafeExecutor(manager, workers=0 if remote else workers, timeout=timeout,
+                      max_rows=None) as sql, tempfile.TemporaryDirectory() as scratch:  # fmt: skip
+        ctx = RunContext(databases=manager, executor=sql, pipeline_executor=chosen, spec=spec)
+        try:
+            result = run_sync(lambda: pipeline.arun(samples, run_dir or scratch, ctx))
+            return [verdict_of(s) for s in result.iter_samples()]
+        finally:
+            if chosen is not executor:
+                chosen.close()
 
 
 def _exact_match(

@@ -40,6 +40,13 @@ class EngineName(StrEnum):
     llm = "llm"
 
 
+class ExecutorKind(StrEnum):
+    """``--executor``: where pipelines run (``sqlfoundry.core.executors.ExecutorSettings.kind``)."""
+
+    local = "local"
+    ray = "ray"
+
+
 class ComparisonMode(StrEnum):
     """``--mode`` of eval, prepare-sft and search: ``sqlfoundry.db.compare.MODES``."""
 
@@ -182,6 +189,31 @@ Engine = Annotated[
 Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data.")]
 Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
 Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per query.")]
+ExecutorOption = Annotated[
+    ExecutorKind | None,
+    typer.Option(
+        "--executor", help="Where the pipeline runs: local (default) or ray.", show_default=False
+    ),  # fmt: skip
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="The Ray cluster (auto, host:6379, ray://host:10001); implies --executor ray.",
+        show_default=False,
+    ),  # fmt: skip
+]
+
+
+def executor_settings(file_config: dict[str, Any], kind: Enum | None, address: str | None) -> Any:
+    """The ``[executor]`` section with ``--executor`` / ``--ray-address`` on top (None: local)."""
+    from sqlfoundry.core.executors import ExecutorSettings
+
+    try:
+        return ExecutorSettings.from_sources(file_config.get("executor"),
+                                             {"kind": choice(kind), "address": address})  # fmt: skip
+    except SqlfoundryError as error:
+        fail(error)
 
 
 def setup_logging(verbose: bool) -> None:

@@ -12,12 +12,15 @@ from rich.markup import escape
 from sqlfoundry.cli.common import (
     ComparisonMode,
     DbRoot,
+    ExecutorOption,
     PasswordEnv,
+    RayAddress,
     Server,
     check_outputs,
     choice,
     database_manager,
     emit,
+    executor_settings,
     fail,
     out,
     progress_bar,
@@ -73,6 +76,16 @@ def eval_(
         int, typer.Option(help="Timing rounds per item for VES (BIRD: 100).")
     ] = 100,
     dialect: Annotated[str, typer.Option(help="SQL dialect of the queries.")] = "sqlite",
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run-dir",
+            help="Judge EX as a checkpointed pipeline here (re-run to "
+            "resume); also what --executor ray does, in a temporary folder.",
+        ),
+    ] = None,
 ) -> None:
     """Score predictions by execution (EX), exact match (EM), efficiency (VES) and linking."""
     import json
@@ -82,7 +95,8 @@ def eval_(
     from sqlfoundry.bench.inputs import read_gold_file, read_predictions
     from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 
-    written = check_outputs({"--out": out, "--items": items_path, "--html": html})
+    written = check_outputs({"--out": out, "--items": items_path, "--html": html},
+                            {"--run-dir": run_dir})
     chosen = [x.strip() for x in metrics.split(",") if x.strip()]
     mode_name = choice(mode)
     try:
@@ -109,6 +123,7 @@ def eval_(
     items, warnings, by_index = align(gold_entries, predictions)
     for w in warnings:
         warn(w)
+    where = executor_settings({}, executor, ray_address)
     progress, _ = progress_bar("evaluate", len(items))
 
     def factory(description: str, total: int):
@@ -120,7 +135,8 @@ def eval_(
             run = evaluate(items, manager, mode=mode_name, metrics=chosen, dialect=dialect,
                            workers=workers, timeout=timeout, tables_json=tables,
                            ves_iterations=ves_iterations, predictions=by_index,
-                           progress=factory, name=name)  # fmt: skip
+                           progress=factory, name=name, run_dir=run_dir,
+                           executor=where if where.kind != "local" else None)  # fmt: skip
     except SqlfoundryError as error:
         fail(error)
     run.report["warnings"] = warnings

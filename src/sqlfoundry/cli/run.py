@@ -12,12 +12,15 @@ from rich.table import Table
 from sqlfoundry.cli.common import (
     CacheDir,
     DbRoot,
+    ExecutorOption,
     LlmBaseUrl,
     LlmKeyEnv,
     LlmModel,
+    RayAddress,
     check_outputs,
     emit,
     err,
+    executor_settings,
     fail,
     llm_config,
     load_config_file,
@@ -52,6 +55,8 @@ def run(
     llm_model: LlmModel = None,
     llm_api_key_env: LlmKeyEnv = None,
     cache_dir: CacheDir = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Run the tasks of a config (reducers, linkers, generators, selectors, method presets),
     then score every task: EX, EM, oracle pass@k, linking recall, cost per question."""
@@ -75,7 +80,8 @@ def run(
             _set_limit(cfg, limit)
         llm = llm_config({"llm": cfg.llm}, llm_base_url, llm_model, llm_api_key_env, cache_dir,
                          config, require=False)  # fmt: skip
-        engine = Engine(cfg, llm_config=llm)
+        where = executor_settings({"executor": cfg.executor}, executor, ray_address)
+        engine = Engine(cfg, llm_config=llm, executor=where)
         engine.prepare()
     except SqlfoundryError as error:
         fail(error)

@@ -13,11 +13,13 @@ from sqlfoundry.cli.common import (
     CacheDir,
     DbRoot,
     Engine,
+    ExecutorOption,
     ExportFormat,
     LlmBaseUrl,
     LlmKeyEnv,
     LlmModel,
     PasswordEnv,
+    RayAddress,
     Seed,
     Server,
     Target,
@@ -28,6 +30,7 @@ from sqlfoundry.cli.common import (
     database_manager,
     emit,
     err,
+    executor_settings,
     fail,
     llm_config,
     load_config_file,
@@ -67,6 +70,8 @@ def synth(
     llm_model: LlmModel = None,
     llm_api_key_env: LlmKeyEnv = None,
     cache_dir: CacheDir = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Synthesize verified question/SQL/prompt/CoT data from databases.
 
@@ -88,7 +93,8 @@ def synth(
     overrides = {"num_per_db": num_per_db, "engine": choice(engine), "seed": seed, "workers": workers,
                  "timeout": timeout}  # fmt: skip
     llm_flags = (llm_base_url, llm_model, llm_api_key_env, cache_dir)
-    _run("synth", database_seeds(known), [], manager, config, overrides, llm_flags, run_dir, show)
+    _run("synth", database_seeds(known), [], manager, config, overrides, llm_flags, run_dir, show,
+         (executor, ray_address))  # fmt: skip
 
 
 def refine(
@@ -112,6 +118,8 @@ def refine(
     llm_model: LlmModel = None,
     llm_api_key_env: LlmKeyEnv = None,
     cache_dir: CacheDir = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Refine existing question/SQL pairs into verified, augmented training data.
 
@@ -132,7 +140,8 @@ def refine(
         warn(f"… {len(problems) - 5} more unreadable lines (see rejects.jsonl)")
     overrides = {"engine": choice(engine), "seed": seed, "workers": workers, "timeout": timeout}
     llm_flags = (llm_base_url, llm_model, llm_api_key_env, cache_dir)
-    _run("refine", samples, problems, manager, config, overrides, llm_flags, run_dir, show)
+    _run("refine", samples, problems, manager, config, overrides, llm_flags, run_dir, show,
+         (executor, ray_address))  # fmt: skip
 
 
 def _run(
@@ -145,6 +154,7 @@ def _run(
     llm_flags: tuple,
     run_dir: Path,
     show: int,
+    executor_flags: tuple = (None, None),
 ) -> None:
     from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline
     from sqlfoundry.synth.records import output_record
@@ -152,6 +162,7 @@ def _run(
     from sqlfoundry.synth.run import run_mode
 
     file_config = load_config_file(config)
+    where = executor_settings(file_config, *executor_flags)
     try:
         settings = SynthSettings.from_sources(file_config.get("synth"), overrides)
         pipeline = build_pipeline(mode, settings)  # every parameter checked before any work
@@ -162,7 +173,8 @@ def _run(
     try:
         with _StepProgress() as progress:
             run = run_mode(mode, seeds, manager, settings, run_dir, llm=llm, pipeline=pipeline,
-                           input_rejects=input_rejects, progress=progress)  # fmt: skip
+                           input_rejects=input_rejects, progress=progress,
+                           executor=where)  # fmt: skip
     except SqlfoundryError as error:
         fail(error)
     summary, usage = run.summary, run.usage
@@ -171,7 +183,7 @@ def _run(
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(usage, console=err)
-    shown = [output_record(sample) for sample in spread_samples(run.samples, show)]
+    shown = [output_record(sample) for sample in spread_samples(run.samples, show)] if show else []
     for record in shown:
         _print_sample(record)
     emit(mode, {"run_dir": str(run_dir), "written": [str(run_dir / n) for n in RUN_FILES],

@@ -90,3 +90,22 @@ def config_mapping(config: str | Path | Mapping[str, Any] | None) -> dict[str, A
     if isinstance(config, Mapping):
         return dict(config)
     return read_config(config)
+
+
+def section_settings(model: Any, section: Mapping[str, Any] | None, overrides: Mapping[str, Any],
+                     name: str) -> Any:  # fmt: skip
+    """``model`` built from a config file's ``[name]`` section with the non-None
+    ``overrides`` (CLI flags, keyword arguments) on top.
+
+    Raises:
+        ConfigError: ``bad [name] settings: field: problem; ...``.
+    """
+    from pydantic import ValidationError
+
+    merged = dict(section or {})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return model(**merged)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise ConfigError(f"bad [{name}] settings: {problems}") from None

@@ -29,6 +29,11 @@ class RunContext:
         embedder: an object with ``encode(texts) -> array`` (e.g. ``LocalEmbedder``),
             or None; operators fall back to ``llm.embed`` when it is None.
         seed: the run's seed; operators derive their own random streams from it.
+        pipeline_executor: where pipelines run with this context (an ``Executor`` or
+            its settings; None for the local executor). Operators never look at it.
+        spec: how to build this context again in another process or on another
+            node (an object with an async context manager ``open()`` giving a
+            ``RunContext``, and picklable); the Ray executor needs it.
     """
 
     databases: Any = None
@@ -36,6 +41,8 @@ class RunContext:
     llm: Any = None
     embedder: Any = None
     seed: int = 0
+    pipeline_executor: Any = None
+    spec: Any = None
     # The executor's worker pool serves one caller at a time; batches run concurrently.
     _exec_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -60,6 +60,9 @@ class Operator(ABC):
     Params: ClassVar[type[Params]] = Params
     # Bump when the operator's behaviour changes, so old checkpoints are not reused.
     version: ClassVar[int] = 1
+    # At most this many records per batch (None: the pipeline's batch size). An operator
+    # that turns one record into hundreds sets it, so its batch, not the run, bounds memory.
+    max_batch: ClassVar[int | None] = None
 
     def __init__(self, **params: Any) -> None:
         try:

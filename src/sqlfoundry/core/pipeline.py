@@ -7,6 +7,7 @@ Layout of a run directory::
         batch-<k>.jsonl                    output of batch k (written atomically)
         rejects-<k>.jsonl
         done                               present once every batch is written
+                                           (a Ray run writes part-*.jsonl instead)
       data.jsonl                           the final records
       rejects.jsonl                        every reject: operator, reason, record
       manifest.json                        steps, counts, timings
@@ -16,63 +17,34 @@ the signature of its input (the previous step, or the seed records). Running
 the same pipeline again reuses every finished step and every finished batch of
 an interrupted step; changing a step changes its signature and those of the
 steps after it, so exactly those run again.
+
+Where the steps run is the executor's business (:mod:`sqlfoundry.core.executors`):
+the local one by default, Ray Data with ``executor="ray"``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import ConfigError, InputError
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, check_output
-from sqlfoundry.core.operator import Operator, Reject
-from sqlfoundry.core.progress import batch_progress
+from sqlfoundry.core.executors.base import make_executor
+from sqlfoundry.core.io import check_output
+from sqlfoundry.core.operator import Operator
 from sqlfoundry.core.registry import build
+from sqlfoundry.core.runs import RunResult, StepReport, records_signature
 from sqlfoundry.core.sample import Sample
+
+__all__ = ["DEFAULT_BATCH_SIZE", "Pipeline", "RunResult", "StepReport", "load_samples",
+           "records_signature"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 256
-
-
-def records_signature(samples: Sequence[Sample]) -> str:
-    """A short hash of the records' content: the input part of a step's signature."""
-    digest = hashlib.sha256()
-    for s in samples:
-        digest.update(json.dumps(s.to_json_dict(), sort_keys=True, ensure_ascii=False).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()[:16]
-
-
-@dataclass
-class StepReport:
-    operator: str
-    signature: str
-    inputs: int
-    outputs: int
-    rejects: int
-    seconds: float
-    reused: bool
-    reasons: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class RunResult:
-    samples: list[Sample]
-    rejects: list[dict[str, Any]]
-    steps: list[StepReport]
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 class Pipeline:
@@ -159,6 +131,7 @@ class Pipeline:
         progress: Callable[[str, float, int], None] | None = None,
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
+        executor: Any = None,
     ) -> RunResult:
         """Run every step over ``samples``, resuming from what ``run_dir`` already holds.
 
@@ -172,10 +145,19 @@ class Pipeline:
             record: how a final sample is written to ``data.jsonl`` (the
                 synthesis output uses ``SQL`` and ``cot_reasoning``, for example);
                 ``Sample.to_json_dict`` by default.
+            executor: where the steps run: an ``Executor``, its settings, ``"local"``
+                or ``"ray"``; by default the context's (``ctx.pipeline_executor``),
+                else the local executor.
         """
         return asyncio.run(
             self.arun(
-                samples, run_dir, ctx, progress=progress, input_rejects=input_rejects, record=record
+                samples,
+                run_dir,
+                ctx,
+                progress=progress,
+                input_rejects=input_rejects,
+                record=record,
+                executor=executor,
             )  # fmt: skip
         )
 
@@ -188,118 +170,15 @@ class Pipeline:
         progress: Callable[[str, float, int], None] | None = None,
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
+        executor: Any = None,
     ) -> RunResult:
         """:meth:`run`, for callers already inside an event loop."""
-        run_dir = Path(run_dir)
-        check_output(run_dir, folder=True)  # before any step, not when the first one is done
-        (run_dir / "steps").mkdir(parents=True, exist_ok=True)
-        current = list(samples)
-        signature = records_signature(current)
-        all_rejects: list[dict[str, Any]] = list(input_rejects)
-        reports = []
-        for number, op in enumerate(self.operators, start=1):
-            signature = hashlib.sha256(f"{signature}:{op.signature(ctx)}".encode()).hexdigest()[:16]
-            step_dir = run_dir / "steps" / f"{number:02d}-{op.name}-{signature}"
-            start = time.perf_counter()
-            reused = (step_dir / "done").exists()
-            given = len(current)
-            current, rejects = await self._run_step(op, current, step_dir, ctx, progress)
-            reasons: dict[str, int] = {}
-            for r in rejects:
-                reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
-            reports.append(StepReport(op.name, signature, given, len(current), len(rejects),
-                                      time.perf_counter() - start, reused, reasons))  # fmt: skip
-            all_rejects.extend(rejects)
-        view = record or Sample.to_json_dict
-        atomic_write_jsonl(run_dir / "data.jsonl", (view(s) for s in current))
-        atomic_write_jsonl(run_dir / "rejects.jsonl", all_rejects)
-        manifest = {
-            "steps": [r.__dict__ for r in reports],
-            "records": len(current),
-            "rejects": len(all_rejects),
-        }
-        atomic_write_text(run_dir / "manifest.json", json.dumps(manifest, indent=2))
-        return RunResult(current, all_rejects, reports)
-
-    async def _run_step(
-        self,
-        op: Operator,
-        samples: list[Sample],
-        step_dir: Path,
-        ctx: Any,
-        progress: Callable[[str, float, int], None] | None,
-    ) -> tuple[list[Sample], list[dict[str, Any]]]:
-        step_dir.mkdir(parents=True, exist_ok=True)
-        batches = [
-            samples[i : i + self.batch_size] for i in range(0, len(samples), self.batch_size)
-        ]
-        results: list[tuple[list[Sample], list[dict[str, Any]]] | None] = [None] * len(batches)
-        done = 0
-        gate = asyncio.Semaphore(self.concurrent_batches)
-        # How far each running batch says it is (see sqlfoundry.core.progress).
-        partial: dict[int, float] = {}
-        loop, loop_thread = asyncio.get_running_loop(), threading.get_ident()
-        if progress:
-            progress(op.name, 0, len(batches))  # the step starts
-
-        def advance(k: int, fraction: float) -> None:
-            if threading.get_ident() != loop_thread:  # a worker thread of the batch
-                loop.call_soon_threadsafe(advance, k, fraction)
-                return
-            if k not in partial and results[k] is not None:
-                return  # the batch finished before this late report arrived
-            partial[k] = fraction
-            if progress:
-                progress(op.name, done + sum(partial.values()), len(batches))
-
-        async def one(k: int, batch: list[Sample]) -> None:
-            nonlocal done
-            data_path = step_dir / f"batch-{k:05d}.jsonl"
-            reject_path = step_dir / f"rejects-{k:05d}.jsonl"
-            results[k] = _load_batch(data_path, reject_path)
-            if results[k] is None:
-                async with gate:
-                    with batch_progress(lambda fraction: advance(k, fraction)):
-                        result = await op.process(batch, ctx)
-                kept = [s.to_json_dict() for s in result.samples]
-                dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
-                # The rejects file is written last, so its presence marks a finished batch.
-                atomic_write_jsonl(data_path, kept)
-                atomic_write_jsonl(reject_path, dropped)
-                # What the next step sees is what a resumed run would read back.
-                results[k] = ([Sample(**d) for d in kept], dropped)
-            partial.pop(k, None)
-            done += 1
-            if progress:
-                progress(op.name, done + sum(partial.values()), len(batches))
-
-        tasks = [asyncio.ensure_future(one(k, batch)) for k, batch in enumerate(batches)]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            raise
-        out: list[Sample] = []
-        rejects: list[dict[str, Any]] = []
-        for kept, dropped in results:  # type: ignore[misc]
-            out.extend(kept)
-            rejects.extend(dropped)
-        atomic_write_text(step_dir / "done", "")
-        return out, rejects
-
-
-def _load_batch(
-    data_path: Path, reject_path: Path
-) -> tuple[list[Sample], list[dict[str, Any]]] | None:
-    """A finished batch's checkpoint, or None when it must run (again)."""
-    if not (reject_path.exists() and data_path.exists()):
-        return None
-    try:
-        return [Sample(**d) for d in _read_jsonl(data_path)], _read_jsonl(reject_path)
-    except (ValueError, TypeError) as err:
-        log.warning("%s: unreadable checkpoint, running the batch again: %s", data_path, err)
-        return None
+        check_output(Path(run_dir), folder=True)  # before any step, not when the first one is done
+        chosen = make_executor(
+            executor if executor is not None else getattr(ctx, "pipeline_executor", None)
+        )
+        return await chosen.execute(self, list(samples), Path(run_dir), ctx, progress=progress,
+                                    input_rejects=input_rejects, record=record)  # fmt: skip
 
 
 def load_samples(path: str | Path) -> list[Sample]:

@@ -23,7 +23,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import ConfigError
@@ -111,15 +111,9 @@ class SynthSettings(BaseModel):
         cls, section: dict[str, Any] | None, overrides: dict[str, Any]
     ) -> SynthSettings:
         """The settings of a config file's ``[synth]`` section with the non-None ``overrides`` on top."""
-        merged = dict(section or {})
-        merged.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls(**merged)
-        except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
-            )
-            raise ConfigError(f"bad [synth] settings: {problems}") from None
+        from sqlfoundry.core.config import section_settings
+
+        return section_settings(cls, section, overrides, "synth")
 
 
 def step_list(mode: Mode, settings: SynthSettings) -> list[dict[str, Any]]:
@@ -165,25 +159,27 @@ def build_pipeline(mode: Mode, settings: SynthSettings) -> Pipeline:
     return Pipeline(operators, batch_size=settings.batch_size, concurrent_batches=concurrent)
 
 
-class _Encoder:
-    """Gives the local embedder the ``encode`` the operators call."""
-
-    def __init__(self, embedder: Any) -> None:
-        self._embedder = embedder
-
-    def encode(self, texts: list[str]) -> Any:
-        return self._embedder.embed(texts)
-
-
 @contextlib.asynccontextmanager
 async def run_context(
-    settings: SynthSettings, databases: Any, llm_config: Any = None
+    settings: SynthSettings, databases: Any, llm_config: Any = None, executor: Any = None
 ) -> AsyncIterator[RunContext]:
     """Open what a run needs: the SQL worker pool, and for the LLM engine the client
-    (checked with a preflight before any work) and an embedder."""
-    from sqlfoundry.db.pool import SafeExecutor
+    (checked with a preflight before any work) and an embedder.
 
-    executor = SafeExecutor(databases, workers=settings.workers, timeout=settings.timeout)
+    Args:
+        executor: where the run's pipelines go (an ``Executor``, ``ExecutorSettings``,
+            ``"local"`` or ``"ray"``; None: local). The context carries it, with the
+            spec a Ray actor rebuilds the context from.
+    """
+    from sqlfoundry.core.executors import make_executor
+    from sqlfoundry.db.pool import SafeExecutor
+    from sqlfoundry.llm.context_spec import ContextSpec, shared_llm_config
+
+    chosen = make_executor(executor)
+    remote = chosen.kind != "local"
+    # On Ray the actors run the SQL; the driver keeps no worker processes.
+    sql = SafeExecutor(databases, workers=0 if remote else settings.workers,
+                       timeout=settings.timeout)  # fmt: skip
     llm = None
     try:
         embedder = None
@@ -198,23 +194,25 @@ async def run_context(
                 )
             llm = LLMClient(llm_config)
             await llm.preflight()
-            if settings.embedder == "local":
+            if settings.embedder == "local" and not remote:
                 embedder = local_embedder()
-        yield RunContext(databases=databases, executor=executor, llm=llm, embedder=embedder,
-                         seed=settings.seed)  # fmt: skip
+        llm_spec = shared_llm_config(llm_config) if settings.engine == "llm" else None
+        spec = ContextSpec(databases=databases, llm=llm_spec, seed=settings.seed,
+                           workers=0, timeout=settings.timeout,
+                           embedder=settings.embedder if llm is not None else "none")  # fmt: skip
+        yield RunContext(databases=databases, executor=sql, llm=llm, embedder=embedder,
+                         seed=settings.seed, pipeline_executor=chosen, spec=spec)  # fmt: skip
     finally:
-        executor.close()
+        sql.close()
         if llm is not None:
             await llm.aclose()
+        if chosen is not executor:
+            chosen.close()  # one this run made (a Ray instance it started)
 
 
 def local_embedder() -> Any:
     """The packaged MiniLM when the ``embed`` extra is installed; else None (the
-    endpoint's /v1/embeddings is used)."""
-    import importlib.util
+    endpoint's /v1/embeddings is used). See :func:`sqlfoundry.llm.context_spec.local_embedder`."""
+    from sqlfoundry.llm.context_spec import local_embedder as packaged
 
-    if importlib.util.find_spec("sentence_transformers") is None:
-        return None
-    from sqlfoundry.llm import LocalEmbedder
-
-    return _Encoder(LocalEmbedder())
+    return packaged()

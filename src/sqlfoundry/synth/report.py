@@ -81,16 +81,16 @@ def quality(result: RunResult, schema_of: Callable[[str], Any] | None = None) ->
 
     checked = sum(s.inputs for s in result.steps if s.operator == "sql_semantic_filter")
     samples = result.samples
-    out: dict[str, Any] = {"semantic_checks": check_counts(result.rejects, checked)}
+    out: dict[str, Any] = {"semantic_checks": check_counts(result.iter_rejects(), checked)}
     generated = sum(s.outputs for s in result.steps if s.operator == "sql_generator")
-    by_generator = check_counts(result.rejects, 0, operator="sql_generator")
+    by_generator = check_counts(result.iter_rejects(), 0, operator="sql_generator")
     turned_down = sum(by_generator["dropped"].values())
     if turned_down or any(
         (s.meta.get("semantic") or {}).get("by") == "sql_generator" for s in samples
     ):
         # The offline generator runs the same checks on every candidate it keeps.
         out["generator_checks"] = check_counts(
-            result.rejects, generated + turned_down, operator="sql_generator"
+            result.iter_rejects(), generated + turned_down, operator="sql_generator"
         )
     out.update(
         {
@@ -138,7 +138,7 @@ def summarize(
     """
     rejects: dict[str, Counter] = {}
     examples: dict[tuple[str, str], list[str]] = {}
-    for r in result.rejects:
+    for r in result.iter_rejects():
         reason = str(r.get("reason", ""))
         kind = reason.split(":", 1)[0]
         rejects.setdefault(r.get("operator", "?"), Counter())[kind] += 1

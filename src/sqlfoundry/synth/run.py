@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlfoundry.core.io import atomic_write_text
 from sqlfoundry.core.pipeline import Pipeline
+from sqlfoundry.core.runs import RunResult
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.core.sync import run_sync
 from sqlfoundry.synth.pipelines import Mode, SynthSettings, build_pipeline, run_context
@@ -31,7 +32,8 @@ class SynthesisRun:
     """What one run made.
 
     Attributes:
-        samples: the finished records, as :class:`~sqlfoundry.core.sample.Sample`.
+        samples: the finished records, as :class:`~sqlfoundry.core.sample.Sample`
+            (read from the run's checkpoint the first time they are asked for).
         rejects: every record left out, with the operator and the reason
             (the lines of ``rejects.jsonl``).
         summary: the run summary (the content of ``summary.json``).
@@ -39,8 +41,8 @@ class SynthesisRun:
         usage: the LLM usage (``sqlfoundry.llm.Usage``), None for the offline engine.
     """
 
-    samples: list[Sample]
-    rejects: list[dict[str, Any]]
+    samples: list[Sample] = field(repr=False)
+    rejects: list[dict[str, Any]] = field(repr=False)
     summary: dict[str, Any]
     run_dir: Path | None = None
     usage: Any = field(default=None, repr=False)
@@ -64,6 +66,50 @@ class SynthesisRun:
         return export_report(self.samples, fmt, out_dir, **options)
 
 
+class _LazyRun(SynthesisRun):
+    """A :class:`SynthesisRun` whose records stay on disk until asked for."""
+
+    def __init__(self, result: Any, summary: dict[str, Any], run_dir: Path, usage: Any) -> None:
+        self._result = result
+        self.summary, self.run_dir, self.usage = summary, run_dir, usage
+
+    @property  # type: ignore[override]
+    def samples(self) -> list[Sample]:
+        return self._result.samples
+
+    @property  # type: ignore[override]
+    def rejects(self) -> list[dict[str, Any]]:
+        return self._result.rejects
+
+    def __len__(self) -> int:
+        return self._result.count if self._result.count is not None else len(self.samples)
+
+
+@dataclass(slots=True)
+class SummaryRecord:
+    """What the summary and the report read of a record (a slotted object: a few
+    hundred bytes a record, against a couple of KiB for a whole ``Sample``)."""
+
+    id: str
+    db_id: str
+    question: str | None
+    sql: str | None
+    hardness: str | None
+    difficulty: str | None
+    component_difficulty: str | None
+    execution_difficulty: str | None
+    meta: dict[str, Any]
+
+
+def summary_sample(sample: Sample) -> SummaryRecord:
+    """A record's summary view: no prompt, no reasoning, no provenance."""
+    semantic = sample.meta.get("semantic")
+    return SummaryRecord(sample.id, sample.db_id, sample.question, sample.sql, sample.hardness,
+                         sample.difficulty, sample.component_difficulty,
+                         sample.execution_difficulty,
+                         {"semantic": semantic} if semantic is not None else {})  # fmt: skip
+
+
 async def arun_mode(
     mode: Mode,
     seeds: Sequence[Sample],
@@ -75,6 +121,7 @@ async def arun_mode(
     pipeline: Pipeline | None = None,
     input_rejects: Sequence[dict[str, Any]] = (),
     progress: Progress | None = None,
+    executor: Any = None,
 ) -> SynthesisRun:
     """Run ``mode`` over ``seeds`` and write the run's files into ``run_dir``.
 
@@ -88,6 +135,8 @@ async def arun_mode(
         pipeline: the pipeline to run; by default the mode's, built from ``settings``.
         input_rejects: problems found while reading the input; they head ``rejects.jsonl``.
         progress: called with (operator, batches done, batches) as batches finish.
+        executor: where the steps run: an ``Executor``, ``ExecutorSettings``, ``"local"``
+            (the default) or ``"ray"``.
 
     Raises:
         ConfigError: a bad setting, or the LLM engine with no endpoint.
@@ -98,19 +147,22 @@ async def arun_mode(
     pipeline = pipeline or build_pipeline(mode, settings)
     run_dir = Path(run_dir)
     start = time.perf_counter()
-    async with run_context(settings, databases, llm) as ctx:
+    async with run_context(settings, databases, llm, executor) as ctx:
         result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
                                      input_rejects=input_rejects, record=output_record)  # fmt: skip
         usage = ctx.llm.usage if ctx.llm is not None else None
-    summary = summarize(result, mode=mode, engine=settings.engine,
+    # The records stream from the last checkpoint; only their summary view is held.
+    slim = RunResult([summary_sample(s) for s in result.iter_samples()], steps=result.steps,
+                     read_rejects=result.iter_rejects)  # fmt: skip
+    summary = summarize(slim, mode=mode, engine=settings.engine,
                         seconds=time.perf_counter() - start,
                         input_count=len(seeds) + len(input_rejects),
                         usage=usage.to_dict() if usage else None,
                         schema_of=lambda db_id: databases.schema(db_id, sample_values=0))  # fmt: skip
     summary["settings"] = settings.model_dump(mode="json")
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
-    atomic_write_text(run_dir / "report.html", render_report(summary, result.samples))
-    return SynthesisRun(result.samples, result.rejects, summary, run_dir, usage)
+    atomic_write_text(run_dir / "report.html", render_report(summary, slim.samples))
+    return _LazyRun(result, summary, run_dir, usage)
 
 
 def run_mode(

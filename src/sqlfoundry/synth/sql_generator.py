@@ -155,10 +155,13 @@ class SQLGenerator(EngineOperator):
     # 3: candidates the semantic checks turn down are rejects with the check's reason;
     # undeclared references (country.Capital) are keys, 0/1 text is a flag, COUNT(key)
     # over a join uses the counted table's key.
-    version = 3
+    version = 4  # 4: batches of 16 databases (older checkpoints are cut otherwise)
     inputs = ("db_id",)
     outputs = ("sql", "hardness")
     Params = SQLGeneratorParams
+    # A database seed becomes num_per_db records (and more rejects): 16 databases a batch
+    # keep a large run's memory flat and still give the worker processes several each.
+    max_batch = 16
 
     # ------------------------------------------------------------------ offline
 

@@ -182,6 +182,8 @@ class RunConfig(_Strict):
     exec_process: list[Any] | dict[str, Any] | None = None
     run: RunSettings = Field(default_factory=RunSettings)
     bench: dict[str, Any] = Field(default_factory=dict)
+    # where the tasks' pipelines run: sqlfoundry.core.executors.ExecutorSettings
+    executor: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _tasks(self) -> RunConfig:

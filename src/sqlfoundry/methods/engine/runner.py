@@ -80,10 +80,18 @@ class Engine:
         llm_config: the ``LLMConfig`` (file < environment < flags), or None for no LLM.
         embedder: an object with ``encode(texts)``; by default the local embedder when
             a stage needs embeddings and the ``embed`` extra is installed.
+        executor: where the tasks' pipelines run (an ``Executor``, ``ExecutorSettings``,
+            ``"local"`` or ``"ray"``); by default the config's ``[executor]``, else local.
     """
 
-    def __init__(self, config: RunConfig, *, llm_config: Any = None, embedder: Any = None) -> None:
+    def __init__(self, config: RunConfig, *, llm_config: Any = None, embedder: Any = None,
+                 executor: Any = None) -> None:  # fmt: skip
+        from sqlfoundry.core.executors import ExecutorSettings
+
         self.config = config
+        self.executor = executor
+        if executor is None:  # checked now, before any work
+            self.executor = ExecutorSettings.from_sources(config.executor, {})
         self.llm_config = llm_config
         self.embedder = embedder
         self.plan: Plan | None = None
@@ -152,6 +160,12 @@ class Engine:
         embedder = self._embedder()
         # Embeddings from the endpoint need the client even when no stage chats with it.
         llm = await self._open_llm("embedder" in self.needs and embedder is None)
+        from sqlfoundry.core.executors import make_executor
+        from sqlfoundry.llm.context_spec import ContextSpec, shared_llm_config
+
+        executor = make_executor(self.executor)
+        remote = executor.kind != "local"
+        llm_spec = shared_llm_config(self.llm_config) if llm is not None else None
         contexts: dict[str, RunContext] = {}
         self._records: dict[str, list[Sample]] = {}
         self._done: dict[str, asyncio.Event] = {t: asyncio.Event() for t in self.builds}
@@ -162,16 +176,22 @@ class Engine:
                 from sqlfoundry.db.pool import SafeExecutor
 
                 settings = self.config.run
-                executor = SafeExecutor(dataset.manager, workers=settings.workers,
-                                        timeout=settings.timeout, max_rows=10_000)  # fmt: skip
-                contexts[key] = RunContext(databases=dataset.manager, executor=executor, llm=llm,
-                                           embedder=embedder, seed=settings.seed)  # fmt: skip
+                sql = SafeExecutor(dataset.manager, workers=0 if remote else settings.workers,
+                                   timeout=settings.timeout, max_rows=10_000)  # fmt: skip
+                spec = ContextSpec(databases=dataset.manager, llm=llm_spec, seed=settings.seed,
+                                   workers=0, timeout=settings.timeout, max_rows=10_000,
+                                   embedder="local" if embedder is not None else "none")  # fmt: skip
+                contexts[key] = RunContext(databases=dataset.manager, executor=sql, llm=llm,
+                                           embedder=embedder, seed=settings.seed,
+                                           pipeline_executor=executor, spec=spec)  # fmt: skip
             await self._run_plan(self.plan, run_dir, contexts, progress)
         finally:
             for ctx in contexts.values():
                 ctx.executor.close()
             if llm is not None:
                 await llm.aclose()
+            if executor is not self.executor:
+                executor.close()  # one this run made (a Ray instance it started)
         report = {
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - start, 3),

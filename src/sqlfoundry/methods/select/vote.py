@@ -8,6 +8,11 @@ largest group wins; between groups of the same size the faster wins, timed again
 winner is the first candidate of its group. No model is asked. Squrve's
 ``FastExecSelector``.
 
+Times that differ by less than ``near_ms`` (or ``near_share`` of the fastest) are
+the same time: the earliest of those groups wins. Sub-millisecond differences are
+noise, and without this rule the same run on another machine (or another Ray
+node) could pick another candidate.
+
 ``ties = "first"`` breaks a tie by candidate order instead of time, for
 candidates that come ranked (the offline method's top k).
 """
@@ -49,7 +54,11 @@ def tied_groups(runs: Sequence[CandidateRun]) -> list[list[CandidateRun]]:
 
 
 def vote(
-    runs: Sequence[CandidateRun], timing: Callable[[list[CandidateRun]], float] | None = None
+    runs: Sequence[CandidateRun],
+    timing: Callable[[list[CandidateRun]], float] | None = None,
+    *,
+    near_ms: float = 0.0,
+    near_share: float = 0.0,
 ) -> CandidateRun | None:
     """The winning run by the rule of the module doc; None when no candidate ran.
 
@@ -57,6 +66,8 @@ def vote(
         runs: every candidate's run.
         timing: milliseconds a group takes (default: its fastest member's measured
             time); asked only of groups tied on size.
+        near_ms, near_share: groups within this many milliseconds (or this share)
+            of the fastest count as equally fast; the earliest of them wins.
     """
     tied = tied_groups(runs)
     if not tied:
@@ -64,7 +75,10 @@ def vote(
     if len(tied) == 1:
         return tied[0][0]
     clock = timing or (lambda group: min(r.elapsed_ms for r in group))
-    return min(tied, key=lambda g: (clock(g), g[0].index))[0]
+    times = {g[0].index: clock(g) for g in tied}
+    fastest = min(times.values())
+    margin = max(near_ms, near_share * fastest)
+    return min(tied, key=lambda g: (times[g[0].index] > fastest + margin, g[0].index))[0]
 
 
 class VoteParams(Params):
@@ -72,10 +86,14 @@ class VoteParams(Params):
     Attributes:
         ties: ``fastest`` (Alpha-SQL's rule) or ``first`` (the earliest candidate's group).
         timing_runs: executions per tied group when sizes tie (the median decides).
+        near_ms, near_share: times this close to the fastest are the same time (the
+            earliest candidate's group wins among them), so noise does not decide.
     """
 
     ties: Literal["fastest", "first"] = "fastest"
     timing_runs: int = Field(3, ge=1, le=50)
+    near_ms: float = Field(1.0, ge=0)
+    near_share: float = Field(0.25, ge=0)
 
 
 @register
@@ -103,7 +121,8 @@ class ExecVoteSelector(Stage):
                     [(group[0].sql, sample.db_id)] * self.params.timing_runs
                 )
                 timings[group[0].index] = statistics.median(r.elapsed_ms for r in results)
-            winner = vote(runs, (lambda group: timings[group[0].index]) if timings else None)
+            winner = vote(runs, (lambda group: timings[group[0].index]) if timings else None,
+                          near_ms=self.params.near_ms, near_share=self.params.near_share)  # fmt: skip
         if winner is None:
             keep_first(sample, "exec_vote")
         sample.pred_sql = winner.sql
