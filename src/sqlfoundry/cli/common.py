@@ -6,20 +6,23 @@ registers them on the app.
 
 from __future__ import annotations
 
-import logging
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from sqlfoundry.cli.console import (  # noqa: F401 - re-exported for the command modules
+    err,
+    escape,
+    fail,
+    out,
+    progress_bar,
+    setup_logging,
+    steps_progress,
+)
+from sqlfoundry.cli.databases import database_manager  # noqa: F401 - re-exported
 from sqlfoundry.core.errors import SqlfoundryError
-
-out = Console()
-err = Console(stderr=True)
-
 
 # ----------------------------------------------------------------- choices
 # Options with a fixed set of values are enums, so typer lists them in --help, completes
@@ -176,63 +179,6 @@ Engine = Annotated[
 Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data.")]
 Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
 Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per query.")]
-
-
-def setup_logging(verbose: bool) -> None:
-    """Send log records to stderr through rich: debug with ``--verbose``, else warnings."""
-    from rich.logging import RichHandler
-
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
-    )
-    # sqlglot warns on every statement it falls back on; our own messages say more.
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
-
-
-def fail(error: SqlfoundryError | str, code: int = 2) -> NoReturn:
-    """Print one error line and leave with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def database_manager(db_root: Path | None, server: str | None, password_env: str | None) -> Any:
-    """The ``DatabaseManager`` for ``--db-root`` or ``--server``; fails when neither is given."""
-    from sqlfoundry.db.manager import DatabaseManager, ServerSettings
-
-    if db_root is None and server is None:
-        fail("give --db-root DIR (or set SQLFOUNDRY_DB_ROOT) or --server URL")
-    try:
-        settings = ServerSettings.from_url(server, password_env=password_env) if server else None
-        return DatabaseManager(root=db_root, server=settings)
-    except SqlfoundryError as error:
-        fail(error)
-
-
-def progress_bar(description: str, total: int) -> tuple[Any, Any]:
-    """A rich progress bar on stderr (off when stderr is not a terminal) and its advance()."""
-    progress = steps_progress(unit="")
-    task = progress.add_task(description, total=total)
-    return progress, lambda n: progress.advance(task, n)
-
-
-def steps_progress(description: str = "[bold]{task.description}", unit: str = "batches") -> Any:
-    """Rich progress bars on stderr: what runs, its bar, ``N/M unit`` done, the time spent
-    and the time left (off when stderr is not a terminal)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
-                    TextColumn(unit), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=err, transient=False,
-                    disable=not err.is_terminal)  # fmt: skip
 
 
 def load_config_file(path: Path | None) -> dict[str, Any]:

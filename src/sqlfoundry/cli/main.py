@@ -11,10 +11,10 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
 from sqlfoundry.cli.common import err, out, setup_logging
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 app = typer.Typer(

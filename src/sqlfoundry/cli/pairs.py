@@ -20,7 +20,6 @@ from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from sqlfoundry.cli.common import (
@@ -43,6 +42,7 @@ from sqlfoundry.cli.common import (
     llm_config,
     load_config_file,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 Out = Annotated[Path, typer.Option("--out", help="Where the pairs go: FILE.jsonl or FILE.csv.")]

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from sqlfoundry.cli.common import LogLevel, ServiceType, choice, err, fail, load_config_file
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 QUICK_SERVICE = "nl2sql"

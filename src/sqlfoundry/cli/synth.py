@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from sqlfoundry.cli.common import (
@@ -32,6 +31,7 @@ from sqlfoundry.cli.common import (
     out,
     steps_progress,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 ConfigFile = Annotated[
