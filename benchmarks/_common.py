@@ -38,17 +38,29 @@ def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, list[float]
     return statistics.median(runs), runs
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (user + system)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def side_by_side(
-    runners: dict[str, Callable[[], object]], repeat: int = 5
+    runners: dict[str, Callable[[], object]],
+    repeat: int = 5,
+    cpu: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
     """Wall seconds of every runner, ``repeat`` rounds, the runners taking turns in each
-    round, so a change in the machine's load falls on all of them alike."""
+    round, so a change in the machine's load falls on all of them alike. ``cpu``, when
+    given, gets each run's CPU seconds (this process and the children it waited for):
+    steadier than wall time when other jobs share the cores."""
     runs: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeat):
         for name, fn in runners.items():
-            start = time.perf_counter()
+            cpu_start, start = cpu_seconds(), time.perf_counter()
             fn()
             runs[name].append(time.perf_counter() - start)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(cpu_seconds() - cpu_start)
     return runs
 
 

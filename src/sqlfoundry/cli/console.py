@@ -83,12 +83,36 @@ class LazyConsole:
         """rich's ``Console.print``; a plain write when rich would add nothing."""
         simple = (len(objects) == 1 and isinstance(objects[0], str) and not options
                   and highlight is False and soft_wrap)  # fmt: skip
-        if simple and self._rich is None and not self.is_terminal:
+        if simple and not self.is_terminal:
             stream = self.file
             stream.write(plain(objects[0]) + "\n")
             stream.flush()
             return
         self.rich.print(*objects, highlight=highlight, soft_wrap=soft_wrap, **options)
+
+    def table(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        """A table whose first column is text and the others figures: rich's on a
+        terminal, elsewhere plain columns (figures to the right) under a rule."""
+        if self.is_terminal:
+            from rich.table import Table
+
+            table = Table(title=title, title_justify="left")
+            for i, header in enumerate(headers):
+                table.add_column(header, justify="right" if i else "left")
+            for row in rows:
+                table.add_row(*row)
+            self.rich.print(table)
+            return
+        widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+
+        def line(cells: list[str]) -> str:
+            first, *rest = cells
+            return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in
+                                                         zip(rest, widths[1:], strict=True))])  # fmt: skip
+
+        text = [title, line(headers), "  ".join("-" * w for w in widths), *map(line, rows)]
+        self.file.write("\n".join(text) + "\n")
+        self.file.flush()
 
     def __getattr__(self, name: str) -> Any:
         # rule(), status(), width... are rich's.

@@ -153,6 +153,11 @@ def _run(command: str, values: dict[str, Any]) -> None:
 
 def main() -> None:
     """The ``sqlfoundry`` command: a library error anywhere ends in one line, exit code 2."""
+    if sys.argv[1:] == ["--version"]:
+        from sqlfoundry import __version__
+
+        print(f"sqlfoundry {__version__}")
+        return
     fast = parse(sys.argv[1:])
     if fast is None:
         from sqlfoundry.cli.main import main as full

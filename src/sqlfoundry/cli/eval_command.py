@@ -76,21 +76,14 @@ def run_eval(pred: Path, gold: Path | None, bench: str | None, db_root: Path | N
 
 
 def _eval_summary(report: dict[str, Any], written: list[Path]) -> None:
-    from rich.table import Table
-
     headline = [f"{k.upper()} {report[k] * 100:.2f}%" for k in ("ex", "em") if k in report]
     headline += [f"{k.upper()} {report[k]:.2f}" for k in ("ves", "r_ves") if k in report]
     out.print(f"[bold]{report['count']} items[/] ({report['mode']} mode, {report['seconds']} s): "
               + " · ".join(headline), highlight=False, soft_wrap=True)  # fmt: skip
     metrics = [k for k in ("ex", "em") if k in report]
-    table = Table(title="by difficulty", title_justify="left")
-    table.add_column("difficulty")
-    table.add_column("count", justify="right")
-    for k in metrics:
-        table.add_column(k.upper(), justify="right")
-    for name, row in report["by_difficulty"].items():
-        table.add_row(name, str(row["count"]), *(f"{row[k] * 100:.1f}%" for k in metrics))
-    out.print(table)
+    rows = [[name, str(row["count"]), *(f"{row[k] * 100:.1f}%" for k in metrics)]
+            for name, row in report["by_difficulty"].items()]  # fmt: skip
+    out.table("by difficulty", ["difficulty", "count", *(k.upper() for k in metrics)], rows)
     if report.get("failures"):
         count = report["count"] or 1
         out.print("wrong: " + " · ".join(f"{c} {n} ({100 * n / count:.1f}%)"
