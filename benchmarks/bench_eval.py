@@ -53,8 +53,10 @@ def gold_as_pred(gold: Path, folder: Path) -> Path:
     return pred
 
 
-def eval_command(gold: Path, pred: Path, out: Path, em: bool = False) -> list[str]:
+def eval_command(gold: Path, pred: Path, out: Path, em: bool = False,
+                 mode: str | None = None) -> list[str]:  # fmt: skip
     extra = ["--metrics", "ex,em", "--tables", str(SPIDER / "tables.json")] if em else []
+    extra += ["--mode", mode] if mode else []
     return [str(CLI), "eval", "--gold", str(gold), "--pred", str(pred),
             "--db-root", str(SPIDER / "database"), "--out", str(out), *extra]  # fmt: skip
 
@@ -92,9 +94,12 @@ def main() -> None:
             "sqlfoundry eval": lambda: run(eval_command(dev, dev_pred, out), env=warm_env),
             "sqlfoundry eval, cold": lambda: cold(eval_command(dev, dev_pred, out),
                                                   folder / "cold-cache"),
+            # BIRD's semantics (sets of rows, the queries as written), as the BIRD peer scores.
+            "sqlfoundry eval --mode bird": lambda: run(eval_command(dev, dev_pred, out,
+                                                                    mode="bird"), env=warm_env),
         }  # fmt: skip
         ours_ex = lambda: json.loads(out.read_text())["ex"]  # noqa: E731
-        accuracy = {"sqlfoundry eval": ours_ex, "sqlfoundry eval, cold": ours_ex}
+        accuracy = {name: ours_ex for name in runners}
         try:
             ts_cmd = testsuite.command(dev, dev_pred, SPIDER / "database", SPIDER / "tables.json",
                                        args.peers / FOLDERS["test-suite"])  # fmt: skip
@@ -126,9 +131,13 @@ def main() -> None:
         for name, times in runs.items():
             ex = accuracy[name]()
             median = statistics.median(times)
-            print(f"{name:<26} {ex:>7.4f}  {spread(times):<34} "
+            print(f"{name:<28} {ex:>7.4f}  {spread(times):<34} "
                   f"{statistics.median(cpu[name]):>6.3f} s  "
                   f"{median / ours:.2f}x / {median / ours_cold:.2f}x")  # fmt: skip
+        if "BIRD evaluation_ex.py" in runs:
+            bird_mode = statistics.median(runs["sqlfoundry eval --mode bird"])
+            print(f"BIRD evaluation_ex.py against sqlfoundry in bird mode (the same semantics): "
+                  f"{statistics.median(runs['BIRD evaluation_ex.py']) / bird_mode:.2f}x")  # fmt: skip
 
         pert_gold, pert_pred, n_pert = perturbed_files(folder)
         train_pred = gold_as_pred(train, folder)

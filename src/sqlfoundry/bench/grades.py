@@ -11,7 +11,6 @@ written is ignored: grades are then parsed, as without a cache.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from importlib.util import find_spec
@@ -22,13 +21,19 @@ MAX_GRADES = 200_000
 _SOURCES = ("sql/hardness.py", "sql/parse.py")
 
 
+try:  # hashlib's own BLAKE2, without loading OpenSSL's bindings as hashlib does
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
+
+
 def _key(sql: str) -> str:
-    return hashlib.blake2b(sql.encode("utf-8"), digest_size=12).hexdigest()
+    return blake2b(sql.encode("utf-8"), digest_size=12).hexdigest()
 
 
 def _version() -> str:
     """A digest of the grading code and of sqlglot's version file (read, not imported)."""
-    digest = hashlib.blake2b(digest_size=8)
+    digest = blake2b(digest_size=8)
     package = Path(__file__).resolve().parents[1]
     for name in _SOURCES:
         digest.update((package / name).read_bytes())

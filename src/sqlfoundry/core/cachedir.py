@@ -4,6 +4,7 @@ user's cache folder (``~/.cache/sqlfoundry`` on Linux)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +15,10 @@ def cache_root(env: Mapping[str, str] | None = None) -> Path:
     base = env.get("SQLFOUNDRY_CACHE_DIR")
     if base:
         return Path(base).expanduser()
+    if sys.platform == "linux":
+        # What platformdirs answers on Linux, without importing it on a command's start.
+        xdg = env.get("XDG_CACHE_HOME", "").strip()
+        return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "sqlfoundry"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("sqlfoundry"))
