@@ -93,14 +93,10 @@ class _Helper:
 
         fork = multiprocessing.get_context("fork")
         self.conn, child_end = fork.Pipe(duplex=True)
-        # The helper's garbage collector would touch every page it shares with this
-        # process and copy it; frozen objects are left alone (and unfrozen here after).
-        gc.freeze()
+        self.process = fork.Process(target=_serve, args=(child_end, work, ctx), daemon=True)
         try:
-            self.process = fork.Process(target=_serve, args=(child_end, work, ctx), daemon=True)
             self.process.start()
         finally:
-            gc.unfreeze()
             child_end.close()
 
     def stop(self) -> None:
@@ -114,7 +110,7 @@ class _Helper:
 
 def _serve(conn: Any, work: Work, ctx: RunContext) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    gc.disable()  # short-lived, its own records only: nothing worth collecting
+    gc.freeze()  # what it was forked with stays shared: its collector only sees its own
     own_ctx = _own_executor(ctx)
     try:
         while (share := conn.recv()) is not None:
@@ -141,6 +137,10 @@ def _helpers(owner: Any, work: Work, ctx: RunContext, count: int) -> list[_Helpe
     if _current is not None and (_current[0] is not owner or _current[1] is not ctx):
         stop_helpers()
     if _current is None:
+        # While helpers share this process's pages, its garbage collector leaves the
+        # objects they were forked with alone: traversing them would write to every page
+        # and copy it (the memory of the run twice over); unfrozen when they stop.
+        gc.freeze()
         helpers = []
         for _ in range(count):
             try:
@@ -158,6 +158,7 @@ def stop_helpers() -> None:
         for helper in _current[2]:
             helper.stop()
         _current = None
+        gc.unfreeze()
 
 
 atexit.register(stop_helpers)
