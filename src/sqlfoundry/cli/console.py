@@ -138,6 +138,9 @@ class _NoProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    task_ids = (0,)
+    tasks = ()
+
     def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
         return 0
 

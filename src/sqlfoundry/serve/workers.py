@@ -9,8 +9,8 @@ keys. What they share, and how:
 - the rate limit per key: one SQLite file of buckets in a private temporary
   folder (:class:`sqlfoundry.serve.limits.SharedRateLimiter`), so a key has its
   limit once in all, not once per process;
-- a ``local`` service's index: built by each process for itself, from the pair
-  cache on disk that the first one to finish writes (read-only for the others);
+- a ``local`` service's index: built by each process for itself (reading the
+  pair cache on disk when an earlier run wrote it);
 - nothing else: upstream connections, the preview runner's databases and the
   garbage-collector freeze are each process's own.
 """
