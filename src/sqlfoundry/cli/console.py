@@ -60,10 +60,12 @@ class LazyConsole:
 
     @property
     def file(self) -> Any:
+        """The stream written to: stderr or stdout as it is now (tests swap them)."""
         return sys.stderr if self.stderr else sys.stdout
 
     @property
     def is_terminal(self) -> bool:
+        """Whether the stream is a terminal, as rich would judge it."""
         if self._rich is not None or _FORCED.intersection(os.environ):
             return bool(self.rich.is_terminal)
         isatty = getattr(self.file, "isatty", None)
