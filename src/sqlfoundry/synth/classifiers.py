@@ -56,7 +56,6 @@ from sqlfoundry.db.compare import gold_orders_rows, results_match
 from sqlfoundry.llm import BatchItem, LLMRequest, ParseResult, parse_sql, run_batch
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, SpiderCounts, spider_counts
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
-from sqlfoundry.synth.forked import across_processes
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +129,6 @@ class ComponentClassifier(Operator):
     Params = ComponentClassifierParams
 
     async def process(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
-        # Record by record, pure Python: the batch is shared among the cores.
-        return await across_processes(self._classify, batch, ctx)
-
-    async def _classify(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
         for sample in batch:
             if not sample.sql or not sample.sql.strip():

@@ -46,7 +46,6 @@ from sqlfoundry.llm import LLMRequest, parse_yes_no, render_prompt, run_batch
 from sqlfoundry.sql.parse import sqlglot_dialect
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
 from sqlfoundry.synth.consistency_filter_heuristic import check
-from sqlfoundry.synth.forked import across_processes
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 
 LOW_COVERAGE = "inconsistent: the question does not mention enough of what the SQL uses"
@@ -97,10 +96,6 @@ class SQLConsistencyFilter(EngineOperator):
     # ------------------------------------------------------------------ offline
 
     async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
-        # Record by record, pure Python: the batch is shared among the cores.
-        return await across_processes(self._offline, batch, ctx)
-
-    async def _offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
         for sample in batch:
             problem = self._input_problem(sample, ctx)

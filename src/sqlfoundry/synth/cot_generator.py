@@ -35,7 +35,6 @@ from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.compare import gold_orders_rows, results_match
 from sqlfoundry.llm import LLMRequest, parse_sql, render_prompt, run_batch
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
-from sqlfoundry.synth.forked import across_processes
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 from sqlfoundry.synth.realiser import RealiseError
 from sqlfoundry.synth.realiser.explain import explain
@@ -89,10 +88,6 @@ class CoTGenerator(EngineOperator):
     # ------------------------------------------------------------------ engines
 
     async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
-        # Record by record, pure Python: the batch is shared among the cores.
-        return await across_processes(self._offline, batch, ctx)
-
-    async def _offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
         tasks = await self._start(batch, ctx, out)
         round_: list[tuple[_Task, list[str]]] = []

@@ -42,7 +42,6 @@ from sqlfoundry.db.render import to_ddl
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.llm.templates import PromptTemplate, parse_template
 from sqlfoundry.synth.base import stamp
-from sqlfoundry.synth.forked import across_processes
 
 VARIABLES = ("dialect", "schema", "evidence", "question")
 REQUIRED = ("schema", "question")
@@ -236,10 +235,6 @@ class PromptGenerator(Operator):
         self._schemas = SchemaText(self.params.examples, self.params.max_value_chars)
 
     async def process(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
-        # Record by record, pure Python: the batch is shared among the cores.
-        return await across_processes(self._prompts, batch, ctx)
-
-    async def _prompts(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
         for sample in batch:
             if not sample.question or not sample.question.strip():

@@ -48,7 +48,6 @@ from sqlfoundry.llm import (
 )
 from sqlfoundry.llm.parse import strip_thinking
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
-from sqlfoundry.synth.forked import across_processes
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 from sqlfoundry.synth.realiser import RealiseError, realise_detail
 
@@ -135,10 +134,6 @@ class QuestionGenerator(EngineOperator):
     # ------------------------------------------------------------------ offline
 
     async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
-        # Record by record, pure Python: the batch is shared among the cores.
-        return await across_processes(self._offline, batch, ctx)
-
-    async def _offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
         todo, done = self._triage(batch, ctx, out, "offline")
         for sample in todo:

@@ -38,6 +38,7 @@ import asyncio
 import copy
 import logging
 import multiprocessing
+import os
 import random
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -61,7 +62,6 @@ from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
 from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
 from sqlfoundry.sql.skeleton import normalize
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
-from sqlfoundry.synth.forked import worker_count
 from sqlfoundry.synth.sampling import DEFAULT_MIX, SampleOutcome, quotas, sample_database
 from sqlfoundry.synth.semantic_filter import checked_by_generator
 
@@ -231,7 +231,7 @@ class SQLGenerator(EngineOperator):
         if not specs:
             return []
         args = [self._job_args(spec, ctx) for spec in specs]
-        workers = min(len(specs), worker_count(ctx))
+        workers = min(len(specs), _worker_count(ctx))
         if workers < 2:
 
             def one_by_one() -> list[SampleOutcome]:
@@ -448,6 +448,11 @@ def _dialect_title(dialect: str) -> str:
     return {"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL", "duckdb": "DuckDB"}.get(
         sqlglot_dialect(dialect), dialect
     )
+
+
+def _worker_count(ctx: RunContext) -> int:
+    workers = getattr(ctx.executor, "workers", None)
+    return int(workers) if workers is not None else (os.cpu_count() or 1)
 
 
 def _start_method() -> str:
