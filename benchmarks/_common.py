@@ -16,6 +16,18 @@ SHARED = Path(os.environ.get("SQLFOUNDRY_SHARED", REPO.parent / "shared"))
 SPIDER = SHARED / "benchmarks" / "spider"
 
 
+def _compile_sources() -> None:
+    """Byte-compile sqlfoundry as an install does, so start-up figures never include
+    compiling source that changed (with PYTHONDONTWRITEBYTECODE set, nothing would
+    write the .pyc files and every command would compile its modules again)."""
+    import compileall
+
+    compileall.compile_dir(REPO / "src", quiet=2)
+
+
+_compile_sources()
+
+
 def need(path: Path) -> Path:
     if not path.exists():
         sys.exit(f"benchmark data missing: {path} (set SQLFOUNDRY_SHARED to the shared folder)")
@@ -38,17 +50,29 @@ def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, list[float]
     return statistics.median(runs), runs
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (user + system)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def side_by_side(
-    runners: dict[str, Callable[[], object]], repeat: int = 5
+    runners: dict[str, Callable[[], object]],
+    repeat: int = 5,
+    cpu: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
     """Wall seconds of every runner, ``repeat`` rounds, the runners taking turns in each
-    round, so a change in the machine's load falls on all of them alike."""
+    round, so a change in the machine's load falls on all of them alike. ``cpu``, when
+    given, gets each run's CPU seconds (this process and the children it waited for):
+    steadier than wall time when other jobs share the cores."""
     runs: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeat):
         for name, fn in runners.items():
-            start = time.perf_counter()
+            cpu_start, start = cpu_seconds(), time.perf_counter()
             fn()
             runs[name].append(time.perf_counter() - start)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(cpu_seconds() - cpu_start)
     return runs
 
 

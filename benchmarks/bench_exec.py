@@ -82,16 +82,20 @@ def main() -> None:
             subprocess.run([str(CLI), "exec", str(gold), str(out), "--db-root", str(root), *extra],
                            check=True, capture_output=True)  # fmt: skip
 
+        cpu: dict[str, list[float]] = {}
         runs = side_by_side({
             "plain sqlite3 loop (floor)": lambda: subprocess.run(
                 [sys.executable, str(floor), str(gold), str(root)], check=True),
             "sqlfoundry exec": command,
             "sqlfoundry exec --workers 0": lambda: command("--workers", "0"),
-        }, args.repeat)  # fmt: skip
+        }, args.repeat, cpu)  # fmt: skip
     base = statistics.median(runs["plain sqlite3 loop (floor)"])
-    print(f"\nthe whole command, {args.repeat} rounds taking turns")
+    cpu_base = statistics.median(cpu["plain sqlite3 loop (floor)"])
+    print(f"\nthe whole command, {args.repeat} rounds taking turns; wall, then CPU (user + system)")
     for name, times in runs.items():
-        print(f"{name:<30} {spread(times):<36} {statistics.median(times) / base:.2f}x the floor")
+        used = statistics.median(cpu[name])
+        print(f"{name:<30} {spread(times):<36} {statistics.median(times) / base:.2f}x the floor"
+              f" · CPU {used:.3f} s, {used / cpu_base:.2f}x")  # fmt: skip
 
     raw, _ = timed(lambda: raw_sequential(jobs, files), repeat=5)
 

@@ -102,7 +102,7 @@ def start_upstream() -> tuple[subprocess.Popen, int]:
     return proc, int(line.split()[1])
 
 
-def start_gateway(folder: Path, upstream_port: int) -> tuple[subprocess.Popen, int]:
+def start_gateway(folder: Path, upstream_port: int, workers: int) -> tuple[subprocess.Popen, int]:
     dbs = folder / "dbs"
     subprocess.run([sys.executable, str(REPO / "examples" / "build_demo_dbs.py"), "--out", str(dbs)],
                    check=True, capture_output=True)  # fmt: skip
@@ -113,6 +113,7 @@ def start_gateway(folder: Path, upstream_port: int) -> tuple[subprocess.Popen, i
 port = {port}
 db_root = "{dbs}"
 api_keys_env = ["BENCH_GATEWAY_KEYS"]
+workers = {workers}
 
 [services.bookshop]
 type = "openai"
@@ -120,6 +121,11 @@ version = "v2"
 db_id = "bookshop"
 linking = {{ max_tables = 5, max_columns = 40 }}
 upstream = {{ base_url = "http://127.0.0.1:{upstream_port}/v1", model = "fake-model", api_key_env = "" }}
+
+[services.local]
+type = "local"
+db_id = "bookshop"
+local = {{ cache_dir = "{folder / "local-cache"}" }}
 """)
     cli = Path(sys.executable).with_name("sqlfoundry")
     env = {**os.environ, "BENCH_GATEWAY_KEYS": KEY}
@@ -133,7 +139,8 @@ async def wait_ready(session, url: str, proc: subprocess.Popen) -> None:
     while True:
         try:
             async with session.get(url + "/health") as response:
-                if response.status == 200:
+                # "ok" once the local service's index is built (every worker's, in turn).
+                if response.status == 200 and (await response.json())["status"] == "ok":
                     return
         except OSError:
             pass
@@ -146,6 +153,22 @@ async def wait_ready(session, url: str, proc: subprocess.Popen) -> None:
 
 
 # ------------------------------------------------------------------ load
+
+
+class _Processes:
+    """The gateway's processes (the supervisor and its workers) as one, for CPU times."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        root = psutil.Process(pid)
+        self.procs = [root, *root.children(recursive=True)]
+
+    def cpu_times(self):
+        from types import SimpleNamespace
+
+        times = [p.cpu_times() for p in self.procs]
+        return SimpleNamespace(user=sum(t.user for t in times), system=sum(t.system for t in times))
 
 
 class Target:
@@ -307,11 +330,10 @@ def wire_cost(n: int = 5000) -> tuple[float, float]:
 
 async def bench(args: argparse.Namespace) -> int:
     import aiohttp
-    import psutil
 
     upstream_proc, upstream_port = start_upstream()
     with tempfile.TemporaryDirectory(prefix="bench_gateway_") as tmp:
-        gateway_proc, port = start_gateway(Path(tmp), upstream_port)
+        gateway_proc, port = start_gateway(Path(tmp), upstream_port, args.workers)
         try:
             connector = aiohttp.TCPConnector(limit=4 * CONCURRENCY, limit_per_host=0)
             async with aiohttp.ClientSession(connector=connector) as session:
@@ -322,15 +344,22 @@ async def bench(args: argparse.Namespace) -> int:
                                  "bookshop")  # fmt: skip
                 direct = Target("direct", f"http://127.0.0.1:{upstream_port}/v1/chat/completions",
                                 {"Content-Type": "application/json"}, "fake-model")  # fmt: skip
+                local = Target("local", base + "/v1/chat/completions",
+                               {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+                               "local")  # fmt: skip
                 await closed_loop(session, gateway, 2.0)  # warm-up: imports, caches, pools
+                await closed_loop(session, local, 2.0)
                 await closed_loop(session, direct, 1.0)
+                bare = await closed_loop(session, direct, args.seconds / 2)
                 one = await unloaded(session, gateway, direct, min(10.0, args.seconds))
 
-                process = psutil.Process(gateway_proc.pid)
+                process = _Processes(gateway_proc.pid)
                 rss: list[float] = []
                 stop = asyncio.Event()
-                sampler = asyncio.create_task(sample_rss(gateway_proc.pid, rss, stop))
-                contention = Contention([gateway_proc.pid, upstream_proc.pid, os.getpid()])
+                sampler = asyncio.create_task(sample_rss(process.procs[-1].pid, rss, stop))
+                contention = Contention(
+                    [*(p.pid for p in process.procs), upstream_proc.pid, os.getpid()]
+                )
                 cpu0, c0 = process.cpu_times(), contention.snapshot()
                 load = await closed_loop(session, gateway, args.seconds)
                 cpu1, c1 = process.cpu_times(), contention.snapshot()
@@ -338,6 +367,12 @@ async def bench(args: argparse.Namespace) -> int:
                 c2 = contention.snapshot()
                 load["others"] = Contention.between(c0, c1)
                 at_rate["others"] = Contention.between(c1, c2)
+                cpu2 = process.cpu_times()
+                local_load = await closed_loop(session, local, args.seconds / 2)
+                cpu3 = process.cpu_times()
+                local_load["cpu"] = (cpu3.user + cpu3.system) - (cpu2.user + cpu2.system)
+                load["bare"] = bare
+                load["local"] = local_load
                 stop.set()
                 await sampler
         finally:
@@ -371,7 +406,7 @@ def report(args, one, load, at_rate, rss, cpu_seconds, plain, typed) -> None:
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
     print(f"\nMachine: {machine()}")
-    print("Gateway: `sqlfoundry serve`, uvicorn, 1 worker"
+    print(f"Gateway: `sqlfoundry serve --workers {args.workers}`, uvicorn"
           + _server_stack() + f"; {CONCURRENCY} clients; upstream answers at once.\n")  # fmt: skip
     row("what", "measured", "target")
     row("---", "---", "---")
@@ -386,8 +421,17 @@ def report(args, one, load, at_rate, rss, cpu_seconds, plain, typed) -> None:
             row(f"added latency p{q}, {name}", f"{added:.2f} ms (gateway {pct(g, q):.2f} − direct {pct(d, q):.2f})",
                 target)  # fmt: skip
     throughput = len(load["lat"]) / load["seconds"]
+    bare = load["bare"]
+    row(f"the bare upstream, {CONCURRENCY} closed-loop clients straight to it",
+        f"{len(bare['lat']) / bare['seconds']:.0f} req/s, p50 {pct(bare['lat'], 50):.1f} ms", "")  # fmt: skip
     row(f"throughput, {CONCURRENCY} closed-loop clients, {args.seconds:g} s",
-        f"{throughput:.0f} req/s ({len(load['lat'])} requests)", "≥ 500 req/s")  # fmt: skip
+        f"{throughput:.0f} req/s ({len(load['lat'])} requests)", "≥ 2,000 req/s")  # fmt: skip
+    local = load["local"]
+    local_n = max(1, len(local["lat"]))
+    row(f"`local` service, {CONCURRENCY} closed-loop clients, {args.seconds / 2:g} s",
+        f"{len(local['lat']) / local['seconds']:.0f} req/s, p50 {pct(local['lat'], 50):.1f} ms, "
+        f"CPU {local['cpu'] / local_n * 1000:.2f} ms/request, {local['errors']} errors",
+        "≥ 1,000 req/s")  # fmt: skip
     row(
         "latency at full load p50 / p99",
         f"{pct(load['lat'], 50):.1f} / {pct(load['lat'], 99):.1f} ms",
@@ -421,6 +465,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of phases 2 and 3")
     parser.add_argument("--rate", type=float, default=500.0, help="gateway requests/s in phase 3")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--workers", type=int, default=2, help="gateway processes")
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.upstream:

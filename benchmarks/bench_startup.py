@@ -64,12 +64,17 @@ def main() -> None:
             "sqlfoundry eval, one pair": [str(CLI), "eval", "--gold", str(gold), "--pred",
                                           str(pred), "--db-root", str(root)],
         }  # fmt: skip
-        runs = side_by_side({k: lambda c=c: run(c) for k, c in commands.items()}, args.repeat)
+        cpu: dict[str, list[float]] = {}
+        runs = side_by_side({k: lambda c=c: run(c) for k, c in commands.items()}, args.repeat,
+                            cpu)  # fmt: skip
         floor = statistics.median(next(iter(runs.values())))
-        print(f"\n{args.repeat} rounds taking turns")
+        cpu_floor = statistics.median(next(iter(cpu.values())))
+        print(f"\n{args.repeat} rounds taking turns; wall, then CPU (user + system)")
         for name, times in runs.items():
             above = statistics.median(times) - floor
-            print(f"{name:<36} {spread(times):<36} +{above:.3f} s above the floor")
+            cpu_above = statistics.median(cpu[name]) - cpu_floor
+            print(f"{name:<36} {spread(times):<36} +{above:.3f} s above the floor · CPU "
+                  f"{statistics.median(cpu[name]):.3f} s, +{cpu_above:.3f} s")  # fmt: skip
         for name in ("sqlfoundry exec, one query", "sqlfoundry eval, one pair"):
             top = imports(commands[name]).most_common(8)
             print(f"\n{name} imports (self ms by package): "

@@ -29,6 +29,16 @@ from server_data import (
 from sqlfoundry.db.manager import ServerSettings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Whatever the library caches (evaluation grades, ...) goes to this session's tmp
+    folder, for this process and the commands it starts, never to the user's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SQLFOUNDRY_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def spider_root() -> Path:
     """The Spider benchmark folder (``dev_without_wta_1_gold.sql``, ``tables.json``, ``database/``)."""

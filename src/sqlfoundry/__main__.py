@@ -1,5 +1,5 @@
 """``python -m sqlfoundry``: the same as the ``sqlfoundry`` command."""
 
-from sqlfoundry.cli.main import main
+from sqlfoundry.cli.entry import main
 
 main()

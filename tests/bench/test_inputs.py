@@ -180,7 +180,30 @@ def test_align_keeps_gold_order_and_hardness(gold: Path, tmp_path: Path):
 def test_hardness_read_in_another_process_equals_this_process(spider_root: Path):
     gold = read_gold_file(spider_root / "dev_without_wta_1_gold.sql")
     here, there = (align(gold, [])[0] for _ in range(2))
-    grade_hardness(here, workers=0)()
-    grade_hardness(there, workers=2)()  # 532 distinct golds: read in a forked process
+    grade_hardness(here, workers=0, cache=False)()
+    grade_hardness(there, workers=2, cache=False)()  # 532 distinct golds: in a forked process
     assert [i.hardness for i in there] == [i.hardness for i in here]
     assert {i.hardness for i in here} == {"easy", "medium", "hard", "extra"}
+
+
+def test_grades_are_remembered_and_equal_the_parsed_ones(spider_root: Path, tmp_path: Path):
+    gold = read_gold_file(spider_root / "dev_without_wta_1_gold.sql")
+    parsed, first, second = (align(gold, [])[0] for _ in range(3))
+    grade_hardness(parsed, cache=False)()
+    grade_hardness(first, cache=tmp_path)()
+    assert len(list(tmp_path.glob("hardness-*.json"))) == 1
+    import sqlfoundry.bench.evaluate as evaluate
+
+    real, evaluate._hardness_of = evaluate._hardness_of, None  # nothing may be parsed now
+    try:
+        grade_hardness(second, cache=tmp_path)()
+    finally:
+        evaluate._hardness_of = real
+    assert (
+        [i.hardness for i in second] == [i.hardness for i in first] == [i.hardness for i in parsed]
+    )
+    # An unreadable file is no cache: grades are parsed again.
+    next(tmp_path.glob("hardness-*.json")).write_text("{not json")
+    again = align(gold[:3], [])[0]
+    grade_hardness(again, cache=tmp_path)()
+    assert [i.hardness for i in again] == [i.hardness for i in parsed[:3]]

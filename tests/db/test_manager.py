@@ -232,3 +232,41 @@ def test_descriptions_folder_absent_is_fine(tmp_path):
     schema = schema_with(("t", ["a"]))
     assert apply_descriptions(schema, tmp_path / "database_description") == 0
     assert schema.tables[0].columns[0].description is None
+
+
+def _walked(manager: DatabaseManager) -> dict[str, str]:
+    """What the manager resolves once it has walked its roots."""
+    return {d: manager.spec(d).path for d in manager.db_ids()}
+
+
+def test_a_spider_layout_db_id_resolves_without_walking_to_what_the_walk_finds(spider_root):
+    root = spider_root / "database"
+    quick = DatabaseManager(root=root)
+    ids = [d for d in sorted(p.name for p in root.iterdir()) if (root / d / f"{d}.sqlite").is_file()]
+    resolved = {d: quick.spec(d).path for d in ids}
+    assert quick._found is None  # answered without walking the root
+    assert resolved == {d: p for d, p in _walked(DatabaseManager(root=root)).items() if d in ids}
+
+
+def test_what_the_quick_way_leaves_to_the_walk(tmp_path):
+    import sqlite3
+
+    def make(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(path).close()
+
+    root = tmp_path / "shop"  # a root named like a db_id, holding that db_id's file itself
+    make(root / "shop.sqlite")
+    make(root / "shop" / "shop.sqlite")
+    make(root / "deep" / "x" / "other.db")
+    make(root / ".hidden" / ".hidden.sqlite")
+    make(tmp_path / "outside" / "outside.sqlite")
+    manager = DatabaseManager(root=root)
+    assert manager.spec("shop").path == str(root / "shop.sqlite")  # the shorter path wins
+    assert manager.spec("other").path == str(root / "deep" / "x" / "other.db")
+    for db_id in (".hidden", "../outside", "shop/shop"):
+        assert db_id not in manager
+        with pytest.raises(DatabaseNotFoundError):
+            manager.spec(db_id)
+    explicit = DatabaseManager(root=root, paths={"shop": tmp_path / "outside" / "outside.sqlite"})
+    assert explicit.spec("shop").path == str(tmp_path / "outside" / "outside.sqlite")

@@ -125,28 +125,52 @@ def _hardness_of(sqls: Sequence[str]) -> list[str | None]:
     return grades
 
 
-def grade_hardness(items: Sequence[EvalItem], workers: int = 0) -> Callable[[], None]:
+def grade_hardness(
+    items: Sequence[EvalItem], workers: int = 0, cache: Path | None | bool = True
+) -> Callable[[], None]:
     """Start reading the Spider hardness of the items still to be graded (``grade``).
 
     Parsing is the costly part of an evaluation after running the queries, and it
-    needs no database: with ``workers`` >= 2 and enough distinct golds it runs in
-    another process while this one runs the queries. A repeated gold parses once.
+    needs no database: grades read before are taken from the cache
+    (:mod:`sqlfoundry.bench.grades`; ``cache`` is its folder, True for the default,
+    False for none), and with ``workers`` >= 2 and enough distinct golds left the
+    rest are parsed in another process while this one runs the queries. A repeated
+    gold parses once.
 
     Returns:
         A function that waits for the grades and sets each item's ``hardness``.
     """
     todo = [item for item in items if item.grade]
     sqls = list(dict.fromkeys(item.gold for item in todo))
-    if workers < 2 or len(sqls) < BACKGROUND_GRADING:
-        return lambda: _set_hardness(todo, sqls, _hardness_of(sqls))
+    if not sqls:
+        return lambda: None
+    store = None
+    known: dict[str, str | None] = {}
+    if cache is not False:
+        from sqlfoundry.bench.grades import GradeCache
+        from sqlfoundry.core.cachedir import cache_root
+
+        store = GradeCache(cache_root() / "grades" if cache is True else Path(cache))
+        known = store.known(sqls)
+    missing = [sql for sql in sqls if sql not in known]
+
+    def finish(grades: list[str | None]) -> None:
+        found = dict(zip(missing, grades, strict=True))
+        if store is not None and found:
+            store.remember(found)
+        _set_hardness(todo, {**known, **found})
+
+    if not missing:
+        return lambda: finish([])
+    if workers < 2 or len(missing) < BACKGROUND_GRADING:
+        return lambda: finish(_hardness_of(missing))
     from sqlfoundry.core.cpu import in_background
 
-    pending = in_background(_hardness_of, sqls)
-    return lambda: _set_hardness(todo, sqls, pending())
+    pending = in_background(_hardness_of, missing)
+    return lambda: finish(pending())
 
 
-def _set_hardness(todo: list[EvalItem], sqls: list[str], grades: list[str | None]) -> None:
-    by_sql = dict(zip(sqls, grades, strict=True))
+def _set_hardness(todo: list[EvalItem], by_sql: dict[str, str | None]) -> None:
     for item in todo:
         item.hardness, item.grade = by_sql[item.gold], False
 

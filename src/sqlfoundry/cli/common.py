@@ -8,24 +8,35 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
-import logging
-import sys
 from collections.abc import Callable
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from sqlfoundry.cli.console import (  # noqa: F401 - re-exported for the command modules
+    alerts,
+    err,
+    escape,
+    fail,
+    out,
+    progress_bar,
+    setup_logging,
+    steps_progress,
+    warn,
+)
+from sqlfoundry.cli.databases import database_manager  # noqa: F401 - re-exported
+from sqlfoundry.cli.scripting import (  # noqa: F401 - re-exported
+    OUTPUT_PARAMETERS,
+    check_inputs,
+    check_outputs,
+    emit,
+    executor_settings,
+    set_mode,
+    wrote,
+)
 from sqlfoundry.core.errors import SqlfoundryError
-
-out = Console()  # human summaries on stdout (stderr while stdout carries data or JSON)
-err = Console(stderr=True)  # progress, tables and "wrote ..." lines: off with --json / -q
-alerts = Console(stderr=True)  # errors, warnings and log records: never off
-
 
 # ----------------------------------------------------------------- choices
 # Options with a fixed set of values are enums, so typer lists them in --help, completes
@@ -33,18 +44,18 @@ alerts = Console(stderr=True)  # errors, warnings and log records: never off
 # keeps the two equal (the library is not imported here, to keep start-up fast).
 
 
-class EngineName(StrEnum):
-    """``--engine``: the engine of every step that has an offline and an LLM one."""
-
-    offline = "offline"
-    llm = "llm"
-
-
 class ExecutorKind(StrEnum):
     """``--executor``: where pipelines run (``sqlfoundry.core.executors.ExecutorSettings.kind``)."""
 
     local = "local"
     ray = "ray"
+
+
+class EngineName(StrEnum):
+    """``--engine``: the engine of every step that has an offline and an LLM one."""
+
+    offline = "offline"
+    llm = "llm"
 
 
 class ComparisonMode(StrEnum):
@@ -205,66 +216,13 @@ RayAddress = Annotated[
 ]
 
 
-def executor_settings(file_config: dict[str, Any], kind: Enum | None, address: str | None) -> Any:
-    """The ``[executor]`` section with ``--executor`` / ``--ray-address`` on top (None: local)."""
-    from sqlfoundry.core.executors import ExecutorSettings
-
-    try:
-        return ExecutorSettings.from_sources(file_config.get("executor"),
-                                             {"kind": choice(kind), "address": address})  # fmt: skip
-    except SqlfoundryError as error:
-        fail(error)
-
-
-def setup_logging(verbose: bool) -> None:
-    """Send log records to stderr through rich: debug with ``--verbose``, else warnings."""
-    from rich.logging import RichHandler
-
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=alerts, show_path=False, show_time=False)],
-    )
-    # sqlglot warns on every statement it falls back on; our own messages say more.
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
-
-
-def fail(error: SqlfoundryError | str, code: int = 2) -> NoReturn:
-    """Print one error line and leave with ``code``."""
-    alerts.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def warn(text: str) -> None:
-    """One warning line on stderr (shown with -q and --json too)."""
-    alerts.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
-
-
-# --------------------------------------------------------------------------- scripting
-# --json: one JSON object on stdout and nothing else there; -q: no summary, no progress.
-# Errors, warnings and log records go to stderr either way.
-
-
-class _Mode:
-    json = False
-    quiet = False
-
-
-mode = _Mode()
-
+# --json and -q on every command that prints a summary (sqlfoundry.cli.scripting).
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print one JSON object with the results on stdout, only.")
 ]
 QuietFlag = Annotated[
     bool, typer.Option("--quiet", "-q", help="No summary and no progress bars; errors only.")
 ]
-
-
-def set_mode(json_out: bool = False, quiet: bool = False) -> None:
-    """Switch the consoles for ``--json`` / ``-q`` (and back: every command starts here)."""
-    mode.json, mode.quiet = json_out, quiet
-    out.quiet = err.quiet = json_out or quiet
-    out.file = None  # type: ignore[assignment]  # None: whatever sys.stdout is now
 
 
 def scripted(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -286,103 +244,6 @@ def scripted(command: Callable[..., Any]) -> Callable[..., Any]:
     run.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
     run.__annotations__ = {}
     return run
-
-
-def emit(command: str, payload: dict[str, Any]) -> None:
-    """With ``--json``: ``{"command": ..., **payload}`` as one line on stdout."""
-    if mode.json:
-        text = json.dumps({"command": command, **payload}, ensure_ascii=False, default=str)
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-
-
-def wrote(path: Path | str, console: Console | None = None) -> None:
-    """The "wrote PATH" line of a summary (stderr unless told; "standard output" for ``-``)."""
-    name = "standard output" if str(path) == "-" else str(path)
-    (console or err).print(f"wrote {escape(name)}", highlight=False, soft_wrap=True)
-
-
-def check_outputs(
-    files: dict[str, Path | None] | None = None, folders: dict[str, Path | None] | None = None
-) -> list[str]:
-    """Check every output path before any work starts; fail with one line naming the first
-    that cannot be written. Keys are the options (``--out``) for the messages.
-
-    Returns the paths as the JSON summary lists them. When a file output is ``-`` the
-    human summary moves to stderr, and ``--json`` is refused (both want stdout).
-    """
-    from sqlfoundry.core.errors import OutputError
-    from sqlfoundry.core.io import check_output, is_stdio
-
-    files = {k: v for k, v in (files or {}).items() if v is not None}
-    folders = {k: v for k, v in (folders or {}).items() if v is not None}
-    to_stdout = [k for k, v in files.items() if is_stdio(v)]
-    if len(to_stdout) > 1:
-        fail(f"only one output can go to standard output ('-'): {', '.join(to_stdout)}")
-    if to_stdout and mode.json:
-        fail(f"{to_stdout[0]} - and --json both write to standard output; give a file to one")
-    checks = [(k, v, False) for k, v in files.items()] + [(k, v, True) for k, v in folders.items()]
-    for name, path, folder in checks:
-        try:
-            check_output(path, folder=folder)
-        except OutputError as error:  # named by its option: "--out runs/x: ..."
-            fail(OutputError(error.message, file=f"{name} {error.file}"))
-    if to_stdout:
-        out.file = sys.stderr
-    return [str(p) for p in [*files.values(), *folders.values()]]
-
-
-# The parameters of the commands that name outputs; every other path may be an input.
-OUTPUT_PARAMETERS = frozenset({"out", "output", "out_dir", "run_dir", "items_path", "html"})
-_INPUT_NAMES = {"input_path": "the input file", "file": "FILE", "source": "SOURCE"}
-
-
-def check_inputs(**values: Any) -> None:
-    """Standard input can be read once: fail when two input paths are ``-``."""
-    from sqlfoundry.core.io import is_stdio
-
-    dashes = [_INPUT_NAMES.get(k, "--" + k.replace("_", "-")) for k, v in values.items()
-              if isinstance(v, Path) and is_stdio(v)]  # fmt: skip
-    if len(dashes) > 1:
-        fail(f"only one input can be read from standard input ('-'): {', '.join(dashes)}")
-
-
-def database_manager(db_root: Path | None, server: str | None, password_env: str | None) -> Any:
-    """The ``DatabaseManager`` for ``--db-root`` or ``--server``; fails when neither is given."""
-    from sqlfoundry.db.manager import DatabaseManager, ServerSettings
-
-    if db_root is None and server is None:
-        fail("give --db-root DIR (or set SQLFOUNDRY_DB_ROOT) or --server URL")
-    try:
-        settings = ServerSettings.from_url(server, password_env=password_env) if server else None
-        return DatabaseManager(root=db_root, server=settings)
-    except SqlfoundryError as error:
-        fail(error)
-
-
-def progress_bar(description: str, total: int) -> tuple[Any, Any]:
-    """A rich progress bar on stderr (off when stderr is not a terminal) and its advance()."""
-    progress = steps_progress(unit="")
-    task = progress.add_task(description, total=total)
-    return progress, lambda n: progress.advance(task, n)
-
-
-def steps_progress(description: str = "[bold]{task.description}", unit: str = "batches") -> Any:
-    """Rich progress bars on stderr: what runs, its bar, ``N/M unit`` done, the time spent
-    and the time left (off when stderr is not a terminal)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
-                    TextColumn(unit), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=err, transient=False,
-                    disable=err.quiet or not err.is_terminal)  # fmt: skip
 
 
 def load_config_file(path: Path | None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from sqlfoundry.cli.common import (
     CacheDir,
@@ -20,6 +19,7 @@ from sqlfoundry.cli.common import (
     load_config_file,
     out,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 

@@ -7,16 +7,15 @@ so ``sqlfoundry --help`` and short commands start fast.
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
 from sqlfoundry.cli.common import alerts, out, scripted, set_mode, setup_logging
+from sqlfoundry.cli.console import escape
+from sqlfoundry.cli.entry import stdout_closed
 from sqlfoundry.core.errors import SqlfoundryError
 
 app = typer.Typer(
@@ -89,17 +88,9 @@ def main() -> None:
         alerts.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except BrokenPipeError:
-        _stdout_closed()
+        stdout_closed()
     except SystemExit:
         # typer (its own copy of click) met the closed pipe first and wrapped stdout.
         if type(sys.stdout).__name__ == "PacifyFlushWrapper":
-            _stdout_closed()
+            stdout_closed()
         raise
-
-
-def _stdout_closed() -> None:
-    # Nothing more can reach the reader: point stdout at /dev/null so the final flush
-    # cannot raise again, and leave with the shell's code for "killed by SIGPIPE".
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(128 + signal.SIGPIPE)

@@ -23,7 +23,6 @@ from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from sqlfoundry.cli.common import (
@@ -49,6 +48,7 @@ from sqlfoundry.cli.common import (
     load_config_file,
     wrote,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 Out = Annotated[

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from sqlfoundry.cli.common import (
@@ -27,6 +26,7 @@ from sqlfoundry.cli.common import (
     out,
     steps_progress,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 DEMO_DBS = Path("examples/demo_dbs")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from sqlfoundry.cli.common import (
     Api,
@@ -36,6 +35,7 @@ from sqlfoundry.cli.common import (
     out,
     progress_bar,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import ConfigError, SqlfoundryError
 
 # [search] keys that set up the run rather than the operator.

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from sqlfoundry.cli.common import (
     LogLevel,
@@ -19,6 +18,7 @@ from sqlfoundry.cli.common import (
     load_config_file,
     set_mode,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 QUICK_SERVICE = "nl2sql"
@@ -73,6 +73,16 @@ def serve(
         LogLevel | None, typer.Option("--log-level", help="Server log level (default warning).")
     ] = None,
     quiet: QuietFlag = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Gateway processes on the port (default 1); keys and per-key rate "
+            "limits hold across them.",
+        ),
+    ] = None,  # fmt: skip
 ) -> None:
     """Serve NL2SQL behind an OpenAI-compatible API (each service is a model).
 
@@ -107,7 +117,7 @@ def serve(
                                  db_id, db_root)  # fmt: skip
             base = Path.cwd()
         gateway = dict(data.get("gateway") or {})
-        overrides = {"host": host, "port": port, "log_level": log_level_name}
+        overrides = {"host": host, "port": port, "log_level": log_level_name, "workers": workers}
         gateway.update({k: v for k, v in overrides.items() if v is not None})
         if db_root is not None:
             gateway["db_root"] = str(db_root.resolve())
@@ -121,8 +131,17 @@ def serve(
         fail(error)
         return
     _announce(settings)
-    run_server(application, host=settings.gateway.host, port=settings.gateway.port,
-               log_level=settings.gateway.log_level, access_log=settings.gateway.access_log)  # fmt: skip
+    gw = settings.gateway
+    if gw.workers > 1:
+        from sqlfoundry.serve.workers import serve_workers
+
+        del application  # each worker builds its own (checked above)
+        serve_workers(data, base_dir=base, source=str(config) if config else None, host=gw.host,
+                      port=gw.port, workers=gw.workers, log_level=gw.log_level,
+                      access_log=gw.access_log)  # fmt: skip
+        return
+    run_server(application, host=gw.host, port=gw.port, log_level=gw.log_level,
+               access_log=gw.access_log)  # fmt: skip
 
 
 def _check_caches(settings: Any) -> None:
@@ -176,5 +195,8 @@ def _announce(settings: Any) -> None:
     keyed = bool(gateway.api_keys or gateway.api_keys_env) or any(
         s.api_keys or s.api_keys_env for s in settings.services.values()
     )
+    if gateway.workers > 1:
+        err.print(f"  {gateway.workers} worker processes (keys and rate limits shared)",
+                  highlight=False, soft_wrap=True)  # fmt: skip
     err.print(f"  API keys: {'required' if keyed else 'none (open to anyone who can reach the port)'}"
               f" · docs: {escape(base)}/docs · Ctrl-C stops", highlight=False, soft_wrap=True)  # fmt: skip

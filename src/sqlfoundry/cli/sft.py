@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from sqlfoundry.cli.common import (
     BenchOption,
@@ -34,6 +33,7 @@ from sqlfoundry.cli.common import (
     load_items,
     out,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 

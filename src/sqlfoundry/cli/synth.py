@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from sqlfoundry.cli.common import (
@@ -39,6 +38,7 @@ from sqlfoundry.cli.common import (
     warn,
     wrote,
 )
+from sqlfoundry.cli.console import escape
 from sqlfoundry.core.errors import SqlfoundryError
 
 ConfigFile = Annotated[

@@ -143,6 +143,11 @@ def find_sqlite_files(root: Path) -> dict[str, Path]:
     return dict(sorted(chosen.items()))
 
 
+def _plain_name(db_id: str) -> bool:
+    """A db_id that names a folder right under a root: no path parts, not hidden."""
+    return bool(db_id) and not db_id.startswith(".") and not any(c in db_id for c in "/\\\0")
+
+
 class DatabaseManager:
     """Resolves db_ids to databases: SQLite files under a root, or a server.
 
@@ -169,12 +174,8 @@ class DatabaseManager:
                 raise ConfigError(f"database root {folder} is not a folder")
         self.root = self.roots[0] if self.roots else None
         self.server = server
-        self._files: dict[str, Path] = {}
-        # The first root wins when two hold the same db_id.
-        for folder in reversed(self.roots):
-            self._files.update(find_sqlite_files(folder))
-        for db_id, path in (paths or {}).items():
-            self._files[db_id] = Path(path)
+        self._paths = {db_id: Path(path) for db_id, path in (paths or {}).items()}
+        self._found: dict[str, Path] | None = None  # every file under the roots, once needed
         self._server_ids: list[str] | None = None
         self._schemas: dict[tuple[str, int], Schema] = {}
 
@@ -199,17 +200,43 @@ class DatabaseManager:
                 self._server_ids = list_databases(probe)
         return self._server_ids
 
+    @property
+    def _files(self) -> dict[str, Path]:
+        """db_id -> file: every SQLite file under the roots (walked on first need; the
+        first root wins when two hold the same db_id), then the explicit paths."""
+        if self._found is None:
+            found: dict[str, Path] = {}
+            for folder in reversed(self.roots):
+                found.update(find_sqlite_files(folder))
+            found.update(self._paths)
+            self._found = found
+        return self._found
+
+    def _file(self, db_id: str) -> Path | None:
+        """The file of ``db_id``, without walking a single root when it is laid out as
+        Spider's (``<root>/<db_id>/<db_id>.sqlite``, the layout that wins a tie)."""
+        if db_id in self._paths:
+            return self._paths[db_id]
+        if self._found is None and len(self.roots) == 1 and _plain_name(db_id):
+            root = self.roots[0]
+            quick = root / db_id / f"{db_id}.sqlite"
+            # A root itself named db_id may hold a shorter <db_id>.sqlite that would win.
+            if root.name != db_id and quick.is_file():
+                return quick
+        return self._files.get(db_id)
+
     def db_ids(self) -> list[str]:
         """Every db_id, sorted: the SQLite files found and the server's databases."""
         return sorted(set(self._files) | set(self._server_db_ids()))
 
     def __contains__(self, db_id: str) -> bool:
-        return db_id in self._files or db_id in self._server_db_ids()
+        return self._file(db_id) is not None or db_id in self._server_db_ids()
 
     def spec(self, db_id: str) -> DatabaseSpec:
         """The spec for ``db_id``; raises DatabaseNotFoundError naming where it looked."""
-        if db_id in self._files:
-            return DatabaseSpec(db_id=db_id, kind="sqlite", path=str(self._files[db_id]))
+        path = self._file(db_id)
+        if path is not None:
+            return DatabaseSpec(db_id=db_id, kind="sqlite", path=str(path))
         if self.server is not None and (
             self.server.databases is None or db_id in self.server.databases
         ):

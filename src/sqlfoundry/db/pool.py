@@ -38,7 +38,7 @@ from sqlfoundry.db.manager import DatabaseManager, open_database
 
 _OPEN_DATABASES = 16
 
-# Seconds of SQLite jobs run in this process before the rest of a batch goes to the pool.
+# CPU seconds of SQLite jobs run in this process before the rest of a batch goes to the pool.
 IN_PROCESS_SECONDS = 0.25
 
 
@@ -248,11 +248,16 @@ class SafeExecutor:
         results: list[ExecResult | None],
         progress: Callable[[int], None] | None,
     ) -> None:
-        """Run SQLite jobs in this process for ``in_process_seconds``; leave the rest
-        (and every server job, whose only sure stop is a worker's kill) in ``items``."""
-        deadline = time.monotonic() + self.in_process_seconds
+        """Run SQLite jobs in this process for ``in_process_seconds`` of its CPU time; leave
+        the rest (and every server job, whose only sure stop is a worker's kill) in ``items``.
+
+        CPU time, not wall time: on a machine other jobs keep busy, the wall clock runs
+        on while this process waits for a core, and a batch would go to the pool for
+        no work done, paying for it twice (forking, pickling every job and result).
+        """
+        deadline = time.process_time() + self.in_process_seconds
         later: deque[_Item] = deque()
-        while items and time.monotonic() < deadline:
+        while items and time.process_time() < deadline:
             item = items.popleft()
             if item[2].kind != "sqlite":
                 later.append(item)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -140,14 +141,14 @@ def _offline_fastapi(**kwargs: Any) -> FastAPI:
 
 def create_app(
     config: GatewayConfig, *, env: Mapping[str, str] | None = None,
-    method_factory: MethodFactory | None = None,
+    method_factory: MethodFactory | None = None, shared_limits: Path | None = None,
 ) -> FastAPI:  # fmt: skip
-    """Build the gateway app from its config.
+    """Build the gateway app from its config (``shared_limits``: see ``Gateway``).
 
     Raises:
         ConfigError: anything in the config that cannot work (checked before serving).
     """
-    gateway = Gateway(config, env=env, method_factory=method_factory)
+    gateway = Gateway(config, env=env, method_factory=method_factory, shared_limits=shared_limits)
     app = _offline_fastapi(
         title="sqlfoundry NL2SQL gateway",
         version=__version__,

@@ -231,6 +231,9 @@ class RateLimitConfig(_Strict):
 class GatewaySettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    # Gateway processes sharing the port (uvicorn's workers); keys and rate limits hold
+    # across them (see sqlfoundry.serve.workers).
+    workers: int = Field(1, ge=1, le=64)
     api_keys_env: list[str] = Field(default_factory=list)
     api_keys: list[SecretStr] = Field(default_factory=list)
     max_body_bytes: int = Field(1_048_576, ge=1024)

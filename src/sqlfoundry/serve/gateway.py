@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -25,7 +26,7 @@ from sqlfoundry.serve import wire
 from sqlfoundry.serve.auth import KeyTable
 from sqlfoundry.serve.config import GatewayConfig, GatewaySettings, ServiceConfig, read_keys
 from sqlfoundry.serve.errors import GatewayError, bad_request, error_response, not_found
-from sqlfoundry.serve.limits import RateLimiter, read_body
+from sqlfoundry.serve.limits import RateLimiter, SharedRateLimiter, read_body
 from sqlfoundry.serve.local import LocalAnswerer, MethodFactory, retrieval_method
 from sqlfoundry.serve.method import MethodAnswerer
 from sqlfoundry.serve.postprocess import PreviewRunner
@@ -55,6 +56,8 @@ class Gateway:
         env: where keys are read from (``os.environ`` by default).
         method_factory: builds the offline method of ``local`` services (tests
             may pass their own; the default is ``RetrievalMethod``).
+        shared_limits: a SQLite file holding the rate limit's buckets for every
+            process of a multi-process gateway (None: the buckets of this process).
 
     Raises:
         ConfigError: a key variable is unset, a template is malformed, a
@@ -62,7 +65,8 @@ class Gateway:
     """
 
     def __init__(self, config: GatewayConfig, *, env: Mapping[str, str] | None = None,
-                 method_factory: MethodFactory | None = None) -> None:  # fmt: skip
+                 method_factory: MethodFactory | None = None,
+                 shared_limits: Path | None = None) -> None:  # fmt: skip
         env = os.environ if env is None else env
         settings = config.gateway
         self.config = config
@@ -78,7 +82,12 @@ class Gateway:
             },
         )
         rate = settings.rate_limit
-        self.limiter = RateLimiter(rate.requests_per_minute, rate.capacity) if rate else None
+        self.limiter: RateLimiter | SharedRateLimiter | None = None
+        if rate and shared_limits is not None:  # several gateway processes: one count
+            self.limiter = SharedRateLimiter(shared_limits, rate.requests_per_minute,
+                                             rate.capacity)  # fmt: skip
+        elif rate:
+            self.limiter = RateLimiter(rate.requests_per_minute, rate.capacity)
         self.max_body = settings.max_body_bytes
         factory = method_factory or retrieval_method
         self.services = {
@@ -164,7 +173,7 @@ class Gateway:
         overall = (
             "degraded" if "failed" in states else "starting" if "preparing" in states else "ok"
         )
-        return {"status": overall, "services": services}
+        return {"status": overall, "services": services, "pid": os.getpid()}
 
     # ------------------------------------------------------------ requests
 

@@ -5,13 +5,18 @@ sent without one (chunked) is counted as it arrives and refused once over.
 
 The rate limit is a token bucket per identity (an API key's digest, or the
 client address on open services): ``requests_per_minute`` refill, ``burst``
-capacity. It lives in the process; with several gateway processes each one
-counts its own share.
+capacity. With one gateway process the buckets live in its memory
+(:class:`RateLimiter`); with several (``sqlfoundry serve --workers N``) they live
+in one SQLite file that every process opens (:class:`SharedRateLimiter`), so a
+key gets its limit once in all, whichever process its requests reach.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
+from pathlib import Path
 
 from starlette.requests import Request
 
@@ -82,3 +87,68 @@ class RateLimiter:
         ]
         for key in full:
             del self._buckets[key]
+
+
+class SharedRateLimiter:
+    """:class:`RateLimiter`'s token buckets in a SQLite file shared by processes.
+
+    Each check is one short write transaction (``BEGIN IMMEDIATE``, so two processes
+    never both spend the last token). The clock is ``time.monotonic``, which on
+    Linux is the same for every process of the machine. The file is scratch: it
+    holds key digests' prefixes and token counts, is written without fsync and can
+    be deleted when the gateway stops.
+
+    Args:
+        path: the SQLite file (created when missing).
+        per_minute: tokens added per minute.
+        capacity: the most tokens a bucket holds (the burst).
+    """
+
+    # Idle full buckets are forgotten every this many checks.
+    SWEEP_EVERY = 4096
+
+    def __init__(self, path: str | Path, per_minute: float, capacity: float,
+                 clock=time.monotonic) -> None:  # fmt: skip
+        self.rate = per_minute / 60.0
+        self.capacity = capacity
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._checks = 0
+        self._db = sqlite3.connect(str(path), timeout=10, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE IF NOT EXISTS buckets "
+                         "(identity TEXT PRIMARY KEY, tokens REAL, last REAL)")  # fmt: skip
+
+    def check(self, identity: str) -> None:
+        """Take one token for ``identity`` or raise a 429 GatewayError with Retry-After."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                now = self.clock()
+                row = db.execute("SELECT tokens, last FROM buckets WHERE identity = ?",
+                                 (identity,)).fetchone()  # fmt: skip
+                if row is None:
+                    tokens = self.capacity
+                else:
+                    tokens = min(self.capacity, row[0] + (now - row[1]) * self.rate)
+                allowed = tokens >= 1.0
+                left = tokens - 1.0 if allowed else tokens
+                db.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?)",
+                           (identity, left, now))  # fmt: skip
+                self._checks += 1
+                if self._checks % self.SWEEP_EVERY == 0:
+                    db.execute("DELETE FROM buckets WHERE tokens + (? - last) * ? >= ?",
+                               (now, self.rate, self.capacity))  # fmt: skip
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        if not allowed:
+            raise rate_limited((1.0 - left) / self.rate)
+
+    def close(self) -> None:
+        """Close this process's connection to the file."""
+        self._db.close()

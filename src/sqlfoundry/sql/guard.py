@@ -13,13 +13,15 @@ as the official scorers do.
 
 Most queries never reach the tokenizer: :func:`plainly_read_only` passes a
 text that starts with SELECT, holds at most a trailing semicolon and none of
-the writing words anywhere (not even inside a name or a string), which the
-tokenizer would pass too. Anything else is tokenized.
+the writing words as a word of its own (inside a longer name such as
+``created`` they are no keyword; inside a string they still send the text to
+the tokenizer), which the tokenizer would pass too. Anything else is tokenized.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING
 
 from sqlfoundry.core.errors import SQLSyntaxError, WriteRejectedError
@@ -36,6 +38,10 @@ WRITE_WORDS = (
 )  # fmt: skip
 
 
+_WRITE_SET = frozenset(WRITE_WORDS)
+_RUNS = re.compile(r"[A-Z0-9_]+")
+
+
 def plainly_read_only(sql: str) -> bool:
     """True when ``sql`` is certainly one read-only query, judged without the tokenizer.
 
@@ -47,7 +53,16 @@ def plainly_read_only(sql: str) -> bool:
     if ";" in text.rstrip(";").rstrip() or text.count(";") > 1:
         return False
     upper = text.upper()
-    return not any(word in upper for word in WRITE_WORDS)
+    if not any(word in upper for word in WRITE_WORDS):
+        return True
+    # A writing word inside a longer name (``created``, ``update_time``) is no keyword:
+    # a run of letters, digits and ``_`` that starts with a letter or ``_`` is one
+    # token. A run that starts with a digit may split (``1into`` is 1 and INTO), so
+    # it counts like the word alone; anything else is for the tokenizer.
+    for run in _RUNS.findall(upper):
+        if run in _WRITE_SET or (run[0].isdigit() and any(w in run for w in WRITE_WORDS)):
+            return False
+    return True
 
 
 @functools.cache

@@ -22,7 +22,6 @@ import concurrent.futures
 import hashlib
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -49,13 +48,9 @@ SYNTH_TIMEOUT = 5.0
 
 def default_cache_dir(env: dict[str, str] | None = None, folder: str = "retrieval") -> Path:
     """``$SQLFOUNDRY_CACHE_DIR/<folder>`` when set, else the user cache dir's ``sqlfoundry/<folder>``."""
-    env = os.environ if env is None else env
-    base = env.get("SQLFOUNDRY_CACHE_DIR")
-    if base:
-        return Path(base) / folder
-    import platformdirs
+    from sqlfoundry.core.cachedir import cache_root
 
-    return Path(platformdirs.user_cache_dir("sqlfoundry")) / folder
+    return cache_root(env) / folder
 
 
 def _register_operators() -> dict[str, Any]:
