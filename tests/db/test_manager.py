@@ -242,7 +242,9 @@ def _walked(manager: DatabaseManager) -> dict[str, str]:
 def test_a_spider_layout_db_id_resolves_without_walking_to_what_the_walk_finds(spider_root):
     root = spider_root / "database"
     quick = DatabaseManager(root=root)
-    ids = [d for d in sorted(p.name for p in root.iterdir()) if (root / d / f"{d}.sqlite").is_file()]
+    ids = [
+        d for d in sorted(p.name for p in root.iterdir()) if (root / d / f"{d}.sqlite").is_file()
+    ]
     resolved = {d: quick.spec(d).path for d in ids}
     assert quick._found is None  # answered without walking the root
     assert resolved == {d: p for d, p in _walked(DatabaseManager(root=root)).items() if d in ids}
