@@ -84,7 +84,7 @@ class LazyConsole:
         """Send the output elsewhere (None: back to the console's own stream)."""
         self._file = stream
         if self._rich is not None:
-            self._rich.file = stream if stream is not None else self.file
+            self._rich.file = stream  # None: rich follows sys.stdout / sys.stderr again
 
     @property
     def is_terminal(self) -> bool:
