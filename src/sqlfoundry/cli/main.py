@@ -7,6 +7,7 @@ so ``sqlfoundry --help`` and short commands start fast.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -73,8 +74,15 @@ pairs_app.command("teachings")(pairs.teachings)
 app.add_typer(pairs_app, name="pairs")
 
 
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    # SIGTERM (kill, a scheduler, a container stop) unwinds the run as Ctrl-C does:
+    # worker pools are closed and partial output is left as checkpoints, not torn.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """The console entry point: a library error anywhere ends in one line, exit code 2."""
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         app()
     except SqlfoundryError as error:

@@ -141,6 +141,7 @@ def _run(
     run_dir: Path,
     show: int,
 ) -> None:
+    from sqlfoundry.synth.outcome import empty_run_problem
     from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline
     from sqlfoundry.synth.records import output_record
     from sqlfoundry.synth.report import spread_samples
@@ -168,6 +169,11 @@ def _run(
         print_usage(usage, console=err)
     for sample in spread_samples(run.samples, show):
         _print_sample(output_record(sample))
+    problem = empty_run_problem(summary["records"], run.rejects, settings.engine,
+                                summary["inputs"])  # fmt: skip
+    if problem is not None:
+        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 class _StepProgress:

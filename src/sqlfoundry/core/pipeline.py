@@ -258,13 +258,22 @@ class Pipeline:
             results[k] = _load_batch(data_path, reject_path)
             if results[k] is None:
                 async with gate:
+                    failures_before = _transient_failures(ctx)
                     with batch_progress(lambda fraction: advance(k, fraction)):
                         result = await op.process(batch, ctx)
                 kept = [s.to_json_dict() for s in result.samples]
                 dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
-                # The rejects file is written last, so its presence marks a finished batch.
-                atomic_write_jsonl(data_path, kept)
-                atomic_write_jsonl(reject_path, dropped)
+                if _transient_failures(ctx) > failures_before:
+                    # An LLM request failed in a way a re-run may not (timeouts, 5xx,
+                    # malformed answers): keep the batch out of the checkpoints, so the
+                    # re-run asks again (the answers that came are cached).
+                    unfinished.append(k)
+                    log.warning("%s: batch %d had failed LLM requests; not checkpointed, "
+                                "a re-run retries it", op.name, k)  # fmt: skip
+                else:
+                    # The rejects file is written last, so its presence marks a finished batch.
+                    atomic_write_jsonl(data_path, kept)
+                    atomic_write_jsonl(reject_path, dropped)
                 # What the next step sees is what a resumed run would read back.
                 results[k] = ([Sample(**d) for d in kept], dropped)
             partial.pop(k, None)
@@ -272,6 +281,7 @@ class Pipeline:
             if progress:
                 progress(op.name, done + sum(partial.values()), len(batches))
 
+        unfinished: list[int] = []
         tasks = [asyncio.ensure_future(one(k, batch)) for k, batch in enumerate(batches)]
         try:
             await asyncio.gather(*tasks)
@@ -284,8 +294,14 @@ class Pipeline:
         for kept, dropped in results:  # type: ignore[misc]
             out.extend(kept)
             rejects.extend(dropped)
-        atomic_write_text(step_dir / "done", "")
+        if not unfinished:
+            atomic_write_text(step_dir / "done", "")
         return out, rejects
+
+
+def _transient_failures(ctx: Any) -> int:
+    """How many LLM requests of the run's client have failed for a passing reason."""
+    return int(getattr(getattr(ctx, "llm", None), "transient_failures", 0) or 0)
 
 
 def _load_batch(

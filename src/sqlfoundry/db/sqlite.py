@@ -92,6 +92,15 @@ class SQLiteDatabase(Database):
         return columns, rows, truncated
 
     def introspect(self, sample_values: int = 5) -> Schema:
+        try:
+            return self._introspect(sample_values)
+        except sqlite3.DatabaseError as err:
+            # A file whose catalogue reads but whose pages are damaged shows it here.
+            raise DatabaseConnectionError(
+                f"{self.path} is not a readable SQLite database: {err}", db_id=self.db_id
+            ) from None
+
+    def _introspect(self, sample_values: int) -> Schema:
         # The schema models (pydantic) load only when a schema is read, not to run queries.
         from sqlfoundry.db.descriptions import apply_descriptions
         from sqlfoundry.db.schema import Column, Schema, Table
