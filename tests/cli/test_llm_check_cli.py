@@ -34,9 +34,13 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
         # the session's private caches go on, so a run without --cache-dir stays in tmp
-        env={"PATH": "/usr/bin:/bin", "OPENAI_API_KEY": "sk-test",
-             "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"],
-             "SQLFOUNDRY_CACHE_DIR": os.environ["SQLFOUNDRY_CACHE_DIR"], **(env or {})},  # fmt: skip
+        env={
+            "PATH": "/usr/bin:/bin",
+            "OPENAI_API_KEY": "sk-test",
+            "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"],
+            "SQLFOUNDRY_CACHE_DIR": os.environ["SQLFOUNDRY_CACHE_DIR"],
+            **(env or {}),
+        },  # fmt: skip
     )
 
 

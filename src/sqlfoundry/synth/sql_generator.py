@@ -52,8 +52,8 @@ from sqlglot import exp
 from sqlfoundry.core import progress
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
-from sqlfoundry.core.orphans import die_with_parent
 from sqlfoundry.core.operator import Reject, StepOutput
+from sqlfoundry.core.orphans import die_with_parent
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.base import DatabaseSpec

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
