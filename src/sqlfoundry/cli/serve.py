@@ -162,6 +162,10 @@ def _announce(settings: Any) -> None:
     for name, service in settings.services.items():
         if service.type == "local":
             what = "sqlfoundry's offline method; indexes build in the background (see /health)"
+        elif service.upstream is None:  # a method service: its stages call their own model
+            method = service.method
+            what = (f"method preset {method.preset}" if getattr(method, "preset", None)
+                    else f"task {method.task} of {method.config}")  # fmt: skip
         else:
             up = service.upstream
             version = f" {service.version}" if service.type == "openai" else ""

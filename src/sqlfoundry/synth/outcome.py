@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 # Keys under a reject's sample (its meta, or deeper) that keep a model's raw answer.
-_RAW_KEYS = ("raw", "parse_raw", "raw_answer", "answer", "llm_raw")
+_RAW_KEYS = ("raw", "raw_answer", "answer", "judge")
 _EXAMPLE_CHARS = 300
 
 
@@ -53,18 +53,32 @@ def _kind(reject: dict[str, Any]) -> tuple[str, str]:
 
 
 def _raw_answer(reject: dict[str, Any]) -> str | None:
-    stack: list[Any] = [reject.get("sample") or {}]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in _RAW_KEYS and isinstance(value, str) and value.strip():
-                    return value
-                if isinstance(value, (dict, list)):
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(node)
+    """The model's answer kept in the rejected record: the last step's first (the
+    rejecting step writes its meta last), searched depth first."""
+    sample = reject.get("sample") or {}
+    return _find_raw(sample.get("meta") or {})
+
+
+def _find_raw(node: Any) -> str | None:
+    if isinstance(node, dict):
+        items = list(node.items())[::-1]
+        for key, value in items:
+            if _is_raw_key(key) and isinstance(value, str) and value.strip():
+                return value
+        for _, value in items:
+            found = _find_raw(value) if isinstance(value, (dict, list)) else None
+            if found:
+                return found
+    elif isinstance(node, list):
+        for value in node:
+            found = _find_raw(value)
+            if found:
+                return found
     return None
+
+
+def _is_raw_key(key: str) -> bool:
+    return key in _RAW_KEYS or key.endswith("_raw")
 
 
 def _shorten(text: str) -> str:
