@@ -109,3 +109,19 @@ def test_sigterm_leaves_a_synth_run_that_resumes(demo_root: Path, tmp_path: Path
                            timeout=240)  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "run" / "data.jsonl").read_text().count("\n") > 0
+
+
+def test_ctrl_c_during_an_in_process_sqlite_query_stops_the_run(demo_root: Path):
+    """sqlite3 turns an exception of the progress handler (where Ctrl-C lands while a
+    query runs) into "interrupted"; it must come back out as KeyboardInterrupt, not as
+    one failed query of a run that then goes on."""
+    import os
+    import threading
+
+    from sqlfoundry.db.manager import DatabaseManager
+    from sqlfoundry.db.pool import SafeExecutor
+
+    with SafeExecutor(DatabaseManager(root=demo_root), workers=0, timeout=120) as executor:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            executor.run([(SLOW, "bookshop")] * 3)

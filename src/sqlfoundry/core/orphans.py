@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
 
 _PR_SET_PDEATHSIG = 1
 
@@ -47,10 +46,3 @@ def die_with_parent(parent_pid: int, *, use_prctl: bool = True) -> None:
 def parent_alive(parent_pid: int) -> bool:
     """False once the process that started this one has died (we were re-parented)."""
     return os.getppid() == parent_pid
-
-
-def close_all(fds: Iterable[int]) -> None:
-    """Close inherited descriptors, ignoring those already closed."""
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)

@@ -83,6 +83,10 @@ class SQLiteDatabase(Database):
                 raise QueryTimeoutError(
                     f"stopped after the {timeout:g} s timeout", db_id=self.db_id, sql=sql
                 ) from err
+            if "interrupt" in str(err):
+                # Ctrl-C (or SIGTERM, which the CLI maps to it) raised in the progress
+                # handler: sqlite3 turns it into "interrupted"; the run must stop.
+                raise KeyboardInterrupt from None
             raise QueryError(str(err), db_id=self.db_id, sql=sql) from err
         except (ValueError, OverflowError) as err:  # e.g. an out-of-range value in a row
             raise QueryError(str(err), db_id=self.db_id, sql=sql) from err
