@@ -118,10 +118,16 @@ def test_ctrl_c_during_an_in_process_sqlite_query_stops_the_run(demo_root: Path)
     import os
     import threading
 
+    from sqlfoundry.cli.main import _stop_like_ctrl_c
     from sqlfoundry.db.manager import DatabaseManager
     from sqlfoundry.db.pool import SafeExecutor
 
-    with SafeExecutor(DatabaseManager(root=demo_root), workers=0, timeout=120) as executor:
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
-        with pytest.raises(KeyboardInterrupt):
-            executor.run([(SLOW, "bookshop")] * 3)
+    # SIGTERM as the CLI handles it (SIGINT may be ignored: a background job's is).
+    previous = signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    try:
+        with SafeExecutor(DatabaseManager(root=demo_root), workers=0, timeout=120) as executor:
+            threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            with pytest.raises(KeyboardInterrupt):
+                executor.run([(SLOW, "bookshop")] * 3)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
