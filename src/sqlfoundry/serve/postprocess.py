@@ -180,7 +180,7 @@ class PostProcessor:
                 check_read_only(sql, self.dialect)
             except WriteRejectedError as err:
                 # Never executed either way; the flag must not call a DELETE valid.
-                self._problem(outcome, f"not a read-only query: {err.message}")
+                self._problem(outcome, err.message)  # "not a query: DELETE statements ..."
             except SQLSyntaxError as err:
                 self._problem(outcome, f"not a query: {err.message}")
             for problem in unknown_names(tree, self.dialect, names) if names else []:
