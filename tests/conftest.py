@@ -30,13 +30,21 @@ from sqlfoundry.db.manager import ServerSettings
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Whatever the library caches (evaluation grades, ...) goes to this session's tmp
-    folder, for this process and the commands it starts, never to the user's cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SQLFOUNDRY_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+def _private_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every cache the suite and its subprocesses write goes under a session tmp dir,
+    never the user's ``~/.cache``; a subprocess given its own env must carry these on."""
+    import os
+
+    cache = tmp_path_factory.mktemp("cache")
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "SQLFOUNDRY_CACHE_DIR")}
+    os.environ["XDG_CACHE_HOME"] = str(cache / "xdg")
+    os.environ["SQLFOUNDRY_CACHE_DIR"] = str(cache / "sqlfoundry")
     yield
-    mp.undo()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -47,11 +47,16 @@ def test_python_dash_m_is_the_same_command(tiny_sqlite):
 
 
 def test_shell_completion_installs_and_completes_choices(tmp_path: Path):
-    shown = run("--show-completion", "bash")
+    # --show-completion names the shell it finds among its ancestors: give it a bash
+    # parent (the "; exit $?" keeps bash from exec-ing the command), as a terminal would;
+    # a suite started from cron or a detached `make` has none.
+    def under_bash(option: str, env: dict[str, str] | None = None):
+        return subprocess.run(["bash", "-c", f"{CLI} {option}; exit $?"], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, **(env or {})})  # fmt: skip
+
+    shown = under_bash("--show-completion")
     assert shown.returncode == 0 and "_sqlfoundry_completion" in shown.stdout
-    installed = run(
-        "--install-completion", "bash", env={"HOME": str(tmp_path), "SHELL": "/bin/bash"}
-    )
+    installed = under_bash("--install-completion", {"HOME": str(tmp_path), "SHELL": "/bin/bash"})
     assert installed.returncode == 0, installed.stderr
     script = tmp_path / ".bash_completions" / "sqlfoundry.sh"
     assert script.is_file() and "_sqlfoundry_completion" in script.read_text()

@@ -1,5 +1,6 @@
 """`sqlfoundry llm-check` against the fake OpenAI-compatible server on 127.0.0.1."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,14 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "OPENAI_API_KEY": "sk-test", **(env or {})},
+        # the session's private caches go on, so a run without --cache-dir stays in tmp
+        env={
+            "PATH": "/usr/bin:/bin",
+            "OPENAI_API_KEY": "sk-test",
+            "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"],
+            "SQLFOUNDRY_CACHE_DIR": os.environ["SQLFOUNDRY_CACHE_DIR"],
+            **(env or {}),
+        },  # fmt: skip
     )
 
 

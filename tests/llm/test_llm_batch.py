@@ -134,7 +134,8 @@ def test_progress_bar_counts_cached_and_failed(fake, make_config):
     async def go():
         async with LLMClient(config, env={}) as client:
             await client.generate(user("q0"))  # cached for the batch
-            fake.script.append(Reply(body=b"not json"))  # the next request fails
+            # q1 fails: its answers stay malformed past the retries
+            fake.handler = lambda r: Reply(body=b"not json") if "q1" in str(r.body) else None
             with Progress(console=console) as progress:
                 items = await run_batch(
                     client, [LLMRequest(user(f"q{i}")) for i in range(4)], progress=progress

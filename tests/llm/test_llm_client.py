@@ -287,11 +287,20 @@ def test_api_key_is_sent(fake, make_config):
     ],
 )
 def test_malformed_completion_keeps_the_raw_body(fake, make_config, reply, message):
-    fake.script.append(reply)
+    fake.script.extend([reply] * 3)
     with pytest.raises(LLMResponseError, match=message) as info:
-        run(generate(make_config(), user("q")))
+        run(generate(make_config(max_retries=2), user("q")))
     assert info.value.raw is not None
-    assert fake.chat_count == 1  # a malformed answer is not retried
+    assert fake.chat_count == 3  # retried like a 5xx, then given up
+
+
+@pytest.mark.parametrize(
+    "reply", [Reply(body=b'{"choices": [ {"mess'), Reply(json={"choices": []})]
+)
+def test_a_malformed_200_is_retried_and_the_next_answer_used(fake, make_config, reply):
+    fake.script.append(reply)
+    (generation,), _ = run(generate(make_config(max_retries=2), user("q")))
+    assert generation.text.startswith("reply") and fake.chat_count == 2
 
 
 def test_malformed_completions_are_per_item_failures_in_a_batch(fake, make_config):

@@ -160,9 +160,11 @@ def test_end_to_end_delete_answer_is_reported_not_run(fake, gateways, concerts_r
         model="s", messages=[{"role": "user", "content": "Remove the French singers"}])  # fmt: skip
     assert reply.choices[0].message.content == (
         "DELETE FROM singer WHERE country = 'France'\n"
+        "-- warning: not a query: DELETE statements are refused\n"
         "-- not executed: not a query: DELETE statements are refused"
     )
     assert reply.choices[0].sqlfoundry["preview"]["status"] == "rejected"
+    assert reply.choices[0].sqlfoundry["valid"] is False
     con = sqlite3.connect(concerts_root / "concerts" / "concerts.sqlite")
     assert con.execute("SELECT count(*) FROM singer WHERE country = 'France'").fetchone() == (2,)
     con.close()

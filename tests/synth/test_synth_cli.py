@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from synth_testing import answer_with
+from synth_testing import answer_with, in_styles, styles_asked
 from typer.testing import CliRunner
 
 from sqlfoundry.cli import app
@@ -218,6 +218,8 @@ def test_refine_pairs_with_bad_lines(demo_root: Path, tmp_path: Path):
 def test_synth_llm_engine_against_the_fake_endpoint(demo_root: Path, tmp_path: Path, fake):
     """Every LLM step goes through the endpoint; the fake answers each prompt kind."""
 
+    asked = in_styles(lambda style: {"question": "What are the last names of the doctors?"})
+
     def answer(messages, n, index):
         text = messages[-1]["content"]
         if "Target complexity" in text:
@@ -226,8 +228,10 @@ def test_synth_llm_engine_against_the_fake_endpoint(demo_root: Path, tmp_path: P
                 if index == 0
                 else "```sql\nSELECT count(*) FROM patients\n```"
             )
-        if "SQL query" in text and "question" in text.lower() and "```sql" not in text:
-            return "Which doctors work at the clinic?"
+        if "Verdict: yes" in text:  # the consistency judge
+            return "The query lists the doctors' last names.\nVerdict: yes"
+        if styles_asked(messages):  # question_candidates: several questions for one SQL
+            return asked(messages, n, index)
         return "Let me think.\n```sql\nSELECT last_name FROM doctors\n```"
 
     fake.handler = answer_with(answer)
@@ -239,6 +243,7 @@ def test_synth_llm_engine_against_the_fake_endpoint(demo_root: Path, tmp_path: P
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["llm_usage"]["total"]["calls"] > 0
+    assert summary["records"] >= 1  # an empty run now fails (exit 1), so this one made some
 
 
 def test_custom_step_list_from_a_yaml_config(demo_root: Path, tmp_path: Path):

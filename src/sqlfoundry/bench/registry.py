@@ -89,8 +89,9 @@ class BenchRoots:
         if self.base is None:
             raise ConfigError(
                 f"no folder known for benchmark {name!r}",
-                hint="set SQLFOUNDRY_BENCH_ROOT (or [bench] root in the config) to the folder "
-                f"holding {FOLDERS[name]}/, or SQLFOUNDRY_{name.upper().replace('-', '_')}_ROOT",
+                hint="set SQLFOUNDRY_BENCH_ROOT to the folder holding "
+                f"{FOLDERS[name]}/, or SQLFOUNDRY_{name.upper().replace('-', '_')}_ROOT to "
+                f"{FOLDERS[name]}/ itself (a `sqlfoundry run` config may also say [bench] root)",
             )
         return self.base / FOLDERS[name]
 

@@ -156,8 +156,17 @@ def _run(command: str, values: dict[str, Any]) -> None:
                  **values)  # fmt: skip
 
 
+def stop_like_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM (kill, a scheduler, a container stop) unwinds the run as Ctrl-C does:
+    worker pools are closed and partial output is left as checkpoints, not torn."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """The ``sqlfoundry`` command: a library error anywhere ends in one line, exit code 2."""
+    import signal
+
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     if sys.argv[1:] == ["--version"]:
         from sqlfoundry import __version__
 
@@ -182,6 +191,9 @@ def main() -> None:
         sys.exit(2)
     except BrokenPipeError:
         stdout_closed()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what typer's commands do
+        sys.stderr.write("\nAborted!\n")
+        sys.exit(1)
 
 
 def stdout_closed() -> None:

@@ -82,4 +82,5 @@ def eval_(
     run_eval(pred, gold, bench, db_root, server, db_password_env, mode=choice(mode),
              metrics=metrics, tables=tables, report_path=out, items_path=items_path, html=html,
              workers=workers, timeout=timeout, ves_iterations=ves_iterations,
-             dialect=dialect)  # fmt: skip
+             dialect=dialect, executor=choice(executor), ray_address=ray_address,
+             run_dir=run_dir)  # fmt: skip

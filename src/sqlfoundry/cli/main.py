@@ -7,6 +7,7 @@ so ``sqlfoundry --help`` and short commands start fast.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -15,7 +16,7 @@ import typer
 from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
 from sqlfoundry.cli.common import alerts, out, scripted, set_mode, setup_logging
 from sqlfoundry.cli.console import escape
-from sqlfoundry.cli.entry import stdout_closed
+from sqlfoundry.cli.entry import stdout_closed, stop_like_ctrl_c
 from sqlfoundry.core.errors import SqlfoundryError
 
 app = typer.Typer(
@@ -79,6 +80,7 @@ app.add_typer(pairs_app, name="pairs")
 def main() -> None:
     """The console entry point: a library error anywhere ends in one line, exit code 2;
     a reader that closes the pipe early (``| head``) ends it quietly, as SIGPIPE would."""
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     try:
         try:
             app()

@@ -36,8 +36,8 @@ def run(
     config: Annotated[
         Path | None,
         typer.Argument(
-            help="Run config: TOML/YAML/JSON with [dataset] and [[tasks]], or Squrve's JSON "
-            "('-': stdin). "
+            help="Run config: TOML/YAML/JSON with \\[dataset] and \\[\\[tasks]], or Squrve's "
+            "JSON ('-': stdin). "
             "Without one, the demo runs: the offline method and the execution vote on the "
             "demo databases.",
             show_default=False,

@@ -69,6 +69,13 @@ def serve(
             help="Folder of SQLite databases (db_id = file stem).",
         ),
     ] = None,  # fmt: skip
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Quick mode: serve with no API key (anyone who can reach the port may ask).",
+        ),
+    ] = False,
     log_level: Annotated[
         LogLevel | None, typer.Option("--log-level", help="Server log level (default warning).")
     ] = None,
@@ -108,6 +115,13 @@ def serve(
         fail(
             "give either --config FILE or the quick-mode flags (--upstream-url, --type, ...), not both"
         )
+    if api_key is not None and not api_key.strip():
+        # `--api-key "$MY_KEY"` with MY_KEY unset: the user meant a locked gateway.
+        fail(
+            "--api-key is empty (an unset variable?); give the key, or --no-auth for an open gateway"
+        )
+    if api_key and no_auth:
+        fail("give either --api-key or --no-auth, not both")
     try:
         if config is not None:
             data = load_config_file(config)
@@ -115,6 +129,11 @@ def serve(
         else:
             data = _quick_config(upstream_url, upstream_model, upstream_key_env, service_type_name,
                                  db_id, db_root)  # fmt: skip
+            if not api_key and not no_auth:
+                fail(
+                    "quick mode needs a client key: --api-key KEY (or SQLFOUNDRY_GATEWAY_API_KEY), "
+                    "or --no-auth to serve anyone who can reach the port"
+                )
             base = Path.cwd()
         gateway = dict(data.get("gateway") or {})
         overrides = {"host": host, "port": port, "log_level": log_level_name, "workers": workers}
@@ -185,6 +204,10 @@ def _announce(settings: Any) -> None:
     for name, service in settings.services.items():
         if service.type == "local":
             what = "sqlfoundry's offline method; indexes build in the background (see /health)"
+        elif service.upstream is None:  # a method service: its stages call their own model
+            method = service.method
+            what = (f"method preset {method.preset}" if getattr(method, "preset", None)
+                    else f"task {method.task} of {method.config}")  # fmt: skip
         else:
             up = service.upstream
             version = f" {service.version}" if service.type == "openai" else ""

@@ -89,8 +89,8 @@ def prepare_sft(
 ) -> None:
     """SQL-o1's SFT data: schema-aware prompts, PSG examples, LlamaFactory files, a LoRA config.
 
-    input_check -> sql_execution_filter -> sqlo1_prompt [-> psg_selector -> psg_cutter].
-    With an LLM configured (flags, environment or [llm]), an item needs PSG when the model's
+    input_check -> sql_execution_filter -> sqlo1_prompt \\[-> psg_selector -> psg_cutter].
+    With an LLM configured (flags, environment or \\[llm]), an item needs PSG when the model's
     zero-shot answer fails to run or the gold reads 3+ tables (SQL-o1's rule); without one,
     when the gold reads 3+ tables or its Spider hardness is hard or extra.
     """

@@ -156,6 +156,7 @@ def _run(
     show: int,
     executor_flags: tuple = (None, None),
 ) -> None:
+    from sqlfoundry.synth.outcome import empty_run_problem
     from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline
     from sqlfoundry.synth.records import output_record
     from sqlfoundry.synth.report import spread_samples
@@ -189,6 +190,10 @@ def _run(
     emit(mode, {"run_dir": str(run_dir), "written": [str(run_dir / n) for n in RUN_FILES],
                      "summary": summary, "usage": usage.to_dict() if usage is not None else None,
                      "samples": shown})  # fmt: skip
+    problem = empty_run_problem(summary["records"], run.rejects, settings.engine,
+                                summary["inputs"])  # fmt: skip
+    if problem is not None:
+        fail(problem, code=1)
 
 
 RUN_FILES = ("data.jsonl", "rejects.jsonl", "summary.json", "report.html")

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
+
+from sqlfoundry.core.orphans import die_with_parent, forked_from_main_thread
 
 T = TypeVar("T")
 
@@ -24,8 +27,9 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _child(conn: Connection, fn: Callable[..., Any], args: tuple) -> None:
+def _child(conn: Connection, parent: tuple[int, bool], fn: Callable[..., Any], args: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    die_with_parent(parent[0], use_prctl=parent[1])
     try:
         conn.send(("ok", fn(*args)))
     except BaseException as err:  # reported, then the parent runs it again to raise it
@@ -46,7 +50,9 @@ def in_background(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
         return lambda: fn(*args)
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+    process = ctx.Process(
+        target=_child, args=(child, (os.getpid(), forked_from_main_thread()), fn, args), daemon=True
+    )
     try:
         process.start()
     except OSError:

@@ -115,6 +115,10 @@ def open_database(spec: DatabaseSpec) -> Database:
     raise ConfigError(f"unknown database kind {spec.kind!r}", db_id=spec.db_id)
 
 
+# (root, db_id) pairs already warned about, so a root scanned again stays quiet.
+_WARNED_DUPLICATES: set[tuple[str, str]] = set()
+
+
 def find_sqlite_files(root: Path) -> dict[str, Path]:
     """Map db_id to file for every ``<db_id>.sqlite`` / ``<db_id>.db`` under ``root``.
 
@@ -135,10 +139,11 @@ def find_sqlite_files(root: Path) -> dict[str, Path]:
     chosen = {}
     for db_id, paths in found.items():
         paths.sort(key=rank)
-        if len(paths) > 1:
-            log.debug(
-                "db_id %s found %d times under %s; using %s", db_id, len(paths), root, paths[0]
-            )
+        if len(paths) > 1 and (str(root), db_id) not in _WARNED_DUPLICATES:
+            _WARNED_DUPLICATES.add((str(root), db_id))
+            others = ", ".join(str(p) for p in paths[1:])
+            log.warning("db_id %s is found %d times under %s; using %s (not %s)",
+                        db_id, len(paths), root, paths[0], others)  # fmt: skip
         chosen[db_id] = paths[0]
     return dict(sorted(chosen.items()))
 

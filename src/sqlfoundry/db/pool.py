@@ -20,12 +20,14 @@ import multiprocessing
 import os
 import signal
 import time
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
+from sqlfoundry.core.orphans import die_with_parent, forked_from_main_thread, parent_alive
 from sqlfoundry.db.base import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT,
@@ -37,6 +39,11 @@ from sqlfoundry.db.base import (
 from sqlfoundry.db.manager import DatabaseManager, open_database
 
 _OPEN_DATABASES = 16
+# Seconds between a waiting worker's checks that its parent still lives.
+_PARENT_CHECK_SECONDS = 1.0
+# The parent ends of every live worker's pipe: a forked worker closes its copies,
+# so a dead parent's pipes reach EOF in every worker.
+_PARENT_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()
 
 # CPU seconds of SQLite jobs run in this process before the rest of a batch goes to the pool.
 IN_PROCESS_SECONDS = 0.25
@@ -102,13 +109,19 @@ def run_item(cache: _OpenDatabases, item: _Item) -> ExecResult:
     return result
 
 
-def _worker_main(conn: Connection) -> None:
+def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool) -> None:
     # Ctrl-C is the parent's to handle; it then stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid, use_prctl=use_prctl)
+    for inherited in list(_PARENT_ENDS):
+        inherited.close()
     cache = _OpenDatabases()
     try:
         while True:
             try:
+                while not conn.poll(_PARENT_CHECK_SECONDS):
+                    if not parent_alive(parent_pid):
+                        return
                 chunk = conn.recv()
             except EOFError:
                 break
@@ -123,7 +136,9 @@ def _worker_main(conn: Connection) -> None:
 class _Worker:
     def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
         parent, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        _PARENT_ENDS.add(parent)
+        args = (child, os.getpid(), forked_from_main_thread())
+        self.process = ctx.Process(target=_worker_main, args=args, daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -140,6 +155,7 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        _PARENT_ENDS.discard(self.conn)
         self.conn.close()
 
 

@@ -83,6 +83,10 @@ class SQLiteDatabase(Database):
                 raise QueryTimeoutError(
                     f"stopped after the {timeout:g} s timeout", db_id=self.db_id, sql=sql
                 ) from err
+            if "interrupt" in str(err):
+                # Ctrl-C (or SIGTERM, which the CLI maps to it) raised in the progress
+                # handler: sqlite3 turns it into "interrupted"; the run must stop.
+                raise KeyboardInterrupt from None
             raise QueryError(str(err), db_id=self.db_id, sql=sql) from err
         except (ValueError, OverflowError) as err:  # e.g. an out-of-range value in a row
             raise QueryError(str(err), db_id=self.db_id, sql=sql) from err
@@ -92,6 +96,15 @@ class SQLiteDatabase(Database):
         return columns, rows, truncated
 
     def introspect(self, sample_values: int = 5) -> Schema:
+        try:
+            return self._introspect(sample_values)
+        except sqlite3.DatabaseError as err:
+            # A file whose catalogue reads but whose pages are damaged shows it here.
+            raise DatabaseConnectionError(
+                f"{self.path} is not a readable SQLite database: {err}", db_id=self.db_id
+            ) from None
+
+    def _introspect(self, sample_values: int) -> Schema:
         # The schema models (pydantic) load only when a schema is read, not to run queries.
         from sqlfoundry.db.descriptions import apply_descriptions
         from sqlfoundry.db.schema import Column, Schema, Table

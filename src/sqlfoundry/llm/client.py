@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlfoundry.core.errors import (
@@ -33,6 +33,8 @@ from sqlfoundry.core.errors import (
     LLMBadRequestError,
     LLMContextLengthError,
     LLMError,
+    LLMItemError,
+    LLMLogprobsMissingError,
     LLMModelNotFoundError,
     LLMResponseError,
     LLMRetriesExhaustedError,
@@ -116,6 +118,17 @@ class LLMClient:
         self._ready = not auto_preflight
         self._ready_error: LLMError | None = None
         self._ready_lock = asyncio.Lock()
+        # Requests that failed for a reason a later run may not meet (see _failed).
+        self.transient_failures = 0
+        self._count_lock = threading.Lock()
+
+    def _failed(self, operator: str, err: LLMError) -> None:
+        self.usage.record_failure(operator)
+        if isinstance(err, LLMItemError) and not isinstance(err, LLMContextLengthError):
+            # Timeouts, 5xx and malformed answers past their retries: another try later
+            # may well succeed, so what they dropped must not be checkpointed as final.
+            with self._count_lock:
+                self.transient_failures += 1
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -316,20 +329,25 @@ class LLMClient:
                 if caching:
                     self.cache.put(key, fresh)
                 missing = missing[len(fresh) :]
-        except LLMError:
-            self.usage.record_failure(operator)
+        except LLMError as err:
+            self._failed(operator, err)
             raise
         return [have[i] for i in range(n)]
 
     async def _chat(self, payload: dict[str, Any], n: int, operator: str) -> list[Generation]:
         body = payload if n == 1 else {**payload, "n": n}
         estimate = estimate_prompt_tokens(payload["messages"]) + payload["max_tokens"] * n
-        data, raw = await self._call("/chat/completions", body, operator, estimate)
+        want_logprobs = bool(payload.get("logprobs"))
+
+        def parse(data: Any, raw: str) -> tuple[Any, list[Generation]]:
+            parsed = parse_chat_completion(
+                data, want_logprobs=want_logprobs, raw=raw, base_url=self.base_url
+            )
+            return data, parsed[0]
+
+        data, generations = await self._call("/chat/completions", body, operator, estimate, parse)
         usage = Usage.from_dict(data.get("usage") if isinstance(data, dict) else None)
         self.usage.record_call(operator, self.model, usage)
-        generations, _, _ = parse_chat_completion(
-            data, want_logprobs=bool(payload.get("logprobs")), raw=raw, base_url=self.base_url
-        )
         return generations
 
     # ------------------------------------------------------------------ text completions
@@ -426,8 +444,8 @@ class LLMClient:
                     have[index] = generation
                 if caching:
                     self.cache.put(key, {i: have[i].to_dict() for i in missing if i in have})
-        except LLMError:
-            self.usage.record_failure(operator)
+        except LLMError as err:
+            self._failed(operator, err)
             raise
         return [have[i] for i in range(n)]
 
@@ -438,13 +456,17 @@ class LLMClient:
 
         body = payload if n == 1 else {**payload, "n": n}
         estimate = len(payload["prompt"]) // 4 + payload["max_tokens"] * n
-        data, raw = await self._call("/completions", body, operator, estimate)
+        want_logprobs = payload.get("logprobs") is not None
+
+        def parse(data: Any, raw: str) -> tuple[Any, list[Generation]]:
+            parsed = parse_text_completion(
+                data, want_logprobs=want_logprobs, raw=raw, base_url=self.base_url
+            )
+            return data, parsed[0]
+
+        data, generations = await self._call("/completions", body, operator, estimate, parse)
         usage = Usage.from_dict(data.get("usage") if isinstance(data, dict) else None)
         self.usage.record_call(operator, self.model, usage)
-        generations, _, _ = parse_text_completion(
-            data, want_logprobs=payload.get("logprobs") is not None, raw=raw,
-            base_url=self.base_url,
-        )  # fmt: skip
         return generations
 
     # ------------------------------------------------------------------ embeddings
@@ -497,8 +519,8 @@ class LLMClient:
         chunks = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
         try:
             await asyncio.gather(*(run_chunk(c) for c in chunks))
-        except LLMError:
-            self.usage.record_failure(operator)
+        except LLMError as err:
+            self._failed(operator, err)
             raise
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
@@ -507,9 +529,17 @@ class LLMClient:
     # ------------------------------------------------------------------ transport
 
     async def _call(
-        self, path: str, body: dict[str, Any], operator: str, token_estimate: int
-    ) -> tuple[Any, str]:
-        """POST with our retry policy; returns the decoded JSON body and its text."""
+        self,
+        path: str,
+        body: dict[str, Any],
+        operator: str,
+        token_estimate: int,
+        parse: Callable[[Any, str], Any] | None = None,
+    ) -> Any:
+        """POST with our retry policy; returns the decoded JSON body and its text, or
+        what ``parse(body, text)`` makes of them. A 200 whose body is not JSON, or
+        that ``parse`` finds malformed, is retried like a 5xx: a proxy or an
+        overloaded server sends those now and then."""
         if not self._ready:
             await self._ensure_ready()
         cfg = self.config
@@ -535,19 +565,28 @@ class LLMClient:
                 if result.status < 300:
                     text = result.body.decode("utf-8", errors="replace")
                     try:
-                        return json.loads(text), text
+                        data = json.loads(text)
+                        return (data, text) if parse is None else parse(data, text)
                     except ValueError:
-                        raise LLMResponseError(
+                        malformed: LLMResponseError = LLMResponseError(
                             "malformed response: the body is not JSON",
                             base_url=self.base_url,
                             model=self.model,
                             status=result.status,
                             raw=text[:RAW_KEEP],
-                        ) from None
-                if not is_retryable_status(result.status) or attempt >= cfg.max_retries:
+                        )
+                    except LLMLogprobsMissingError:
+                        raise  # the server never gives them: asking again cannot help
+                    except LLMResponseError as err:
+                        malformed = err
+                    if attempt >= cfg.max_retries:
+                        raise malformed from None
+                    log.debug("LLM %s sent a malformed answer; retrying", self.base_url)
+                elif not is_retryable_status(result.status) or attempt >= cfg.max_retries:
                     raise self._status_error(result, attempts=attempt + 1)
-                delay = parse_retry_after(result.headers)
-                log.debug("LLM %s answered %s; retrying", self.base_url, result.status)
+                else:
+                    delay = parse_retry_after(result.headers)
+                    log.debug("LLM %s answered %s; retrying", self.base_url, result.status)
             if delay is None:
                 delay = backoff_delay(attempt, cfg.retry_base_delay, cfg.retry_max_delay)
             self.usage.record_retry(operator)

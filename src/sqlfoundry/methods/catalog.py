@@ -68,17 +68,19 @@ def resolve(kind: str, method: str, params: dict[str, Any] | None = None) -> lis
     load_operators()
     params = dict(params or {})
     preset = get_preset(method)
-    if preset is not None:
-        if preset.kind != kind:
-            raise ConfigError(f"method {method!r} is a {preset.kind} method, not a {kind} one",
-                              hint=f"use type = \"{preset.kind}\"")  # fmt: skip
+    if preset is not None and preset.kind == kind:
         return preset.stages(params)
     classes = stage_classes()
+    # A preset's name may also be a stage's short name in another kind: parse `din_sql`
+    # is DIN-SQL's linker, generate `din_sql` the whole preset.
     by_method = [
         n for n, c in classes.items() if c.kind == kind and getattr(c, "method", None) == method
     ]
     if by_method:
         return [{"op": by_method[0], **params}]
+    if preset is not None:
+        raise ConfigError(f"method {method!r} is a {preset.kind} method, not a {kind} one",
+                          hint=f"use type = \"{preset.kind}\"")  # fmt: skip
     if method in classes:
         if classes[method].kind != kind:
             raise ConfigError(f"stage {method!r} is a {classes[method].kind} stage, not a {kind} one",

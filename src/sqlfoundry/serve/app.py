@@ -198,7 +198,7 @@ def create_app(
 
     @app.get("/health", summary="Liveness, and the state of local indexes")
     async def health() -> dict[str, Any]:
-        return gateway.health()
+        return await gateway.health()
 
     _install_error_handlers(app)
     _extend_openapi(app, request_defs, _security(gateway))

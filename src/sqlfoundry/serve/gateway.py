@@ -159,8 +159,9 @@ class Gateway:
             if service.local is not None:
                 await service.local.wait()
 
-    def health(self) -> dict[str, Any]:
-        """``ok``; ``starting`` while local indexes build; ``degraded`` when one failed."""
+    async def health(self) -> dict[str, Any]:
+        """``ok``; ``starting`` while local indexes build; ``degraded`` when one failed
+        or a service's upstream is down (each service's ``upstream`` says which)."""
         services = {}
         states: set[str] = set()
         for name, service in self.services.items():
@@ -169,6 +170,11 @@ class Gateway:
                 entry["databases"] = status = service.local.status()
                 entry["ready"] = all(v == "ready" for v in status.values())
                 states.update(v.split(":", 1)[0] for v in status.values())
+            if service.upstream is not None:
+                entry["upstream"] = upstream = await service.upstream.state()
+                entry["ready"] = upstream["state"] == "up"
+                if upstream["state"] != "up":
+                    states.add("failed")
             services[name] = entry
         overall = (
             "degraded" if "failed" in states else "starting" if "preparing" in states else "ok"

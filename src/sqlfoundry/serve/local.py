@@ -116,7 +116,8 @@ class LocalAnswerer:
         try:
             return await loop.run_in_executor(None, self.method.answer, question, db_id)
         except Exception as err:  # noqa: BLE001 - the method's failure, reported to the client
-            log.exception("local: answering on %s failed", db_id)
+            log.error("local: answering on %s failed: %s: %s", db_id, type(err).__name__, err)
+            log.debug("local: answering on %s failed", db_id, exc_info=True)
             raise GatewayError(500, f"the local method failed on {db_id!r}: {err}",
                                type="server_error", code="local_method_failed") from None  # fmt: skip
 

@@ -30,12 +30,13 @@ from typing import Any
 
 from sqlglot import exp
 
-from sqlfoundry.core.errors import SqlfoundryError, SQLSyntaxError
+from sqlfoundry.core.errors import SqlfoundryError, SQLSyntaxError, WriteRejectedError
 from sqlfoundry.db.base import Database, ExecResult, failed, json_value
 from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.llm.parse import parse_sql
 from sqlfoundry.serve.config import PostprocessConfig
+from sqlfoundry.sql.guard import check_read_only
 from sqlfoundry.sql.parse import parse_one
 from sqlfoundry.sql.references import referenced_columns
 from sqlfoundry.sql.transpile import transpile
@@ -175,6 +176,13 @@ class PostProcessor:
             except SQLSyntaxError as err:
                 self._problem(outcome, f"not valid {self.dialect}: {err.message}")
         if self.config.validate_sql and tree is not None:
+            try:
+                check_read_only(sql, self.dialect)
+            except WriteRejectedError as err:
+                # Never executed either way; the flag must not call a DELETE valid.
+                self._problem(outcome, err.message)  # "not a query: DELETE statements ..."
+            except SQLSyntaxError as err:
+                self._problem(outcome, f"not a query: {err.message}")
             for problem in unknown_names(tree, self.dialect, names) if names else []:
                 self._problem(outcome, problem)
             if outcome.valid is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -29,6 +30,10 @@ from sqlfoundry.serve.errors import (
 from sqlfoundry.serve.requests import ChatRequest
 
 log = logging.getLogger(__name__)
+
+# /health asks each upstream at most this often, and waits this long for it.
+_STATE_TTL = 5.0
+_STATE_TIMEOUT = 2.0
 
 
 def _aiohttp() -> Any:
@@ -99,6 +104,8 @@ class Upstream:
             sock_read=config.timeout,
         )  # fmt: skip
         self._errors = (aiohttp.ClientError, OSError)
+        self._state: dict[str, Any] | None = None
+        self._state_at = 0.0
 
     def payload(
         self, request: ChatRequest, messages: list[dict[str, str]], *, stream: bool
@@ -152,6 +159,39 @@ class Upstream:
             if not isinstance(choice, dict) or not isinstance(choice_text(choice, self.chat), str):
                 raise upstream_bad_answer("a choice holds no text")
         return data
+
+    async def state(self) -> dict[str, Any]:
+        """Whether the upstream answers now: ``GET /models``, at most every few seconds.
+
+        Returns:
+            ``{"url", "state": "up" | "down", "detail"}``; "down" says why (unreachable,
+            timed out, or the status it answered).
+        """
+        now = time.monotonic()
+        if self._state is not None and now - self._state_at < _STATE_TTL:
+            return self._state
+        aiohttp = _aiohttp()
+        detail = None
+        try:
+            if self.pool.session is None:
+                raise RuntimeError("the gateway is not serving")
+            async with self.pool.session.get(
+                self.config.base_url + "/models",
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=_STATE_TIMEOUT),
+            ) as response:
+                await response.read()
+                if response.status >= 400:
+                    detail = f"answers {response.status} to GET /models"
+        except TimeoutError:
+            detail = f"no answer within {_STATE_TIMEOUT:g} s"
+        except (*self._errors, RuntimeError) as err:
+            detail = f"unreachable: {_describe(err)}"
+        self._state = {"url": self.config.base_url, "state": "down" if detail else "up"}
+        if detail:
+            self._state["detail"] = detail
+        self._state_at = now
+        return self._state
 
     async def open_stream(self, payload: bytes) -> UpstreamStream:
         """Start a streamed answer; errors before the first byte raise like :meth:`complete`."""

@@ -145,7 +145,8 @@ class QuestionGenerator(EngineOperator):
                 out.rejects.append(self.reject(sample, _realise_reason(err.message)))
                 continue
             except Exception as err:  # a realiser bug must not stop the run
-                log.exception("realiser failed on %s", sample.id)
+                log.error("realiser failed on %s: %s: %s", sample.id, type(err).__name__, err)
+                log.debug("realiser failed on %s", sample.id, exc_info=True)
                 reason = f"cannot realise SQL: internal error ({type(err).__name__}: {err})"
                 out.rejects.append(self.reject(sample, reason))
                 continue

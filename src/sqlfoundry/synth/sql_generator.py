@@ -42,6 +42,7 @@ import os
 import random
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ from sqlfoundry.core import progress
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
 from sqlfoundry.core.operator import Reject, StepOutput
+from sqlfoundry.core.orphans import die_with_parent
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.base import DatabaseSpec
@@ -245,21 +247,37 @@ class SQLGenerator(EngineOperator):
                 return outcomes
 
             return await asyncio.to_thread(one_by_one)
-        loop = asyncio.get_running_loop()
-        with ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context(_start_method())
-        ) as pool:
-            futures = [loop.run_in_executor(pool, sample_database, *a) for a in args]
-            finished = 0
+        finished = 0
 
-            def tick(_: object) -> None:
-                nonlocal finished
+        def tick(future: asyncio.Future) -> None:
+            nonlocal finished
+            if not future.cancelled() and future.exception() is None:
                 finished += 1
-                progress.report(finished, len(futures))
+                progress.report(finished, len(args))
 
-            for future in futures:
-                future.add_done_callback(tick)
-            return list(await asyncio.gather(*futures))
+        outcomes = await _in_pool(args, workers, tick)
+        # A worker that died (killed, out of memory) breaks the whole pool, and every
+        # database still in it with it. Those run again, each in a pool of its own
+        # (``workers`` at a time), so only the one that kills its worker fails.
+        lost = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if lost:
+            log.warning("a sampling worker died; %d database(s) sampled again", len(lost))
+            gate = asyncio.Semaphore(workers)
+
+            async def alone(i: int) -> None:
+                async with gate:
+                    retry = (await _in_pool([args[i]], 1, tick))[0]
+                if retry is None:
+                    retry = SampleOutcome(
+                        db_id=specs[i].db_id,
+                        error="sampling worker process died (killed or out of memory) "
+                        "while sampling this database",
+                    )
+                    log.error("%s: %s", specs[i].db_id, retry.error)
+                outcomes[i] = retry
+
+            await asyncio.gather(*(alone(i) for i in lost))
+        return outcomes  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ LLM
 
@@ -456,6 +474,35 @@ def _dialect_title(dialect: str) -> str:
 def _worker_count(ctx: RunContext) -> int:
     workers = getattr(ctx.executor, "workers", None)
     return int(workers) if workers is not None else (os.cpu_count() or 1)
+
+
+async def _in_pool(args: list[tuple], workers: int, tick) -> list[SampleOutcome | None]:
+    """``sample_database(*a)`` for each ``a`` in a fresh process pool; ``None`` for
+    those the pool lost when a worker died."""
+    loop = asyncio.get_running_loop()
+    method = _start_method()
+    initializer = initargs = None
+    if method == "fork":
+        initializer, initargs = die_with_parent, (os.getpid(),)
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=initializer,
+        initargs=initargs or (),
+    ) as pool:
+        futures = [loop.run_in_executor(pool, sample_database, *a) for a in args]
+        for future in futures:
+            future.add_done_callback(tick)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+    out: list[SampleOutcome | None] = []
+    for result in results:
+        if isinstance(result, BrokenProcessPool):
+            out.append(None)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            out.append(result)
+    return out
 
 
 def _start_method() -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.executors.base import Executor, Progress
-from sqlfoundry.core.io import atomic_write_jsonl
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.runs import (
@@ -67,11 +67,22 @@ def step_rejects(step_dir: Path) -> Iterator[dict[str, Any]]:
         yield from read_jsonl_dicts(path)
 
 
+def _unfinished_marker(data_path: Path) -> Path:
+    return data_path.with_name(data_path.name.replace("batch-", "unfinished-", 1))
+
+
+def _transient_failures(ctx: Any) -> int:
+    """How many LLM requests of the run's client have failed for a passing reason."""
+    return int(getattr(getattr(ctx, "llm", None), "transient_failures", 0) or 0)
+
+
 def _batch_counts(data_path: Path, reject_path: Path,
                   reasons: dict[str, int]) -> tuple[int, int] | None:  # fmt: skip
     """(outputs, rejects) of a finished batch's checkpoint; None when it must run again."""
     if not (reject_path.exists() and data_path.exists()):
         return None
+    if _unfinished_marker(data_path).exists():
+        return None  # written for the steps after it, but a re-run asks the LLM again
     try:
         outputs = sum(1 for _ in read_jsonl_dicts(data_path))
         found: dict[str, int] = {}
@@ -106,10 +117,11 @@ class LocalExecutor(Executor):
         source: Callable[[], Iterator[Sample]] = functools.partial(iter, samples)
         count = len(samples)
         reports = []
+        tainted = [False]  # set once a step keeps a batch unfinished (see _run_step)
         for step in steps:
             size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
-            report = await _run_step(step, source, count, size,
-                                     pipeline.concurrent_batches, ctx, progress)  # fmt: skip
+            report = await _run_step(step, source, count, size, pipeline.concurrent_batches,
+                                     ctx, progress, tainted)  # fmt: skip
             reports.append(report)
             source = functools.partial(step_samples, step.dir)
             count = report.outputs
@@ -130,8 +142,13 @@ async def _run_step(
     window: int,
     ctx: Any,
     progress: Progress | None,
+    tainted: list[bool],
 ) -> StepReport:
     op = step.op
+    # Steps after one with unfinished batches run on what they have, but nothing of
+    # theirs is final: a re-run brings the missing records through them again.
+    upstream_unfinished = tainted[0]
+    unfinished = 0
     step.dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     reused = step.finished
@@ -166,9 +183,20 @@ async def _run_step(
             progress(op.name, done + sum(partial.values()), total)
 
     async def one(k: int, batch: list[Sample], data_path: Path, reject_path: Path) -> None:
+        nonlocal unfinished
+        failures_before = _transient_failures(ctx)
         with batch_progress(lambda fraction: advance(k, fraction)):
             result = await op.process(batch, ctx)
         dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
+        marker = _unfinished_marker(data_path)
+        # An LLM request that failed for a passing reason (timeout, 5xx, malformed answer)
+        # must not become a final reject: the batch is written for the steps after it but
+        # marked unfinished, so a re-run asks again (the answers that came are cached).
+        if upstream_unfinished or _transient_failures(ctx) > failures_before:
+            unfinished += 1
+            atomic_write_text(marker, "")
+        elif marker.exists():
+            marker.unlink()
         # The rejects file is written last, so its presence marks a finished batch.
         kept = atomic_write_jsonl(data_path, (s.to_json_dict() for s in result.samples))
         atomic_write_jsonl(reject_path, dropped)
@@ -209,6 +237,11 @@ async def _run_step(
             for task in pending:
                 task.cancel()
             raise
-        step.mark_done()
+        if unfinished:
+            tainted[0] = True
+            log.warning("%s: %d batch(es) had failed LLM requests; not final, a re-run "
+                        "retries them", op.name, unfinished)  # fmt: skip
+        else:
+            step.mark_done()
     return StepReport(op.name, step.signature, count, outputs, rejected,
                       time.perf_counter() - start, reused, reasons)  # fmt: skip

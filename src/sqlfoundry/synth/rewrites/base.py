@@ -9,6 +9,8 @@ return None without it.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -287,7 +289,18 @@ def is_plain_identifier(name: str) -> bool:
 
 
 def fresh_name(base: str, taken: set[str]) -> str:
-    """``base``, or ``base2``, ``base3``... whichever is free (and not a keyword)."""
+    """``base``, or ``base2``, ``base3``... whichever is free (and not a keyword).
+
+    A base that can never be a bare name (``顧客_subset``, ``ölçüm``) is first cut to
+    its ASCII letters, digits and underscores, accents dropped (``t`` when none are
+    left): no number
+    appended to a non-ASCII name would ever make it one.
+    """
+    if not (base.isascii() and base.isidentifier()):
+        # Accents dropped first, so "élèves" gives "eleves" rather than "l_ves".
+        plain = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+        kept = "_".join(w for w in re.split(r"[^A-Za-z0-9]+", plain) if w)
+        base = kept if kept[:1].isalpha() else f"t_{kept}".rstrip("_")
     candidate, n = base, 1
     while candidate.lower() in taken or not is_plain_identifier(candidate):
         n += 1
@@ -320,7 +333,7 @@ def initials(table: str) -> str:
 
     parts = words(table) or [table.lower()]
     short = "".join(p[0] for p in parts if p)
-    return short if short.isalpha() else "t"
+    return short if short.isascii() and short.isalpha() else "t"
 
 
 def column(name: str, table: str | None = None) -> exp.Column:

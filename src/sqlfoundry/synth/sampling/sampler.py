@@ -459,7 +459,8 @@ def sample_database(
     except DatabaseError as err:
         outcome.error = f"database unreadable: {err.message}"
     except Exception as err:  # one odd database must not stop the others
-        log.exception("sampling %s failed", spec.db_id)
+        log.error("sampling %s failed: %s: %s", spec.db_id, type(err).__name__, err)
+        log.debug("sampling %s failed", spec.db_id, exc_info=True)
         outcome.error = f"sampling failed: {type(err).__name__}: {err}"
     finally:
         db.close()

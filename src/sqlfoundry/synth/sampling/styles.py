@@ -131,8 +131,12 @@ def _rename_aliases(
 
 
 def _initials(table: str, taken: set[str], dialect: str) -> str:
-    base = "".join(w[0] for w in words(table) if w and w[0].isalpha()) or "t"
-    base = base.lower()[:3]
+    # ASCII initials only: a non-ASCII one (顧客, Ölçüm) always needs quotes, so no
+    # number appended to it could ever make a free, bare alias.
+    base = "".join(w[0] for w in words(table) if w and w[0].isascii() and w[0].isalpha())
+    base = base.lower()[:3] or "t"
+    if needs_quotes(base, dialect):
+        base = "t"
     name, n = base, 1
     while name in taken or needs_quotes(name, dialect):
         n += 1
