@@ -20,7 +20,10 @@ Skipped, and why (the whole list):
   inside itself, make demo installs into the repo's .venv and writes runs/ into the
   repo; both targets are checked by tests/test_makefile.py;
 * ``pip install`` (the second block): it would change the environment under test;
-* ``llamafactory-cli train``: LlamaFactory's trainer is not a dependency of ours.
+* ``llamafactory-cli train``: LlamaFactory's trainer is not a dependency of ours;
+* the cluster commands (``--executor ray``, ``--ray-address``): they name a Ray cluster
+  and its shared folders (``/shared/...``); the same commands run on a local Ray
+  instance and on a two-node cluster in ``tests/core/test_ray_executor.py``.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ BIN = Path(sys.executable).parent
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 SKIPPED_BLOCKS = {0: "make targets (see the module doc)", 1: "pip install (see the module doc)"}
 SKIPPED_COMMANDS = ("llamafactory-cli train",)
+CLUSTER_FLAGS = ("--executor ray", "--ray-address")  # commands for a real cluster
 SMALL = 20  # items kept of each benchmark file (Spider dev's first 20 hold hard ones)
 
 
@@ -211,7 +215,7 @@ class Reader:
         return re.sub(r"--port 8000\b", f"--port {self.gateway_port}", text)
 
     def bash(self, command: str, timeout: float = 600) -> None:
-        if command.startswith(SKIPPED_COMMANDS):
+        if command.startswith(SKIPPED_COMMANDS) or any(f in command for f in CLUSTER_FLAGS):
             return
         if command.startswith("export "):
             name, _, value = command[len("export ") :].split("#")[0].strip().partition("=")
@@ -266,6 +270,7 @@ CONFIG_FILES = {
     ("toml", 'exec_process = ["complex_actor"]'): "squrve_mapped.toml",
     ("toml", "[services.din]"): "gateway_methods.toml",
     ("toml", "[llm]"): "llm.toml",
+    ("toml", "[executor]"): "executor.toml",
 }
 
 
@@ -350,3 +355,9 @@ def test_the_config_blocks_are_read_by_their_commands(reader: Reader):
     reader.bash("sqlfoundry run squrve_mapped.toml --out runs/squrve-mapped")
     reader.bash("sqlfoundry run methods.toml --out runs/methods-readme")
     reader.serve("sqlfoundry serve --config gateway_methods.toml")
+    # The cluster's [executor] section: read and checked as a run reads it (no cluster here).
+    shown = reader.python("from sqlfoundry.core.config import read_config\n"
+                          "from sqlfoundry.core.executors import ExecutorSettings\n"
+                          "print(ExecutorSettings.from_sources(read_config('executor.toml')"
+                          "['executor'], {}))")  # fmt: skip
+    assert "ray" in shown and "auto" in shown, shown

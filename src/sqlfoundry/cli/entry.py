@@ -163,7 +163,8 @@ def stop_like_ctrl_c(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    """The ``sqlfoundry`` command: a library error anywhere ends in one line, exit code 2."""
+    """The ``sqlfoundry`` command: a library error anywhere ends in one line, exit code 2;
+    a reader that closes the pipe early (``| head``) ends it quietly, as SIGPIPE would."""
     import signal
 
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
@@ -174,16 +175,21 @@ def main() -> None:
         return
     fast = parse(sys.argv[1:])
     if fast is None:
-        from sqlfoundry.cli.main import main as full
+        from sqlfoundry.cli.main import app
 
-        full()
-        return
+        guarded(app)
+    else:
+        guarded(lambda: _run(*fast))
+
+
+def guarded(command: Callable[[], Any]) -> None:
+    """Run ``command`` as the console entry point does (see :func:`main`)."""
     from sqlfoundry.cli.console import alerts, escape
     from sqlfoundry.core.errors import SqlfoundryError
 
     try:
         try:
-            _run(*fast)
+            command()
         finally:
             sys.stdout.flush()  # here, so a closed pipe is seen now and not at exit
     except SqlfoundryError as error:
@@ -191,9 +197,14 @@ def main() -> None:
         sys.exit(2)
     except BrokenPipeError:
         stdout_closed()
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what typer's commands do
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM on the fast path: what typer prints
         sys.stderr.write("\nAborted!\n")
         sys.exit(1)
+    except SystemExit:
+        # typer (its own copy of click) met the closed pipe first and wrapped stdout.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            stdout_closed()
+        raise
 
 
 def stdout_closed() -> None:

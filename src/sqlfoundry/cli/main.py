@@ -8,16 +8,13 @@ so ``sqlfoundry --help`` and short commands start fast.
 from __future__ import annotations
 
 import signal
-import sys
 from typing import Annotated
 
 import typer
 
 from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
-from sqlfoundry.cli.common import alerts, out, scripted, set_mode, setup_logging
-from sqlfoundry.cli.console import escape
-from sqlfoundry.cli.entry import stdout_closed, stop_like_ctrl_c
-from sqlfoundry.core.errors import SqlfoundryError
+from sqlfoundry.cli.common import out, scripted, set_mode, setup_logging
+from sqlfoundry.cli.entry import guarded, stop_like_ctrl_c
 
 app = typer.Typer(
     name="sqlfoundry",
@@ -78,21 +75,6 @@ app.add_typer(pairs_app, name="pairs")
 
 
 def main() -> None:
-    """The console entry point: a library error anywhere ends in one line, exit code 2;
-    a reader that closes the pipe early (``| head``) ends it quietly, as SIGPIPE would."""
+    """The console entry point for the typer app (see :func:`sqlfoundry.cli.entry.main`)."""
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
-    try:
-        try:
-            app()
-        finally:
-            sys.stdout.flush()  # here, so a closed pipe is seen now and not at exit
-    except SqlfoundryError as error:
-        alerts.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except BrokenPipeError:
-        stdout_closed()
-    except SystemExit:
-        # typer (its own copy of click) met the closed pipe first and wrapped stdout.
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
-            stdout_closed()
-        raise
+    guarded(app)
