@@ -7,14 +7,12 @@ so ``sqlfoundry --help`` and short commands start fast.
 
 from __future__ import annotations
 
-import signal
 from typing import Annotated
 
 import typer
 
 from sqlfoundry.cli import db, evaluate, llm, pairs, run, search, serve, sft, synth
 from sqlfoundry.cli.common import out, scripted, set_mode, setup_logging
-from sqlfoundry.cli.entry import guarded, stop_like_ctrl_c
 
 app = typer.Typer(
     name="sqlfoundry",
@@ -72,9 +70,3 @@ pairs_app.command("evolve")(scripted(pairs.evolve))
 pairs_app.command("personas")(scripted(pairs.personas))
 pairs_app.command("teachings")(scripted(pairs.teachings))
 app.add_typer(pairs_app, name="pairs")
-
-
-def main() -> None:
-    """The console entry point for the typer app (see :func:`sqlfoundry.cli.entry.main`)."""
-    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
-    guarded(app)

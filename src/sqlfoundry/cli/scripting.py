@@ -75,8 +75,7 @@ def check_outputs(
 
 
 # The parameters of the commands that name outputs; every other path may be an input.
-OUTPUT_PARAMETERS = frozenset({"out", "output", "out_dir", "run_dir", "items_path", "html",
-                               "report_path"})  # fmt: skip
+OUTPUT_PARAMETERS = frozenset({"out", "output", "out_dir", "run_dir", "items_path", "html"})
 _INPUT_NAMES = {"input_path": "the input file", "file": "FILE", "source": "SOURCE"}
 
 

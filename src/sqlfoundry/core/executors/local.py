@@ -117,11 +117,12 @@ class LocalExecutor(Executor):
         source: Callable[[], Iterator[Sample]] = functools.partial(iter, samples)
         count = len(samples)
         reports = []
-        tainted = [False]  # set once a step keeps a batch unfinished (see _run_step)
+        unfinished = False  # once a step keeps a batch unfinished, so are the later ones
         for step in steps:
             size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
-            report = await _run_step(step, source, count, size, pipeline.concurrent_batches,
-                                     ctx, progress, tainted)  # fmt: skip
+            report, unfinished = await _run_step(step, source, count, size,
+                                                 pipeline.concurrent_batches, ctx, progress,
+                                                 upstream_unfinished=unfinished)  # fmt: skip
             reports.append(report)
             source = functools.partial(step_samples, step.dir)
             count = report.outputs
@@ -142,12 +143,12 @@ async def _run_step(
     window: int,
     ctx: Any,
     progress: Progress | None,
-    tainted: list[bool],
-) -> StepReport:
+    *,
+    upstream_unfinished: bool,
+) -> tuple[StepReport, bool]:
+    """Run one step; also whether it left batches unfinished. After a step with unfinished
+    batches nothing is final: a re-run brings the missing records through again."""
     op = step.op
-    # Steps after one with unfinished batches run on what they have, but nothing of
-    # theirs is final: a re-run brings the missing records through them again.
-    upstream_unfinished = tainted[0]
     unfinished = 0
     step.dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -238,10 +239,10 @@ async def _run_step(
                 task.cancel()
             raise
         if unfinished:
-            tainted[0] = True
             log.warning("%s: %d batch(es) had failed LLM requests; not final, a re-run "
                         "retries them", op.name, unfinished)  # fmt: skip
         else:
             step.mark_done()
-    return StepReport(op.name, step.signature, count, outputs, rejected,
-                      time.perf_counter() - start, reused, reasons)  # fmt: skip
+    report = StepReport(op.name, step.signature, count, outputs, rejected,
+                        time.perf_counter() - start, reused, reasons)  # fmt: skip
+    return report, upstream_unfinished or unfinished > 0
