@@ -184,7 +184,7 @@ def main() -> None:
 
 def guarded(command: Callable[[], Any]) -> None:
     """Run ``command`` as the console entry point does (see :func:`main`)."""
-    from sqlfoundry.cli.console import alerts, escape
+    from sqlfoundry.cli.console import fail
     from sqlfoundry.core.errors import SqlfoundryError
 
     try:
@@ -193,8 +193,7 @@ def guarded(command: Callable[[], Any]) -> None:
         finally:
             sys.stdout.flush()  # here, so a closed pipe is seen now and not at exit
     except SqlfoundryError as error:
-        alerts.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(error)  # one line, exit code 2
     except BrokenPipeError:
         stdout_closed()
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM on the fast path: what typer prints
