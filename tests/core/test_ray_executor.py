@@ -25,10 +25,15 @@ psutil = pytest.importorskip("psutil")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
+
+from fake_openai import FakeOpenAI, Reply  # noqa: E402
+
 from demo_builder import demo_builder  # noqa: E402
 from sqlfoundry.api import synthesis  # noqa: E402
 from sqlfoundry.core.executors import ExecutorSettings  # noqa: E402
 from sqlfoundry.core.executors.ray import RayExecutor  # noqa: E402
+from sqlfoundry.core.operator import Operator, StepOutput  # noqa: E402
 
 pytestmark = pytest.mark.slow
 VENV_BIN = Path(sys.executable).parent
@@ -182,6 +187,65 @@ def test_eval_runs_ex_as_a_pipeline_on_ray_with_the_same_verdicts(local_ray, dbs
     assert [i["ex"] for i in items["direct"]] == [True, False, False]
     assert items["run_dir"] == items["direct"] and items["ray"] == items["direct"]
     assert list((tmp_path / "ev" / "steps").glob("01-execution_match-*/done"))
+
+
+class Shout(Operator):
+    """A step after the LLM step, so an unfinished record's children are seen too."""
+
+    name = "shout"
+
+    async def process(self, batch, ctx) -> StepOutput:
+        return StepOutput(samples=[s.model_copy(update={"question": s.question.upper()})
+                                   for s in batch])  # fmt: skip
+
+
+def test_a_batch_with_failed_llm_requests_is_not_final_on_ray(local_ray, tmp_path):
+    import llm_operators
+    from llm_operators import AskOnce
+    from sqlfoundry.core.context import RunContext
+    from sqlfoundry.core.pipeline import Pipeline
+    from sqlfoundry.core.sample import Sample
+    from sqlfoundry.llm import LLMConfig
+    from sqlfoundry.llm.context_spec import ContextSpec
+
+    # The actors cannot import the tests: send these operators by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.cloudpickle.register_pickle_by_value(llm_operators)
+    fake = FakeOpenAI().start()
+    try:
+        fake.handler = lambda r: (Reply(status=503, json={"error": {"message": "overloaded"}})
+                                  if r.body and r.body["messages"][0]["content"] == "q1"
+                                  else None)  # fmt: skip
+        config = LLMConfig(base_url=fake.base_url, model="fake-model", cache_dir=tmp_path / "c",
+                           max_retries=1, retry_base_delay=0.01, retry_max_delay=0.02)  # fmt: skip
+        ctx = RunContext(spec=ContextSpec(llm=config))
+        records = [Sample(id=f"q{i}", db_id="x") for i in range(4)]
+
+        def run():
+            pipeline = Pipeline([AskOnce(), Shout()], batch_size=2)
+            return pipeline.run(records, tmp_path / "run", ctx,
+                                executor=RayExecutor(actors=(1, 1)))  # fmt: skip
+
+        first = run()
+        assert [s.id for s in first.samples] == ["q0", "q2", "q3"]
+        assert [r["sample"]["id"] for r in first.rejects] == ["q1"]
+        steps = sorted((tmp_path / "run" / "steps").iterdir())
+        # Neither step is final: the LLM step had a failure, the next one follows it.
+        assert not [d for d in steps if (d / "done").exists()]
+        fake.handler = None  # the endpoint recovers
+        second = run()
+        assert [s.id for s in second.samples] == ["q0", "q1", "q2", "q3"]
+        assert not second.rejects
+        assert all(s.question.isupper() for s in second.samples)
+        assert all((d / "done").exists() for d in steps)
+        lines = [json.loads(t) for d in steps for p in d.glob("part-*.jsonl")
+                 for t in p.read_text().splitlines()]  # fmt: skip
+        assert not [x for x in lines if x.get("u")]
+        # The records of q1's batch ran again, but only q1 reached the endpoint: the cache.
+        asked = [r.body["messages"][0]["content"] for r in fake.requests if r.body]
+        assert asked.count("q0") == 1 and asked.count("q3") == 1
+    finally:
+        fake.stop()
 
 
 def test_bad_executor_settings_are_one_line_errors():

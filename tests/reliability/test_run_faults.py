@@ -14,9 +14,8 @@ import pytest
 from fake_openai import FakeRequest, Reply
 from reliability_testing import cli_env, sqlfoundry
 
+from llm_operators import AskOnce
 from sqlfoundry.core.context import RunContext
-from sqlfoundry.core.errors import LLMItemError
-from sqlfoundry.core.operator import Operator, StepOutput
 from sqlfoundry.core.pipeline import Pipeline
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.manager import DatabaseManager
@@ -98,27 +97,12 @@ def test_an_offline_run_with_nothing_to_sample_fails(tmp_path: Path):
 # ------------------------------------------------------------------ failed requests are not final
 
 
-class _AskOnce(Operator):
-    name = "ask_once"
-
-    async def process(self, batch, ctx) -> StepOutput:
-        out = StepOutput()
-        for sample in batch:
-            try:
-                (answer,) = await ctx.llm.generate([{"role": "user", "content": sample.id}])
-            except LLMItemError as err:
-                out.rejects.append(self.reject(sample, f"llm request failed: {err.message}"))
-                continue
-            out.samples.append(sample.model_copy(update={"question": answer.text}))
-        return out
-
-
 async def _run(fake, tmp_path: Path):
     config = LLMConfig(base_url=fake.base_url, model="fake-model", cache_dir=tmp_path / "cache",
                        max_retries=1, retry_base_delay=0.01, retry_max_delay=0.02)  # fmt: skip
     async with LLMClient(config, env={}) as client:
         ctx = RunContext(llm=client)
-        pipeline = Pipeline([_AskOnce()], batch_size=2)
+        pipeline = Pipeline([AskOnce()], batch_size=2)
         return await pipeline.arun(
             [Sample(id=f"q{i}", db_id="x") for i in range(4)], tmp_path / "run", ctx
         )

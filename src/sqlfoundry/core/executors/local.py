@@ -24,7 +24,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlfoundry.core.executors.base import Executor, Progress
+from sqlfoundry.core.executors.base import Executor, Progress, transient_failures
 from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
@@ -69,11 +69,6 @@ def step_rejects(step_dir: Path) -> Iterator[dict[str, Any]]:
 
 def _unfinished_marker(data_path: Path) -> Path:
     return data_path.with_name(data_path.name.replace("batch-", "unfinished-", 1))
-
-
-def _transient_failures(ctx: Any) -> int:
-    """How many LLM requests of the run's client have failed for a passing reason."""
-    return int(getattr(getattr(ctx, "llm", None), "transient_failures", 0) or 0)
 
 
 def _batch_counts(data_path: Path, reject_path: Path,
@@ -185,7 +180,7 @@ async def _run_step(
 
     async def one(k: int, batch: list[Sample], data_path: Path, reject_path: Path) -> None:
         nonlocal unfinished
-        failures_before = _transient_failures(ctx)
+        failures_before = transient_failures(ctx)
         with batch_progress(lambda fraction: advance(k, fraction)):
             result = await op.process(batch, ctx)
         dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
@@ -193,7 +188,7 @@ async def _run_step(
         # An LLM request that failed for a passing reason (timeout, 5xx, malformed answer)
         # must not become a final reject: the batch is written for the steps after it but
         # marked unfinished, so a re-run asks again (the answers that came are cached).
-        if upstream_unfinished or _transient_failures(ctx) > failures_before:
+        if upstream_unfinished or transient_failures(ctx) > failures_before:
             unfinished += 1
             atomic_write_text(marker, "")
         elif marker.exists():

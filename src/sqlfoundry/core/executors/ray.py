@@ -10,9 +10,11 @@ before it to finish. When the plan has run, the driver writes ``data.jsonl`` and
 the ``done`` markers.
 
 Resume: a finished step (``done``) is not run again; the plan starts from its
-checkpoint. Within an unfinished step, an actor gives back what the step's parts
-already hold for a record instead of running the operator again (a node that died
-loses only the batches it had not written). The LLM response cache is one folder
+checkpoint. A step whose records had failed LLM requests gets no ``done`` (nor do
+the steps after it): those records go into this run's output, and the next run
+drops them from the parts and asks again. Within an unfinished step, an actor
+gives back what the step's parts already hold for a record instead of running the
+operator again (a node that died loses only the batches it had not written). The LLM response cache is one folder
 for every node (see :mod:`sqlfoundry.llm.context_spec`), so replayed requests cost nothing.
 """
 
@@ -29,7 +31,13 @@ from typing import Any
 
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.executors.base import Executor, Progress
-from sqlfoundry.core.executors.ray_step import StepActor, read_part_lines, root_key
+from sqlfoundry.core.executors.ray_step import (
+    StepActor,
+    drop_unfinished,
+    has_unfinished,
+    read_part_lines,
+    root_key,
+)
 from sqlfoundry.core.extras import require
 from sqlfoundry.core.io import atomic_path
 from sqlfoundry.core.runs import (
@@ -152,6 +160,11 @@ class RayExecutor(Executor):
     def _run(self, pipeline: Any, samples: list[Sample], steps: list[Step], spec: Any,
              run_dir: Path, record: Any, progress: Progress | None) -> list[StepReport]:  # fmt: skip
         start = time.perf_counter()
+        for step in steps:
+            # What an earlier run could not finish (failed LLM requests) is asked again.
+            if not step.finished and step.dir.is_dir() and drop_unfinished(step.dir):
+                log.info("%s: running again the records an earlier run left unfinished",
+                         step.op.name)  # fmt: skip
         first = next((i for i, s in enumerate(steps) if not s.finished), len(steps))
         last = steps[-1]
         if first == len(steps) and ((last.dir / ORDERED).exists() or _local_step(last.dir)):
@@ -196,10 +209,16 @@ class RayExecutor(Executor):
         write_ordered(last.dir, last.dir / ORDERED)
         seconds = time.perf_counter() - start
         reports = []
+        unfinished = False  # after a step with records that are not final, nothing is
         for i, step in enumerate(steps):
             reused = i < first
             if not reused:
-                step.mark_done()
+                if not unfinished and has_unfinished(step.dir):
+                    unfinished = True
+                    log.warning("%s: records had failed LLM requests; not final, a re-run "
+                                "retries them", step.op.name)  # fmt: skip
+                if not unfinished:
+                    step.mark_done()
                 if progress:
                     progress(step.op.name, 1, 1)
             reports.append(self._report(step, reused, 0.0 if reused else seconds))
@@ -209,17 +228,17 @@ class RayExecutor(Executor):
         """The plan's input: the run's records, or the checkpoint of the last finished step."""
         blocks = max(1, min(200, (len(samples) or 1)))
         if done is None:
-            rows = [{"key": root_key(i), "json": json.dumps(s.to_json_dict(), ensure_ascii=False)}
-                    for i, s in enumerate(samples)]  # fmt: skip
+            rows = [{"key": root_key(i), "json": json.dumps(s.to_json_dict(), ensure_ascii=False),
+                     "unf": False} for i, s in enumerate(samples)]  # fmt: skip
             return ray.data.from_items(rows, override_num_blocks=blocks)
         if any(done.dir.glob("part-*.jsonl")):
             # The keys stay those the later steps' parts were written under.
-            rows = [{"key": k, "json": t} for k, t in ordered_rows(done.dir)]
+            rows = [{"key": k, "json": t, "unf": False} for k, t in ordered_rows(done.dir)]
         else:  # a step the local executor finished: keys by position
             from sqlfoundry.core.executors.local import step_samples
 
-            rows = [{"key": root_key(i), "json": json.dumps(s.to_json_dict(), ensure_ascii=False)}
-                    for i, s in enumerate(step_samples(done.dir))]  # fmt: skip
+            rows = [{"key": root_key(i), "json": json.dumps(s.to_json_dict(), ensure_ascii=False),
+                     "unf": False} for i, s in enumerate(step_samples(done.dir))]  # fmt: skip
         # From the driver, not read tasks: the steps' actors may hold every CPU.
         return ray.data.from_items(rows, override_num_blocks=max(1, min(200, len(rows) or 1)))
 

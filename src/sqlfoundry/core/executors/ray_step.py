@@ -18,6 +18,12 @@ A part file (``part-<uuid>.jsonl``) has one line per input record of the batch:
 ``{"p": key, "out": [[child key, sample], ...], "rej": [reject, ...]}``. A rerun's
 actor reads which keys the step's parts already hold, and gives back their stored
 outputs instead of running the operator again.
+
+A line is not final (``"u": true``) when an LLM request failed for a passing reason
+while its batch ran, or when the record it came from was not final: it goes on to
+the next step and into this run's output, as with the local executor, but the next
+run drops it (:func:`drop_unfinished`) and asks again; the answers that came are
+cached. The flag travels with the records as the ``unf`` column.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import SqlfoundryError
+from sqlfoundry.core.executors.base import transient_failures
 from sqlfoundry.core.io import atomic_write_text
 from sqlfoundry.core.operator import Reject, StepOutput
 from sqlfoundry.core.sample import Sample
@@ -59,6 +66,28 @@ def read_part_lines(step_dir: Path):  # noqa: ANN201 - an iterator of dicts
             for line in fh:
                 if line.strip():
                     yield json.loads(line)
+
+
+def has_unfinished(step_dir: Path) -> bool:
+    """Whether a step's parts hold a line that is not final."""
+    return any(line.get("u") for line in read_part_lines(step_dir))
+
+
+def drop_unfinished(step_dir: Path) -> int:
+    """Remove the lines that are not final from a step's parts (before a rerun, so their
+    records run again); returns how many went."""
+    dropped = 0
+    for path in part_files(step_dir):
+        lines = [t for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
+        kept = [t for t in lines if not json.loads(t).get("u")]
+        if len(kept) == len(lines):
+            continue
+        dropped += len(lines) - len(kept)
+        if kept:
+            atomic_write_text(path, "".join(t + "\n" for t in kept))
+        else:
+            path.unlink()
+    return dropped
 
 
 def _reject_dict(r: Any) -> dict[str, Any]:
@@ -118,9 +147,10 @@ class StepActor:
         # Records this step already did in an earlier, interrupted run: key -> part file.
         self.done: dict[str, Path] = {}
         for path in part_files(self.step_dir):
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    self.done[json.loads(line)["p"]] = path
+            for text in path.read_text(encoding="utf-8").splitlines():
+                line = json.loads(text) if text.strip() else {}
+                if line and not line.get("u"):
+                    self.done[line["p"]] = path
         self._parts: OrderedDict[Path, dict[str, dict]] = OrderedDict()
         self.expands = False
 
@@ -128,6 +158,7 @@ class StepActor:
         import numpy as np
 
         keys = [str(k) for k in batch["key"]]
+        upstream = batch["unf"] if "unf" in batch else [False] * len(keys)
         lines: dict[str, dict[str, Any]] = {}
         todo = []
         for key, text in zip(keys, batch["json"], strict=True):
@@ -137,16 +168,25 @@ class StepActor:
             else:
                 todo.append((key, Sample(**json.loads(text))))
         if todo:
+            failures = transient_failures(self.ctx)
             made = self.loop.run_until_complete(self._process(todo))
+            # Requests failed for a passing reason: nothing this batch made is final.
+            failed = transient_failures(self.ctx) > failures
+            not_final = {k for k, u in zip(keys, upstream, strict=True) if u}
+            for m in made:
+                if failed or m["p"] in not_final:
+                    m["u"] = True
             atomic_write_text(self.step_dir / f"part-{uuid.uuid4().hex}.jsonl",
                               "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in made))  # fmt: skip
             lines.update((m["p"], m) for m in made)
-        out_keys, out_json = [], []
+        out_keys, out_json, out_unf = [], [], []
         for key in keys if self.emit else ():
             for child_key, sample in lines[key]["out"]:
                 out_keys.append(child_key)
                 out_json.append(json.dumps(sample, ensure_ascii=False))
-        return {"key": np.array(out_keys, dtype=object), "json": np.array(out_json, dtype=object)}
+                out_unf.append(bool(lines[key].get("u")))
+        return {"key": np.array(out_keys, dtype=object), "json": np.array(out_json, dtype=object),
+                "unf": np.array(out_unf, dtype=bool)}  # fmt: skip
 
     def _stored(self, key: str) -> dict[str, Any] | None:
         path = self.done.get(key)
