@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # make demo installs what the demo runs (the core, and the gateway it offers next);
 # make test and the other targets install every extra, the embedder (torch) included.
 DEMO_EXTRAS := serve
-ALL_EXTRAS := postgres,mysql,dev,embed,export,serve,methods,ray
+ALL_EXTRAS := postgres,mysql,dev,embed,export,serve,methods,ray,remote
 DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 DEMO_DBS := examples/demo_dbs

@@ -29,7 +29,7 @@ def test_demo_installs_the_core_and_the_gateway_only(tmp_path: Path):
 def test_test_installs_every_extra(tmp_path: Path):
     installs = dry_run("test", tmp_path / "venv")
     assert installs[-1].endswith(
-        "pip install --quiet -e '.[postgres,mysql,dev,embed,export,serve,methods,ray]'"
+        "pip install --quiet -e '.[postgres,mysql,dev,embed,export,serve,methods,ray,remote]'"
     )
 
 

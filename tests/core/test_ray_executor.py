@@ -160,6 +160,10 @@ def test_refine_on_ray_and_the_executor_section_of_a_config(local_ray, dbs, tmp_
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
     assert len(on_ray.rejects) == len(local.rejects) >= 1
     assert len(on_ray.samples) == len(local.samples) >= 2
+    # The databases behind an fsspec URL: each actor opens its own local copy.
+    synthesis.refine(pairs, f"file://{dbs}", run_dir=tmp_path / "url",
+                     config={"executor": {"kind": "ray", "actors": [1, 1]}})  # fmt: skip
+    assert _files(tmp_path / "url") == _files(tmp_path / "local")
 
 
 def test_eval_runs_ex_as_a_pipeline_on_ray_with_the_same_verdicts(local_ray, dbs, tmp_path):

@@ -19,7 +19,9 @@ def open_databases(databases: Any, *, password_env: str | None = None) -> Databa
             ``<db_id>.db`` files (the Spider layout works as it is); one SQLite
             file (its stem is the db_id); a server URL
             (``postgresql://user@host:port`` or ``mysql://...``: each database
-            on it is a db_id); or a ``DatabaseManager``, used as it is.
+            on it is a db_id); an fsspec URL of a folder (``s3://bucket/dbs``,
+            copied into the local cache on first need); or a ``DatabaseManager``,
+            used as it is.
         password_env: for a server, the environment variable holding its password.
 
     Raises:
@@ -36,6 +38,10 @@ def open_databases(databases: Any, *, password_env: str | None = None) -> Databa
         )
     text = str(databases)
     if "://" in text:
+        from sqlfoundry.db.remote import remote_url
+
+        if remote_url(text):
+            return DatabaseManager(root=text)
         return DatabaseManager(server=ServerSettings.from_url(text, password_env=password_env))
     path = Path(text).expanduser()
     if path.is_file():

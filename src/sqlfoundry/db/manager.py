@@ -153,11 +153,21 @@ def _plain_name(db_id: str) -> bool:
     return bool(db_id) and not db_id.startswith(".") and not any(c in db_id for c in "/\\\0")
 
 
+def _remote(root: str | Path) -> str | None:
+    if ":/" not in str(root):
+        return None  # a plain path: the remote module stays unimported
+    from sqlfoundry.db.remote import remote_url
+
+    return remote_url(root)
+
+
 class DatabaseManager:
     """Resolves db_ids to databases: SQLite files under a root, or a server.
 
     Args:
-        root: a folder (or several) searched at any depth for SQLite files.
+        root: a folder (or several) searched at any depth for SQLite files; a folder
+            may be an fsspec URL (``s3://bucket/dbs``), copied into the local cache
+            on first need (see :mod:`sqlfoundry.db.remote`).
         server: settings for a PostgreSQL or MySQL/MariaDB server.
         paths: explicit ``{db_id: file}`` entries, which win over the root.
     """
@@ -168,16 +178,17 @@ class DatabaseManager:
         server: ServerSettings | None = None,
         paths: dict[str, str | Path] | None = None,
     ) -> None:
-        if root is None:
-            self.roots: list[Path] = []
-        elif isinstance(root, (str, Path)):
-            self.roots = [Path(root)]
-        else:
-            self.roots = [Path(r) for r in root]
+        given = [] if root is None else [root] if isinstance(root, (str, Path)) else list(root)
+        # A root is a local folder or an fsspec URL (copied here on first need, on
+        # every process that opens a database: see sqlfoundry.db.remote).
+        self.sources: list[Path | str] = [_remote(r) or Path(r) for r in given]
+        self.roots: list[Path] = [r for r in self.sources if isinstance(r, Path)]
+        self.urls: list[str] = [r for r in self.sources if isinstance(r, str)]
         for folder in self.roots:
             if not folder.is_dir():
                 raise ConfigError(f"database root {folder} is not a folder")
-        self.root = self.roots[0] if self.roots else None
+        self.root = self.roots[0] if self.roots and not self.urls else None
+        self._folders: list[Path] | None = None if self.urls else self.roots
         self.server = server
         self._paths = {db_id: Path(path) for db_id, path in (paths or {}).items()}
         self._found: dict[str, Path] | None = None  # every file under the roots, once needed
@@ -189,6 +200,20 @@ class DatabaseManager:
         """A manager holding one SQLite file; its db_id is the file's stem."""
         p = Path(path)
         return cls(paths={p.stem: p})
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        if self.urls:  # another machine makes its own copies
+            state.update(_folders=None, _found=None)
+        return state
+
+    def folders(self) -> list[Path]:
+        """The local folders searched, in order: the roots, with each URL's local copy."""
+        if self._folders is None:
+            from sqlfoundry.db.remote import local_copy
+
+            self._folders = [local_copy(r) if isinstance(r, str) else r for r in self.sources]
+        return self._folders
 
     def _server_db_ids(self) -> list[str]:
         if self.server is None:
@@ -211,7 +236,7 @@ class DatabaseManager:
         first root wins when two hold the same db_id), then the explicit paths."""
         if self._found is None:
             found: dict[str, Path] = {}
-            for folder in reversed(self.roots):
+            for folder in reversed(self.folders()):
                 found.update(find_sqlite_files(folder))
             found.update(self._paths)
             self._found = found
@@ -222,8 +247,9 @@ class DatabaseManager:
         Spider's (``<root>/<db_id>/<db_id>.sqlite``, the layout that wins a tie)."""
         if db_id in self._paths:
             return self._paths[db_id]
-        if self._found is None and len(self.roots) == 1 and _plain_name(db_id):
-            root = self.roots[0]
+        if self._found is None and self.root is not None and len(self.roots) == 1 \
+                and _plain_name(db_id):  # fmt: skip
+            root = self.root
             quick = root / db_id / f"{db_id}.sqlite"
             # A root itself named db_id may hold a shorter <db_id>.sqlite that would win.
             if root.name != db_id and quick.is_file():
@@ -247,8 +273,8 @@ class DatabaseManager:
         ):
             return self.server.spec(db_id)
         places = []
-        if self.roots:
-            places.append("under " + ", ".join(str(r) for r in self.roots))
+        if self.sources:
+            places.append("under " + ", ".join(str(r) for r in self.sources))
         if self.server is not None:
             places.append(f"on the {self.server.kind} server {self.server.host}")
         where = " or ".join(places) or "(no database root or server configured)"

@@ -58,10 +58,12 @@ def load_dataset(config: DatasetConfig, bench: dict[str, Any] | None = None) -> 
                           config.tables or benchmark.tables_json)  # fmt: skip
     else:
         assert config.gold is not None and config.db_root is not None
-        if not config.db_root.is_dir():
-            raise ConfigError(f"dataset db_root {config.db_root} is not a folder")
+        try:
+            databases = DatabaseManager(root=config.db_root)  # a folder or an fsspec URL
+        except ConfigError as err:
+            raise ConfigError(f"dataset db_root: {err.message}") from None
         samples, problems = read_questions(config.gold)
-        dataset = Dataset(str(config.gold), samples, DatabaseManager(root=config.db_root),
+        dataset = Dataset(str(config.gold), samples, databases,
                           config.mode or "spider", "sqlite", config.tables, problems)  # fmt: skip
     dataset.samples = select(dataset.samples, config)
     if config.teachings is not None:
