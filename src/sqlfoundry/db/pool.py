@@ -67,20 +67,26 @@ class _OpenDatabases:
     def __init__(self, capacity: int = _OPEN_DATABASES) -> None:
         self.capacity = capacity
         self._open: OrderedDict[DatabaseSpec, Database] = OrderedDict()
+        self._last: DatabaseSpec | None = None
 
     def get(self, spec: DatabaseSpec) -> Database:
+        if spec is self._last:  # the same database as the job before: already the newest
+            return self._open[spec]
         db = self._open.get(spec)
         if db is not None:
             self._open.move_to_end(spec)
+            self._last = spec
             return db
         db = open_database(spec)
         self._open[spec] = db
+        self._last = spec
         while len(self._open) > self.capacity:
             _, old = self._open.popitem(last=False)
             old.close()
         return db
 
     def drop(self, spec: DatabaseSpec) -> None:
+        self._last = None
         db = self._open.pop(spec, None)
         if db is not None:
             # The link may already be gone; closing is best effort.
@@ -92,6 +98,7 @@ class _OpenDatabases:
             with contextlib.suppress(Exception):
                 db.close()
         self._open.clear()
+        self._last = None
 
 
 def run_item(cache: _OpenDatabases, item: _Item) -> ExecResult:

@@ -14,7 +14,7 @@ from sqlfoundry.core.errors import (
     QueryError,
     QueryTimeoutError,
 )
-from sqlfoundry.db.base import Database, DatabaseSpec, fetch_capped, json_value
+from sqlfoundry.db.base import Database, DatabaseSpec, json_value
 
 if TYPE_CHECKING:
     from sqlfoundry.db.schema import ForeignKey, Schema
@@ -41,9 +41,15 @@ def _fetch(
     try:
         cursor.execute(sql)
         columns = [d[0] for d in cursor.description or ()]
-        rows, truncated = fetch_capped(cursor, max_rows)
+        # sqlite3 gives tuples already (no row factory): nothing to copy.
+        if max_rows is None:
+            return columns, cursor.fetchall(), False
+        rows = cursor.fetchmany(max_rows + 1)
     finally:
         cursor.close()
+    truncated = len(rows) > max_rows
+    if truncated:
+        del rows[max_rows:]
     return columns, rows, truncated
 
 
