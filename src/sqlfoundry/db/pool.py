@@ -79,10 +79,10 @@ class _OpenDatabases:
             return db
         db = open_database(spec)
         self._open[spec] = db
-        self._last = spec
         while len(self._open) > self.capacity:
             _, old = self._open.popitem(last=False)
             old.close()
+        self._last = spec if spec in self._open else None
         return db
 
     def drop(self, spec: DatabaseSpec) -> None:
