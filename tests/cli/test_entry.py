@@ -96,8 +96,9 @@ def test_values_defaults_and_environment(monkeypatch):
 
 def _one_item(tmp_path: Path, spider_root: Path) -> tuple[Path, Path, Path]:
     gold, pred = tmp_path / "gold.sql", tmp_path / "pred.sql"
-    gold.write_text("SELECT count(*) FROM singer\tconcert_singer\n")
-    pred.write_text("SELECT count(*) FROM singer\n")
+    # DISTINCT and ORDER BY: spider mode rewrites them (without sqlglot, see below).
+    gold.write_text("SELECT DISTINCT country FROM singer ORDER BY country\tconcert_singer\n")
+    pred.write_text("SELECT DISTINCT country FROM singer ORDER BY country\n")
     return gold, pred, spider_root / "database"
 
 
@@ -120,8 +121,11 @@ def test_a_one_item_command_imports_nothing_it_does_not_use(name, tmp_path, spid
     own = {m for m in _imported(["-c", "import sqlglot"], _env(tmp_path)) if "optimizer" in m}
     assert sorted(m for m in imported if m.startswith("sqlglot.optimizer") and m not in own) == []
     # A pipe gets plain text and no rich. A plain SELECT passes the guard without sqlglot;
-    # eval parses a gold's hardness once, and a second run finds it in the cache.
+    # eval parses a gold's hardness once, and a second run finds it in the cache; the
+    # DISTINCT and ORDER BY of a plain query are found without it.
     assert not {m for m in imported if m.split(".")[0] == "rich"}
+    # One item runs in this process: no worker pool, so no multiprocessing.
+    assert not {m for m in imported if m.split(".")[0] == "multiprocessing"}
     if name == "eval":
         assert "sqlglot" in imported
         imported = _imported(["-m", "sqlfoundry", *args], _env(tmp_path))

@@ -97,7 +97,8 @@ PRE_CHECKED = [
     ("SELECT update_time FROM t", True),
     ("SELECT created, state FROM votes WHERE created_at > 1", True),
     ("SELECT x FROM t WHERE note = 'insert'", False),
-    ("WITH a AS (SELECT 1) SELECT * FROM a", False),
+    ("WITH a AS (SELECT 1) SELECT * FROM a", True),
+    ("with recursive c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c", True),
     ("(SELECT 1)", False),
     ("-- note\nSELECT 1", False),
     ("SELECT 1 -- no write here\n", True),
@@ -115,7 +116,7 @@ def test_pre_check(sql, plain):
     "sql",
     [s for s, _ in REJECTED]
     + [s for s, _ in SYNTAX]
-    + ["SELECTx FROM t", "SELECT_1 FROM t"]
+    + ["SELECTx FROM t", "SELECT_1 FROM t", "WITHx AS (SELECT 1) SELECT 2", "WITH_1 FROM t"]
     # A writing word that is a token of its own although glued to what comes before.
     + ["SELECT 1into", "SELECT a.into FROM t", 'SELECT "a"INTO b', "SELECT 1e5insert"],
 )
@@ -129,7 +130,8 @@ def test_a_writing_word_glued_to_anything_passes_only_when_the_tokenizer_would(w
     glue = [*"0123456789_aZ.,;:$@#`'\"[](){}+-*/%<>=!|&^~?\\ \t\n", "é", "1e", "0x"]
     for left in glue:
         for right in glue:
-            for text in (f"SELECT a{left}{word}{right}b", f"SELECT {left}{word.lower()}{right}"):
+            for text in (f"SELECT a{left}{word}{right}b", f"SELECT {left}{word.lower()}{right}",
+                         f"WITH a AS (SELECT 1) SELECT a{left}{word}{right}b FROM a"):  # fmt: skip
                 if plainly_read_only(text):
                     try:
                         check_tokens(text)

@@ -31,6 +31,7 @@ from sqlfoundry.core.errors import WriteRejectedError
 from sqlfoundry.db.base import ExecResult, failed, json_value
 from sqlfoundry.db.compare import results_match, squrve_equal
 from sqlfoundry.db.pool import SafeExecutor
+from sqlfoundry.sql.plain_scan import Scan, scan
 
 PREVIEW_ROWS = 5
 MISSING = "missing prediction: the prediction file has fewer entries than the gold file"
@@ -187,8 +188,9 @@ def spider_prepare(sql: str, dialect: str = "sqlite", *, prediction: bool = Fals
 
     Steps 1 and 2 replace text, exactly as the official does (inside string
     literals too). Steps 3 and 4 work on sqlglot's tokens, so nothing inside a
-    string literal changes; after steps 1 and 2, text the tokenizer cannot read
-    is run as it is and the database judges it.
+    string literal changes (a plain text is read by :mod:`sqlfoundry.sql.plain_scan`,
+    which finds the same tokens without importing sqlglot); after steps 1 and 2,
+    text the tokenizer cannot read is run as it is and the database judges it.
 
     Raises:
         WriteRejectedError: there is a statement after the first one.
@@ -205,6 +207,10 @@ def _spider_prepare(sql: str, dialect: str, prediction: bool) -> tuple[str, bool
     upper = sql.upper()
     if not any(mark in upper for mark in _REWRITE_MARKS):
         return sql, False  # the tokens would change nothing: no need to make them
+    if dialect == "sqlite":
+        found = scan(sql)
+        if found is not None:  # read as sqlglot would, without importing it
+            return _rewritten(sql, found), found.orders
     from sqlglot.errors import TokenError
     from sqlglot.tokens import TokenType
 
@@ -253,6 +259,16 @@ def _spider_prepare(sql: str, dialect: str, prediction: bool) -> tuple[str, bool
         i += 1
     out.append(sql[last:])
     return "".join(out), orders
+
+
+def _rewritten(sql: str, found: Scan) -> str:
+    """``sql`` without its DISTINCT keywords, up to its first ``;``: the token loop's text."""
+    out, last = [], 0
+    for start, end in found.distinct:
+        out.append(sql[last:start])
+        last = end
+    out.append(sql[last:] if found.semicolon is None else sql[last : found.semicolon + 1])
+    return "".join(out)
 
 
 def _statement_count(tokens: list) -> int:

@@ -318,12 +318,13 @@ def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> i
     Lines are streamed to the temporary file, so a large run is never held as text.
     """
     count = 0
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps makes one per call
 
     def lines() -> Iterator[str]:
         nonlocal count
         for record in records:
             count += 1
-            yield json.dumps(record, ensure_ascii=False) + "\n"
+            yield encode(record) + "\n"
 
     _write(path, lines())
     return count

@@ -16,7 +16,6 @@ never pay for forking workers and sending every job and result through a pipe.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import time
@@ -24,10 +23,9 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING
 
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
-from sqlfoundry.core.orphans import die_with_parent, forked_from_main_thread, parent_alive
 from sqlfoundry.db.base import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT,
@@ -37,6 +35,10 @@ from sqlfoundry.db.base import (
     failed,
 )
 from sqlfoundry.db.manager import DatabaseManager, open_database
+
+if TYPE_CHECKING:  # multiprocessing loads only when a pool starts: most batches need none
+    import multiprocessing.context
+    from multiprocessing.connection import Connection
 
 _OPEN_DATABASES = 16
 # Seconds between a waiting worker's checks that its parent still lives.
@@ -65,20 +67,26 @@ class _OpenDatabases:
     def __init__(self, capacity: int = _OPEN_DATABASES) -> None:
         self.capacity = capacity
         self._open: OrderedDict[DatabaseSpec, Database] = OrderedDict()
+        self._last: DatabaseSpec | None = None
 
     def get(self, spec: DatabaseSpec) -> Database:
+        if spec is self._last:  # the same database as the job before: already the newest
+            return self._open[spec]
         db = self._open.get(spec)
         if db is not None:
             self._open.move_to_end(spec)
+            self._last = spec
             return db
         db = open_database(spec)
         self._open[spec] = db
         while len(self._open) > self.capacity:
             _, old = self._open.popitem(last=False)
             old.close()
+        self._last = spec if spec in self._open else None
         return db
 
     def drop(self, spec: DatabaseSpec) -> None:
+        self._last = None
         db = self._open.pop(spec, None)
         if db is not None:
             # The link may already be gone; closing is best effort.
@@ -90,6 +98,7 @@ class _OpenDatabases:
             with contextlib.suppress(Exception):
                 db.close()
         self._open.clear()
+        self._last = None
 
 
 def run_item(cache: _OpenDatabases, item: _Item) -> ExecResult:
@@ -111,6 +120,8 @@ def run_item(cache: _OpenDatabases, item: _Item) -> ExecResult:
 
 def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool) -> None:
     # Ctrl-C is the parent's to handle; it then stops the workers itself.
+    from sqlfoundry.core.orphans import die_with_parent, parent_alive
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent_pid, use_prctl=use_prctl)
     for inherited in list(_PARENT_ENDS):
@@ -135,6 +146,8 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool) -> None:
 
 class _Worker:
     def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
+        from sqlfoundry.core.orphans import forked_from_main_thread
+
         parent, child = ctx.Pipe(duplex=True)
         _PARENT_ENDS.add(parent)
         args = (child, os.getpid(), forked_from_main_thread())
@@ -159,9 +172,12 @@ class _Worker:
         self.conn.close()
 
 
-def _start_method() -> str:
+def _context() -> multiprocessing.context.BaseContext:
+    import multiprocessing
+
     # fork starts a worker in milliseconds with sqlglot already imported.
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if fork else "spawn")
 
 
 class SafeExecutor:
@@ -193,7 +209,7 @@ class SafeExecutor:
         self.timeout = timeout
         self.max_rows = max_rows
         self.kill_grace = kill_grace
-        self._ctx = multiprocessing.get_context(_start_method())
+        self._ctx: multiprocessing.context.BaseContext | None = None
         self._pool: list[_Worker] = []
         self._local = _OpenDatabases()
         self.killed = 0
@@ -290,13 +306,18 @@ class SafeExecutor:
             if not w.process.is_alive():
                 self._respawn(w)
         while len(self._pool) < size:
-            self._pool.append(_Worker(self._ctx))
+            self._pool.append(_Worker(self._context()))
 
     def _respawn(self, w: _Worker) -> int | None:
         """Stop ``w`` for good and put a fresh worker in its place; returns its exit code."""
         w.stop(kill=True)
-        self._pool[self._pool.index(w)] = _Worker(self._ctx)
+        self._pool[self._pool.index(w)] = _Worker(self._context())
         return w.process.exitcode
+
+    def _context(self) -> multiprocessing.context.BaseContext:
+        if self._ctx is None:
+            self._ctx = _context()
+        return self._ctx
 
     def _run_pool(
         self,
@@ -304,6 +325,8 @@ class SafeExecutor:
         results: list[ExecResult | None],
         progress: Callable[[int], None] | None,
     ) -> None:
+        from multiprocessing.connection import wait
+
         self._ensure_pool(min(self.workers, len(items)))
         pool = self._pool
         outstanding = len(items)

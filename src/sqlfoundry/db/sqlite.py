@@ -14,7 +14,7 @@ from sqlfoundry.core.errors import (
     QueryError,
     QueryTimeoutError,
 )
-from sqlfoundry.db.base import Database, DatabaseSpec, fetch_capped, json_value
+from sqlfoundry.db.base import Database, DatabaseSpec, json_value
 
 if TYPE_CHECKING:
     from sqlfoundry.db.schema import ForeignKey, Schema
@@ -28,6 +28,29 @@ def _decode(raw: bytes) -> str:
     # Some public databases hold text that is not valid UTF-8; keep the row
     # rather than failing the whole query.
     return raw.decode("utf-8", errors="replace")
+
+
+# How sqlite3 says a text value is not valid UTF-8 (with text_factory = str).
+_NOT_UTF8 = "Could not decode to UTF-8"
+
+
+def _fetch(
+    conn: sqlite3.Connection, sql: str, max_rows: int | None
+) -> tuple[list[str], list[tuple], bool]:
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql)
+        columns = [d[0] for d in cursor.description or ()]
+        # sqlite3 gives tuples already (no row factory): nothing to copy.
+        if max_rows is None:
+            return columns, cursor.fetchall(), False
+        rows = cursor.fetchmany(max_rows + 1)
+    finally:
+        cursor.close()
+    truncated = len(rows) > max_rows
+    if truncated:
+        del rows[max_rows:]
+    return columns, rows, truncated
 
 
 def quote_ident(name: str) -> str:
@@ -72,12 +95,21 @@ class SQLiteDatabase(Database):
         def past_deadline() -> int:
             return 1 if monotonic() > deadline else 0
 
-        self.conn.set_progress_handler(past_deadline, _PROGRESS_STEPS)
-        cursor = self.conn.cursor()
+        conn = self.conn
+        conn.set_progress_handler(past_deadline, _PROGRESS_STEPS)
         try:
-            cursor.execute(sql)
-            columns = [d[0] for d in cursor.description or ()]
-            rows, truncated = fetch_capped(cursor, max_rows)
+            try:
+                # sqlite3's own decoding, in C: a Python call per text value costs
+                # more than the query in most cases.
+                conn.text_factory = str
+                return _fetch(conn, sql, max_rows)
+            except sqlite3.OperationalError as err:
+                if not str(err).startswith(_NOT_UTF8):
+                    raise
+            finally:
+                conn.text_factory = _decode
+            # Text that is not valid UTF-8 (rare): the query again, decoded leniently.
+            return _fetch(conn, sql, max_rows)
         except sqlite3.Error as err:
             if monotonic() > deadline and "interrupt" in str(err):
                 raise QueryTimeoutError(
@@ -91,9 +123,7 @@ class SQLiteDatabase(Database):
         except (ValueError, OverflowError) as err:  # e.g. an out-of-range value in a row
             raise QueryError(str(err), db_id=self.db_id, sql=sql) from err
         finally:
-            cursor.close()
-            self.conn.set_progress_handler(None, 0)
-        return columns, rows, truncated
+            conn.set_progress_handler(None, 0)
 
     def introspect(self, sample_values: int = 5) -> Schema:
         try:

@@ -12,7 +12,7 @@ sqlglot cannot parse but the database can still be judged by the database,
 as the official scorers do.
 
 Most queries never reach the tokenizer: :func:`plainly_read_only` passes a
-text that starts with SELECT, holds at most a trailing semicolon and none of
+text that starts with SELECT or WITH (a data-modifying CTE holds a writing word), holds at most a trailing semicolon and none of
 the writing words as a word of its own (inside a longer name such as
 ``created`` they are no keyword; inside a string they still send the text to
 the tokenizer), which the tokenizer would pass too. Anything else is tokenized.
@@ -48,7 +48,9 @@ def plainly_read_only(sql: str) -> bool:
     A False says nothing: the text needs the tokenizer (:func:`check_read_only`).
     """
     text = sql.strip()
-    if text[:6].upper() != "SELECT" or (len(text) > 6 and (text[6].isalnum() or text[6] == "_")):
+    first = text[:6].upper()
+    size = 6 if first == "SELECT" else 4 if first[:4] == "WITH" else 0
+    if not size or (len(text) > size and (text[size].isalnum() or text[size] == "_")):
         return False
     if ";" in text.rstrip(";").rstrip() or text.count(";") > 1:
         return False
