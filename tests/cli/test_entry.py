@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,8 @@ def test_a_one_item_command_imports_nothing_it_does_not_use(name, tmp_path, spid
     assert not {m for m in imported if m.split(".")[0] == "rich"}
     # One item runs in this process: no worker pool, so no multiprocessing.
     assert not {m for m in imported if m.split(".")[0] == "multiprocessing"}
+    if name == "exec":  # logging loads only when something logs; no dataclasses, no tempfile
+        assert not {"logging", "dataclasses", "inspect", "tempfile"} & imported
     if name == "eval":
         assert "sqlglot" in imported
         imported = _imported(["-m", "sqlfoundry", *args], _env(tmp_path))
@@ -144,6 +147,24 @@ def test_the_fast_path_answers_as_the_typer_command(name, tmp_path, spider_root)
     seconds = re.compile(r"\d+\.\d+ s\b")
     assert seconds.sub("N s", fast.stdout) == seconds.sub("N s", typed.stdout)
     assert seconds.sub("N s", fast.stderr) == seconds.sub("N s", typed.stderr)
+
+
+def test_a_warning_on_the_fast_path_is_formatted_as_everywhere(tmp_path, spider_root):
+    """Logging is configured when first imported (here: by the duplicate-db_id warning)."""
+    root = tmp_path / "dbs"
+    source = spider_root / "database" / "concert_singer" / "concert_singer.sqlite"
+    (root / "sub").mkdir(parents=True)
+    shutil.copyfile(source, root / "sub" / "concert_singer.sqlite")
+    shutil.copyfile(source, root / "concert_singer.db")
+    gold, _, _ = _one_item(tmp_path, spider_root)
+    args = ["exec", str(gold), str(tmp_path / "out.jsonl"), "--db-root", str(root)]
+    fast = subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=120,
+                          env=_env(tmp_path))  # fmt: skip
+    assert fast.returncode == 0, fast.stderr
+    warning = (f"WARNING  db_id concert_singer is found 2 times under {root}; using "
+               f"{root / 'sub' / 'concert_singer.sqlite'} (not {root / 'concert_singer.db'})\n")  # fmt: skip
+    assert fast.stderr.startswith(warning)  # "LEVEL    message", as setup_logging formats
+    assert fast.stderr.count("\n") == 3  # the warning, the summary, the file written
 
 
 def test_a_bad_input_is_one_line_on_the_fast_path(tmp_path, spider_root):

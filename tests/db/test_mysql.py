@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -199,7 +198,7 @@ def test_row_locks_are_refused_by_the_guard_and_by_the_transaction(my):
 
 def test_manager_lists_server_databases(mysql_server):
     assert DatabaseManager(server=mysql_server).db_ids() == [TEST_DB]
-    every = DatabaseManager(server=replace(mysql_server, databases=None)).db_ids()
+    every = DatabaseManager(server=mysql_server.replace(databases=None)).db_ids()
     assert TEST_DB in every
     assert not {"mysql", "information_schema", "performance_schema", "sys"} & set(every)
     settings = ServerSettings.from_url(f"mariadb://root@127.0.0.1:{MYSQL_PORT}/{TEST_DB}")
@@ -222,7 +221,7 @@ def test_unreachable_server_is_a_clear_error(monkeypatch):
 
 def test_wrong_password_is_a_clear_error_without_the_password(mysql_server, monkeypatch):
     monkeypatch.setenv("SQLFOUNDRY_TEST_MY_PW", "s3cret-my-pass")
-    settings = replace(mysql_server, user="no_such_user", password_env="SQLFOUNDRY_TEST_MY_PW")
+    settings = mysql_server.replace(user="no_such_user", password_env="SQLFOUNDRY_TEST_MY_PW")
     with pytest.raises(DatabaseConnectionError) as info:
         DatabaseManager(server=settings).open(TEST_DB)
     assert "Access denied for user 'no_such_user'" in str(info.value)

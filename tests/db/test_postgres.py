@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -252,7 +251,7 @@ def test_manager_lists_server_databases(pg_server):
         "postgres",
         TEST_DB,
     )
-    every = DatabaseManager(server=replace(pg_server, databases=None)).db_ids()
+    every = DatabaseManager(server=pg_server.replace(databases=None)).db_ids()
     assert TEST_DB in every
     assert "postgres" in every
     assert "template0" not in every
@@ -287,7 +286,7 @@ def test_unreachable_server_is_a_clear_error(monkeypatch):
 
 def test_unknown_role_is_a_clear_error(pg_server, monkeypatch):
     monkeypatch.setenv("SQLFOUNDRY_TEST_PG_PW", "s3cret-pg-pass")
-    settings = replace(pg_server, user="no_such_role", password_env="SQLFOUNDRY_TEST_PG_PW")
+    settings = pg_server.replace(user="no_such_role", password_env="SQLFOUNDRY_TEST_PG_PW")
     with pytest.raises(DatabaseConnectionError) as info:
         DatabaseManager(server=settings).open(TEST_DB)
     assert 'role "no_such_role" does not exist' in str(info.value)

@@ -210,6 +210,24 @@ def test_to_dict_shape(db):
     }
 
 
+def test_raw_rows_encode_to_the_same_json_text(db):
+    import datetime
+    import decimal
+    import json
+
+    from sqlfoundry.db.base import ExecResult, json_value
+
+    result = db.execute("SELECT name, x'00ff' AS raw, 1.5, NULL FROM department ORDER BY 1")
+    odd = ExecResult("ok", ["a"], [(decimal.Decimal("1.50"), datetime.date(2020, 1, 2),
+                                    memoryview(b"ab"), bytearray(b"c"), "é", True)])  # fmt: skip
+    for r in (result, odd):
+        plain = json.JSONEncoder(ensure_ascii=False).encode(r.to_dict(max_rows=2))
+        raw = r.to_dict(max_rows=2, raw_rows=True)
+        assert isinstance(raw["rows"][0], tuple)  # as the database gave them
+        assert json.JSONEncoder(ensure_ascii=False, default=json_value).encode(raw) == plain
+    assert json.loads(plain)["rows"] == [["1.50", "2020-01-02", "6162", "63", "é", True]]
+
+
 WRITES = [
     "INSERT INTO department VALUES (9, 'Ops', 1)",
     "INSERT OR REPLACE INTO department VALUES (1, 'Ops', 1)",

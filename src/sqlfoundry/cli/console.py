@@ -8,7 +8,6 @@ short command's start-up does not pay for rich (~20 ms of imports).
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -211,14 +210,27 @@ def steps_progress(description: str = "[bold]{task.description}", unit: str = "b
                     disable=err.quiet or not err.is_terminal)  # fmt: skip
 
 
-def setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool, *, when_imported: bool = False) -> None:
     """Log records to stderr: debug with ``--verbose``, else warnings; through rich on a
-    terminal, as plain ``LEVEL message`` lines elsewhere."""
+    terminal, as plain ``LEVEL message`` lines elsewhere.
+
+    ``when_imported``: configure once something imports :mod:`logging`, not now. Its
+    import (traceback, tokenize, threading: ~7 ms) is a good part of what a one-query
+    ``exec`` pays above bare Python, and such a command usually logs nothing.
+    """
+    if when_imported and "logging" not in sys.modules:
+        sys.meta_path.insert(0, _ConfigureOnImport(verbose))
+        return
+    import logging
+
+    _configure(logging, verbose)
+
+
+def _configure(logging: Any, verbose: bool) -> None:
     if alerts.is_terminal:
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(console=alerts.rich, show_path=False,
-                                               show_time=False)  # fmt: skip
+        handler = RichHandler(console=alerts.rich, show_path=False, show_time=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -226,3 +238,30 @@ def setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     # sqlglot warns on every statement it falls back on; our own messages say more.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+class _ConfigureOnImport:
+    """An import finder that lets :mod:`logging` load as usual, then configures it
+    before whoever imported it can log."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+        verbose = self.verbose
+
+        def load_and_configure(module: Any) -> None:
+            load(module)
+            _configure(module, verbose)
+
+        spec.loader.exec_module = load_and_configure  # type: ignore[method-assign]
+        return spec

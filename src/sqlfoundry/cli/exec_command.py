@@ -19,7 +19,7 @@ def run_exec(input_path: Path, output: Path, db_root: Path | None, server: str |
              max_rows: int) -> None:  # fmt: skip
     """Run every query of ``input_path`` read-only; one result per line to ``output``."""
     from sqlfoundry.core.io import atomic_write_jsonl, read_records, sql_of
-    from sqlfoundry.db.base import ExecResult
+    from sqlfoundry.db.base import ExecResult, json_value
     from sqlfoundry.db.pool import SafeExecutor
 
     written = check_outputs({"OUTPUT": output})
@@ -56,8 +56,8 @@ def run_exec(input_path: Path, output: Path, db_root: Path | None, server: str |
     for i, result in enumerate(results):
         assert result is not None
         result.index = i
-        records.append(result.to_dict(max_rows=max_rows))
-    atomic_write_jsonl(output, records)
+        records.append(result.to_dict(max_rows=max_rows, raw_rows=True))
+    atomic_write_jsonl(output, records, default=json_value)
     counts = Counter(r["status"] for r in records)
     _exec_summary(records, counts, elapsed, output)
     emit("exec", {"written": written, "queries": len(records), "seconds": round(elapsed, 3),

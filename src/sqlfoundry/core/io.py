@@ -16,15 +16,12 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import stat
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sqlfoundry.core.errors import InputError, OutputError
 
@@ -32,14 +29,26 @@ STDIO = "-"
 """The path that means standard input (readers) or standard output (writers)."""
 
 
-@dataclass(slots=True)
-class Line:
+class Line(NamedTuple):
     """One input record with where it came from; ``error`` is set instead of ``data`` when bad."""
 
     file: str
     line: int
     data: dict[str, Any] | None = None
     error: InputError | None = None
+
+
+def _private_file(folder: Path, prefix: str, suffix: str) -> str:
+    """Create a new empty file readable by its owner only, as ``tempfile.mkstemp`` does
+    (whose import, with ``random``'s, is a good part of a small command's start-up)."""
+    for _ in range(100):
+        name = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        return name
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def is_stdio(path: str | Path | None) -> bool:
@@ -241,6 +250,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     Text goes through :func:`atomic_write_text` / :func:`open_output` instead.
     """
     if is_stdio(path) or _is_stream(path):
+        import shutil
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="sqlfoundry-out-") as folder:
             tmp = Path(folder) / "data"
             yield tmp
@@ -250,15 +262,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     target = _target(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
+        name = _private_file(target.parent, f".{target.name}.", ".tmp")
     except OSError as err:
         raise _write_failed(path, err) from err
     tmp = Path(name)
     try:
         yield tmp
         try:
-            # mkstemp makes the file private: keep the mode of the file replaced, else
+            # the temporary file is private: keep the mode of the file replaced, else
             # give the one a plain open() would.
             mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o666 & ~_umask()
             os.chmod(tmp, mode)
@@ -312,13 +323,16 @@ def _write(path: str | Path, chunks: Iterable[str]) -> None:
                 _reraise(path, err)
 
 
-def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]],
+                       default: Callable[[Any], Any] | None = None) -> int:  # fmt: skip
     """Write one JSON object per line, atomically; returns the number of lines.
 
     Lines are streamed to the temporary file, so a large run is never held as text.
+    ``default`` turns what JSON cannot hold into what it can (as ``json.dumps``'s).
     """
     count = 0
-    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps makes one per call
+    # One encoder for the file: json.dumps makes one per call.
+    encode = json.JSONEncoder(ensure_ascii=False, default=default).encode
 
     def lines() -> Iterator[str]:
         nonlocal count

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from sqlfoundry.core.errors import (
     DatabaseConnectionError,
@@ -29,8 +28,9 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_ROWS = 100_000
 
 
-@dataclass(frozen=True)
-class DatabaseSpec:
+# NamedTuple and a slotted class rather than dataclasses, whose import (inspect) is most
+# of what a one-query command pays above bare Python.
+class DatabaseSpec(NamedTuple):
     """Everything needed to open one database, small enough to send to a worker process."""
 
     db_id: str
@@ -39,11 +39,15 @@ class DatabaseSpec:
     host: str | None = None
     port: int | None = None
     user: str | None = None
-    # Kept out of repr so a spec can be logged without leaking it.
-    password: str | None = field(default=None, repr=False)
+    password: str | None = None  # left out of repr, so a spec can be logged
     database: str | None = None
     schema: str | None = None
     connect_timeout: float = 5.0
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True)
+                          if name != "password")  # fmt: skip
+        return f"DatabaseSpec({shown})"
 
     @property
     def dialect(self) -> str:
@@ -57,28 +61,66 @@ class DatabaseSpec:
         return f"{self.kind}://{self.user or ''}@{self.host}:{self.port}/{self.database}"
 
 
-@dataclass(slots=True)
 class ExecResult:
     """What running one statement gave. ``rows`` stop at the row cap (``truncated``)."""
 
-    status: Status
-    columns: list[str] = field(default_factory=list)
-    rows: list[tuple] = field(default_factory=list)
-    elapsed_ms: float = 0.0
-    error: str | None = None
-    error_type: str | None = None
-    truncated: bool = False
-    db_id: str | None = None
-    index: int | None = None
+    __slots__ = ("status", "columns", "rows", "elapsed_ms", "error", "error_type", "truncated",
+                 "db_id", "index")  # fmt: skip
+
+    def __init__(self, status: Status, columns: list[str] | None = None,
+                 rows: list[tuple] | None = None, elapsed_ms: float = 0.0,
+                 error: str | None = None, error_type: str | None = None,
+                 truncated: bool = False, db_id: str | None = None,
+                 index: int | None = None) -> None:  # fmt: skip
+        self.status = status
+        self.columns = [] if columns is None else columns
+        self.rows = [] if rows is None else rows
+        self.elapsed_ms = elapsed_ms
+        self.error = error
+        self.error_type = error_type
+        self.truncated = truncated
+        self.db_id = db_id
+        self.index = index
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"ExecResult({shown})"
 
     @property
     def ok(self) -> bool:
         """Whether the query ran (status ``ok``)."""
         return self.status == "ok"
 
-    def to_dict(self, max_rows: int | None = None) -> dict[str, Any]:
-        """The result as JSON-ready data, with at most ``max_rows`` rows."""
+    def to_dict(self, max_rows: int | None = None, *, raw_rows: bool = False) -> dict[str, Any]:
+        """The result as JSON-ready data, with at most ``max_rows`` rows.
+
+        ``raw_rows``: the rows as the database gave them (tuples, values unconverted), for
+        a JSON encoder whose ``default`` is :func:`json_value`: the same text, without a
+        Python call per value.
+        """
         rows = self.rows if max_rows is None else self.rows[:max_rows]
+        if raw_rows:
+            return {
+                "index": self.index,
+                "db_id": self.db_id,
+                "status": self.status,
+                "row_count": len(self.rows),
+                "truncated": self.truncated,
+                "columns": self.columns,
+                "rows": rows,
+                "elapsed_ms": round(self.elapsed_ms, 3),
+                "error": self.error,
+            }
         return {
             "index": self.index,
             "db_id": self.db_id,

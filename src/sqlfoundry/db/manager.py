@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from sqlfoundry.core.errors import ConfigError, DatabaseNotFoundError
@@ -16,13 +14,11 @@ from sqlfoundry.db.base import Database, DatabaseSpec
 if TYPE_CHECKING:
     from sqlfoundry.db.schema import Schema
 
-log = logging.getLogger(__name__)
 
 SQLITE_SUFFIXES = (".sqlite", ".db")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
 
 
-@dataclass(kw_only=True)
 class ServerSettings:
     """Connection settings for a PostgreSQL or MySQL/MariaDB server.
 
@@ -30,14 +26,38 @@ class ServerSettings:
     are offered; by default every non-system database is.
     """
 
-    kind: str
-    host: str = "127.0.0.1"
-    port: int | None = None
-    user: str | None = None
-    password_env: str | None = None
-    databases: list[str] | None = None
-    schema_name: str | None = None
-    connect_timeout: float = 5.0
+    # A plain class, not a dataclass: importing dataclasses (inspect) costs a
+    # one-query command more start-up than the rest of this module.
+    _FIELDS = ("kind", "host", "port", "user", "password_env", "databases", "schema_name",
+               "connect_timeout")  # fmt: skip
+
+    def __init__(self, *, kind: str, host: str = "127.0.0.1", port: int | None = None,
+                 user: str | None = None, password_env: str | None = None,
+                 databases: list[str] | None = None, schema_name: str | None = None,
+                 connect_timeout: float = 5.0) -> None:  # fmt: skip
+        self.kind = kind
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password_env = password_env
+        self.databases = databases
+        self.schema_name = schema_name
+        self.connect_timeout = connect_timeout
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._FIELDS)
+        return f"ServerSettings({shown})"
+
+    def replace(self, **changes: Any) -> ServerSettings:
+        """A copy with ``changes`` applied."""
+        return ServerSettings(**{**{f: getattr(self, f) for f in self._FIELDS}, **changes})
 
     @classmethod
     def from_url(cls, url: str, password_env: str | None = None) -> ServerSettings:
@@ -142,8 +162,12 @@ def find_sqlite_files(root: Path) -> dict[str, Path]:
         if len(paths) > 1 and (str(root), db_id) not in _WARNED_DUPLICATES:
             _WARNED_DUPLICATES.add((str(root), db_id))
             others = ", ".join(str(p) for p in paths[1:])
-            log.warning("db_id %s is found %d times under %s; using %s (not %s)",
-                        db_id, len(paths), root, paths[0], others)  # fmt: skip
+            import logging  # here: a one-query command that warns of nothing never loads it
+
+            logging.getLogger(__name__).warning(
+                "db_id %s is found %d times under %s; using %s (not %s)",
+                db_id, len(paths), root, paths[0], others,
+            )  # fmt: skip
         chosen[db_id] = paths[0]
     return dict(sorted(chosen.items()))
 

@@ -22,8 +22,7 @@ import time
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
 from sqlfoundry.db.base import (
@@ -51,8 +50,7 @@ _PARENT_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()
 IN_PROCESS_SECONDS = 0.25
 
 
-@dataclass(frozen=True, slots=True)
-class ExecJob:
+class ExecJob(NamedTuple):
     sql: str
     db_id: str
 
