@@ -109,18 +109,6 @@ class ExecResult:
         Python call per value.
         """
         rows = self.rows if max_rows is None else self.rows[:max_rows]
-        if raw_rows:
-            return {
-                "index": self.index,
-                "db_id": self.db_id,
-                "status": self.status,
-                "row_count": len(self.rows),
-                "truncated": self.truncated,
-                "columns": self.columns,
-                "rows": rows,
-                "elapsed_ms": round(self.elapsed_ms, 3),
-                "error": self.error,
-            }
         return {
             "index": self.index,
             "db_id": self.db_id,
@@ -128,7 +116,7 @@ class ExecResult:
             "row_count": len(self.rows),
             "truncated": self.truncated,
             "columns": self.columns,
-            "rows": [[json_value(v) for v in row] for row in rows],
+            "rows": rows if raw_rows else [[json_value(v) for v in row] for row in rows],
             "elapsed_ms": round(self.elapsed_ms, 3),
             "error": self.error,
         }
