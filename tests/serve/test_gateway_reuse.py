@@ -6,6 +6,7 @@ the same reply, a preview and the warnings once each (never piled up from earlie
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -13,8 +14,10 @@ from gateway_testing import answer, upstream
 
 from sqlfoundry.db.schema import Column, Schema, Table
 from sqlfoundry.serve.app import chat_service
-from sqlfoundry.serve.config import PostprocessConfig
+from sqlfoundry.serve.config import PostprocessConfig, UpstreamConfig
 from sqlfoundry.serve.postprocess import PostProcessor, SchemaNames
+from sqlfoundry.serve.requests import ChatRequest
+from sqlfoundry.serve.upstream import Upstream, UpstreamPool
 
 QUESTION = "Which singers are from France?"
 SQL = "SELECT name FROM singer WHERE country = 'France'"
@@ -170,3 +173,24 @@ def test_cors_headers_on_a_chat_answer(fake, gateways):
     status, headers, _ = running.raw("POST", "/v1/chat/completions", body, headers={
         "Origin": "http://app.example", "Content-Type": "application/json"})  # fmt: skip
     assert status == 200 and headers["access-control-allow-origin"] == "http://app.example"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reused_prompt_goes_upstream_as_a_new_one_would(stream):
+    upstream_config = UpstreamConfig(base_url="http://127.0.0.1:9/v1", model="m", api_key_env=None,
+                                     params={"temperature": 0.2, "max_tokens": 64})  # fmt: skip
+    request = ChatRequest.model_validate(
+        {"messages": [{"role": "user", "content": "q"}], "n": 2, "seed": 7, "stream": stream}
+    )
+    messages = [{"role": "system", "content": 'Use "quotes" and é\n'},
+                {"role": "user", "content": "Question: q\nSQL:"}]  # fmt: skip
+    target = Upstream(upstream_config, UpstreamPool(), {})
+    fresh = json.loads(target.payload(request, messages, stream=stream))
+    reused = target.payload(request, messages, stream=stream,
+                            encoded=json.dumps(messages, ensure_ascii=False))  # fmt: skip
+    assert json.loads(reused) == fresh
+    assert (
+        fresh["messages"] == messages
+        and fresh["n"] == 2
+        and fresh.get("stream") is (stream or None)
+    )

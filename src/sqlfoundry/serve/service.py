@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,15 @@ class DatabaseContext:
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A rendered prompt, kept for the next request that asks the same."""
+
+    messages: list[dict[str, str]]
+    tables: list[str]  # the tables it shows
+    encoded: str  # the messages as JSON text, as the upstream body holds them
+
+
 @dataclass(slots=True)
 class Job:
     """One request, pre-processed."""
@@ -83,6 +93,7 @@ class Job:
     db_dialect: str | None
     tables: list[str] = field(default_factory=list)  # the tables the prompt shows
     messages: list[dict[str, str]] = field(default_factory=list)
+    encoded: str | None = None  # the messages as JSON text, when a reused prompt has it
 
     def info(self, service: str) -> dict[str, Any]:
         """The response's ``sqlfoundry`` object: service, database, schema source, tables shown."""
@@ -124,10 +135,9 @@ class Service:
         # Linking matches values of the question against samples: more of them help.
         self._samples = max(config.examples, 10 if self._link else 0)
         self._databases: dict[str, DatabaseContext] = {}
-        # (db_id, question with its spaces normalised, evidence) -> (messages, tables shown).
-        # The messages are shared by every request that asks the same: never changed.
-        self._prompts: LRU[tuple[str, str, str | None], tuple[list[dict[str, str]], list[str]]]
-        self._prompts = LRU(_PROMPTS_PER_SERVICE)
+        # (db_id, question with its spaces normalised, evidence) -> the prompt, shared by
+        # every request that asks the same: never changed.
+        self._prompts: LRU[tuple[str, str, str | None], Prompt] = LRU(_PROMPTS_PER_SERVICE)
         self.gc_freeze = False  # set by the gateway once it has frozen its start-up objects
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -217,9 +227,9 @@ class Service:
         prompt = self._prompts.get(key)
         if prompt is None:
             prompt = self._prompts.put(key, self._database_prompt(ctx, db_id, parsed))
-        messages, tables = prompt
         return Job(request=request, input=parsed, names=ctx.names, db_id=db_id,
-                   db_dialect=ctx.dialect, tables=tables, messages=messages)  # fmt: skip
+                   db_dialect=ctx.dialect, tables=prompt.tables, messages=prompt.messages,
+                   encoded=prompt.encoded)  # fmt: skip
 
     async def _prepare_pasted(self, request: ChatRequest, parsed: NL2SQLInput) -> Job:
         """A request whose message brought its schema: nothing about it can be cached."""
@@ -240,9 +250,8 @@ class Service:
                    db_dialect=ctx.dialect if ctx else None, tables=shown.table_names,
                    messages=messages)  # fmt: skip
 
-    def _database_prompt(self, ctx: DatabaseContext, db_id: str,
-                         parsed: NL2SQLInput) -> tuple[list[dict[str, str]], list[str]]:  # fmt: skip
-        """The messages for a question about ``db_id``, and the tables they show."""
+    def _database_prompt(self, ctx: DatabaseContext, db_id: str, parsed: NL2SQLInput) -> Prompt:
+        """The prompt of a question about ``db_id``."""
         assert self.builder is not None
         selection = (
             select(ctx.index, parsed.question, *self._link) if ctx.index and self._link else None
@@ -254,7 +263,7 @@ class Service:
             tables = [ctx.schema.tables[t].name for t, _ in selection]
         messages = self.builder.messages(parsed.question, text, evidence=parsed.evidence,
                                          db_id=db_id)  # fmt: skip
-        return messages, tables
+        return Prompt(messages, tables, json.dumps(messages, ensure_ascii=False))
 
     async def _prepare_local(self, request: ChatRequest, parsed: NL2SQLInput) -> Job:
         if parsed.schema is not None:
@@ -316,7 +325,7 @@ class Service:
                                    info=job.info(self.name))  # fmt: skip
         assert self.upstream is not None
         data = await self.upstream.complete(
-            self.upstream.payload(job.request, job.messages, stream=False)
+            self.upstream.payload(job.request, job.messages, stream=False, encoded=job.encoded)
         )
         choices = []
         for i, raw in enumerate(data["choices"]):
@@ -336,7 +345,7 @@ class Service:
         else:
             assert self.upstream is not None
             opened = await self.upstream.open_stream(
-                self.upstream.payload(job.request, job.messages, stream=True)
+                self.upstream.payload(job.request, job.messages, stream=True, encoded=job.encoded)
             )
             events = self._relay(job, opened)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
