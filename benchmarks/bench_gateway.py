@@ -123,7 +123,8 @@ def start_upstream() -> tuple[subprocess.Popen, int]:
     return proc, int(line.split()[1])
 
 
-def start_gateway(folder: Path, upstream_port: int, workers: int) -> tuple[subprocess.Popen, int]:
+def start_gateway(folder: Path, upstream_port: int, workers: int,
+                  cli: Path) -> tuple[subprocess.Popen, int]:  # fmt: skip
     dbs = folder / "dbs"
     subprocess.run([sys.executable, str(REPO / "examples" / "build_demo_dbs.py"), "--out", str(dbs)],
                    check=True, capture_output=True)  # fmt: skip
@@ -148,7 +149,6 @@ type = "local"
 db_id = "bookshop"
 local = {{ cache_dir = "{folder / "local-cache"}" }}
 """)
-    cli = Path(sys.executable).with_name("sqlfoundry")
     env = {**os.environ, "BENCH_GATEWAY_KEYS": KEY}
     proc = subprocess.Popen([str(cli), "serve", "--config", str(config)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
@@ -368,14 +368,15 @@ async def measured(session, target: Target, process: _Processes, seconds: float)
     return result
 
 
-async def bench(args: argparse.Namespace, workers: int) -> dict:
-    """One run against a gateway of ``workers`` processes: every phase's raw figures."""
+async def bench(args: argparse.Namespace, workers: int, cli: Path) -> dict:
+    """One run against the gateway of ``cli`` with ``workers`` processes: every phase's raw
+    figures."""
     import aiohttp
 
     loads = [os.getloadavg()[0]]
     upstream_proc, upstream_port = start_upstream()
     with tempfile.TemporaryDirectory(prefix="bench_gateway_") as tmp:
-        gateway_proc, port = start_gateway(Path(tmp), upstream_port, workers)
+        gateway_proc, port = start_gateway(Path(tmp), upstream_port, workers, cli)
         try:
             connector = aiohttp.TCPConnector(limit=4 * CONCURRENCY, limit_per_host=0)
             async with aiohttp.ClientSession(connector=connector) as session:
@@ -423,7 +424,7 @@ async def bench(args: argparse.Namespace, workers: int) -> dict:
             upstream_proc.terminate()
             upstream_proc.wait(timeout=10)
     loads.append(os.getloadavg()[0])
-    return {"workers": workers, "one": one, "load": load, "at_rate": at_rate, "bare": bare,
+    return {"cli": cli, "workers": workers, "one": one, "load": load, "at_rate": at_rate, "bare": bare,
             "local": local_load, "fresh": fresh, "rss": rss, "loads": loads}  # fmt: skip
 
 
@@ -452,8 +453,8 @@ def report(args, run: dict) -> None:
     workers, one, load, at_rate = run["workers"], run["one"], run["load"], run["at_rate"]
     print(f"\nMachine: {machine()}; load average {run['loads'][0]:.2f} before, "
           f"{run['loads'][1]:.2f} after")  # fmt: skip
-    print(f"Gateway: `sqlfoundry serve --workers {workers}`, uvicorn"
-          + _server_stack() + f"; {CONCURRENCY} clients; upstream answers at once.\n")  # fmt: skip
+    print(f"Gateway: `{run['cli']} serve --workers {workers}`, uvicorn"
+          + _server_stack(run["cli"]) + f"; {CONCURRENCY} clients; upstream answers at once.\n")  # fmt: skip
     row("what", "measured", "target")
     row("---", "---", "---")
     bare = run["bare"]
@@ -494,11 +495,15 @@ def report(args, run: dict) -> None:
             f"{others:.2f} / {steal:.2f} cores (of {os.cpu_count()})", "")  # fmt: skip
 
 
-def _server_stack() -> str:
-    import importlib.util
-
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+def _server_stack(cli: Path) -> str:
+    """What uvicorn runs on in the environment of ``cli``."""
+    found = subprocess.run(
+        [str(cli.with_name("python")), "-c", "import importlib.util as u; "
+         "print(*(bool(u.find_spec(m)) for m in ('uvloop', 'httptools')))"],
+        capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    loop = "uvloop" if found[:1] == ["True"] else "asyncio"
+    http = "httptools" if found[1:] == ["True"] else "h11"
     return f" ({loop} loop, {http} HTTP parser)"
 
 
@@ -509,6 +514,9 @@ def main() -> None:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--workers", default="1,2",
                         help="gateway processes; several counts, comma-separated, run in turn")  # fmt: skip
+    parser.add_argument("--sqlfoundry", action="append", type=Path,
+                        help="the sqlfoundry command whose gateway to load (default: this "
+                             "environment's); given twice, the two take turns in one run")  # fmt: skip
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.upstream:
@@ -516,8 +524,9 @@ def main() -> None:
         return
     runs = []
     for workers in [int(w) for w in args.workers.split(",")]:
-        runs.append(asyncio.run(bench(args, workers)))
-        report(args, runs[-1])
+        for cli in args.sqlfoundry or [Path(sys.executable).with_name("sqlfoundry")]:
+            runs.append(asyncio.run(bench(args, workers, cli)))
+            report(args, runs[-1])
     plain, typed = wire_cost()
     print(f"\nSerialising one response: dicts + json.dumps {plain:.1f} µs; through "
           f"openai.types.chat.ChatCompletion (used) {typed:.1f} µs")  # fmt: skip

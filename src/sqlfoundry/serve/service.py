@@ -48,9 +48,10 @@ log = logging.getLogger(__name__)
 _PING = 15
 # Rendered schema texts kept per database, one per distinct linked subset.
 _TEXTS_PER_DATABASE = 1024
-# Rendered prompts kept per service, one per (database, question, evidence): each holds
-# its schema text, so the bound is on the service's memory, not per database.
-_PROMPTS_PER_SERVICE = 2048
+# Rendered prompts kept per service, one per (database, question, evidence). Each holds its
+# schema text twice (messages and JSON), up to tens of KiB for a large unlinked schema: the
+# bound is per service, whatever the number of databases, and keeps that to tens of MiB.
+_PROMPTS_PER_SERVICE = 512
 
 
 @dataclass(slots=True)
