@@ -18,7 +18,10 @@ optional when only some services have keys).
 Route handlers take the raw ``Request`` and answer with ready-made bytes:
 FastAPI's own body parsing and response validation would run pydantic twice
 more per request. The request and response models are still declared for the
-OpenAPI schema (the responses are ``openai.types.chat`` models).
+OpenAPI schema (the responses are ``openai.types.chat`` models). The two chat
+routes are also taken before FastAPI's router (:class:`ChatRoutes`): its
+matching, dependency solving and exception layers cost more than the rest of
+a proxied request's Python.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sqlfoundry import __version__
 from sqlfoundry.core.extras import require
@@ -133,6 +137,45 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+_CHAT = "/v1/chat/completions"
+_SERVICE_PREFIX = "/nl2sql/"
+
+
+def chat_service(path: str) -> str | None | bool:
+    """Which chat route ``path`` is: None for the shared one, the service's name for
+    ``/nl2sql/{service}/v1/chat/completions``, False for any other path."""
+    if path == _CHAT:
+        return None
+    if path.startswith(_SERVICE_PREFIX) and path.endswith(_CHAT):
+        service = path[len(_SERVICE_PREFIX) : -len(_CHAT)]
+        if service and "/" not in service:
+            return service
+    return False
+
+
+class ChatRoutes:
+    """ASGI middleware: ``POST`` on a chat route goes straight to the gateway.
+
+    It sits inside the server-error layer (an unexpected exception still gets the
+    500 handler's OpenAI body) and inside CORS; every other request, and a mounted
+    app (a root path), goes on to FastAPI's router, which declares the same routes
+    for the OpenAPI schema.
+    """
+
+    def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            service = chat_service(scope["path"])
+            if service is not False:
+                response = await self.gateway.chat(Request(scope, receive), service)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _offline_fastapi(**kwargs: Any) -> FastAPI:
     """A FastAPI app whose /docs and /redoc load their scripts from this machine."""
     offline = require("fastapi_offline", "serve", "the gateway")
@@ -202,6 +245,7 @@ def create_app(
 
     _install_error_handlers(app)
     _extend_openapi(app, request_defs, _security(gateway))
+    app.add_middleware(ChatRoutes, gateway=gateway)  # added before CORS: CORS wraps it
     origins = config.gateway.cors_origins
     if origins:
         from starlette.middleware.cors import CORSMiddleware

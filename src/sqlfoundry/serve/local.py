@@ -10,7 +10,9 @@ cached on disk after; it runs on a worker thread so the server keeps serving:
 - ``prepare = "lazy"`` builds a database on its first request.
 
 A request for a database still being built waits for it; one whose build
-failed gets a 503 saying why.
+failed gets a 503 saying why. Once built, a database's index is only read, so an
+answer depends on the question and the database alone: a question asked again
+gets the answer of the last time, with no trip to a worker thread.
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.serve.config import LocalConfig
 from sqlfoundry.serve.errors import GatewayError
+from sqlfoundry.serve.lru import LRU
 
 log = logging.getLogger(__name__)
+
+# Answers kept, one per (database, question).
+_ANSWERS = 4096
 
 
 class Answer(Protocol):
@@ -43,7 +49,7 @@ class Method(Protocol):
         ...
 
     def answer(self, question: str, db_id: str) -> Answer:
-        """The SQL for ``question`` on ``db_id``."""
+        """The SQL for ``question`` on ``db_id``: the same every time it is asked (kept)."""
         ...
 
 
@@ -68,6 +74,7 @@ class LocalAnswerer:
         self._tasks: dict[str, asyncio.Future] = {}
         # Called in the event loop when a database is ready (the gateway freezes the GC then).
         self.on_ready: Callable[[], None] | None = None
+        self._answers: LRU[tuple[str, str], Answer] = LRU(_ANSWERS)
 
     def start(self, db_ids: list[str]) -> None:
         """Begin preparing ``db_ids`` in the background (call inside the running loop)."""
@@ -107,6 +114,10 @@ class LocalAnswerer:
 
     async def answer(self, question: str, db_id: str) -> Answer:
         """The method's answer, once ``db_id`` is prepared (503 when its build failed)."""
+        key = (db_id, question)
+        known = self._answers.get(key)
+        if known is not None:
+            return known
         try:
             await asyncio.shield(self._task(db_id))
         except Exception as err:  # noqa: BLE001 - any build failure is reported the same way
@@ -114,12 +125,13 @@ class LocalAnswerer:
                                type="server_error", code="local_index_failed") from None  # fmt: skip
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(None, self.method.answer, question, db_id)
+            answer = await loop.run_in_executor(None, self.method.answer, question, db_id)
         except Exception as err:  # noqa: BLE001 - the method's failure, reported to the client
             log.error("local: answering on %s failed: %s: %s", db_id, type(err).__name__, err)
             log.debug("local: answering on %s failed", db_id, exc_info=True)
             raise GatewayError(500, f"the local method failed on {db_id!r}: {err}",
                                type="server_error", code="local_method_failed") from None  # fmt: skip
+        return self._answers.put(key, answer)
 
     async def wait(self) -> None:
         """Until every started build has finished (for tests and the CLI)."""

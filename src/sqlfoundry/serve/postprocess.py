@@ -17,6 +17,10 @@ answered and the tokens were spent, so the client gets a 200 with the model's
 SQL, a ``-- warning: …`` line in the content, and the same facts in the
 ``sqlfoundry`` object of the choice (``valid``, ``errors``), where a program can
 act on them (ask again, show the warning, refuse to run it).
+
+Steps 1-3 are pure: an answer met again over a database's own schema (a model
+asked the same question answers the same) is copied from the last time rather
+than parsed and checked again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import asyncio
 import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlglot import exp
@@ -36,12 +40,15 @@ from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.llm.parse import parse_sql
 from sqlfoundry.serve.config import PostprocessConfig
+from sqlfoundry.serve.lru import LRU
 from sqlfoundry.sql.guard import check_read_only
 from sqlfoundry.sql.parse import parse_one
 from sqlfoundry.sql.references import referenced_columns
 from sqlfoundry.sql.transpile import transpile
 
 _CELL_CHARS = 40
+# Answers kept per service, extracted and checked, for when the same one comes again.
+_CHECKED_ANSWERS = 4096
 
 
 @dataclass(slots=True)
@@ -145,6 +152,7 @@ class PostProcessor:
         self.dialect = dialect
         self.answer_prefix = answer_prefix
         self.previews = previews
+        self._checked: LRU[tuple[SchemaNames | None, str], Outcome] = LRU(_CHECKED_ANSWERS)
 
     def extract(self, text: str) -> Outcome:
         """Steps 1-3: extract, validate and transpile (no I/O)."""
@@ -223,11 +231,32 @@ class PostProcessor:
         outcome.preview = preview_info(result)
         outcome.notes.extend(preview_lines(result, self.config.execute_timeout))
 
+    def checked(self, text: str, names: SchemaNames | None, *, reuse: bool = False) -> Outcome:
+        """Steps 1-3 on ``text``.
+
+        Args:
+            reuse: ``names`` lives as long as the server (a database's own, not a schema
+                pasted in a request): an answer checked before under it is copied, not
+                parsed again.
+        """
+        if not reuse:
+            outcome = self.extract(text)
+            self.check(outcome, names)
+            return outcome
+        key = (names, text)
+        done = self._checked.get(key)
+        if done is None:
+            done = self.extract(text)
+            self.check(done, names)
+            self._checked.put(key, done)
+        # A copy: step 4 adds notes to the outcome it is given.
+        return replace(done, errors=list(done.errors), notes=list(done.notes))
+
     async def run(self, text: str, *, names: SchemaNames | None, db_id: str | None,
-                  db_dialect: str | None) -> Outcome:  # fmt: skip
-        """Extract, validate, transpile and (when configured) preview the model's SQL."""
-        outcome = self.extract(text)
-        self.check(outcome, names)
+                  db_dialect: str | None, reuse: bool = False) -> Outcome:  # fmt: skip
+        """Extract, validate, transpile and (when configured) preview the model's SQL
+        (``reuse``: see :meth:`checked`)."""
+        outcome = self.checked(text, names, reuse=reuse)
         await self.execute(outcome, db_id, db_dialect)
         return outcome
 

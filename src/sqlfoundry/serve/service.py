@@ -10,14 +10,16 @@ Work that depends only on the database is done once per (service, database)
 and kept: the introspected schema, the names validation checks against, the
 linking index, the prompt's text of the whole schema, and the text of each
 linked subset met so far (an LRU: questions about the same tables share it).
+A question asked again about a named database reuses its linked prompt, and
+an answer met again is not parsed and checked again (both LRUs, per service).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,7 @@ from sqlfoundry.serve.config import ServiceConfig
 from sqlfoundry.serve.errors import GatewayError, bad_request, not_found
 from sqlfoundry.serve.linking import LinkIndex, Selection, link_schema, select, subset
 from sqlfoundry.serve.local import LocalAnswerer
+from sqlfoundry.serve.lru import LRU
 from sqlfoundry.serve.method import MethodAnswerer
 from sqlfoundry.serve.postprocess import Outcome, PostProcessor, PreviewRunner, SchemaNames
 from sqlfoundry.serve.prompts import PromptBuilder
@@ -45,6 +48,10 @@ log = logging.getLogger(__name__)
 _PING = 15
 # Rendered schema texts kept per database, one per distinct linked subset.
 _TEXTS_PER_DATABASE = 1024
+# Rendered prompts kept per service, one per (database, question, evidence). Each holds its
+# schema text twice (messages and JSON), up to tens of KiB for a large unlinked schema: the
+# bound is per service, whatever the number of databases, and keeps that to tens of MiB.
+_PROMPTS_PER_SERVICE = 512
 
 
 @dataclass(slots=True)
@@ -56,19 +63,24 @@ class DatabaseContext:
     names: SchemaNames
     index: LinkIndex | None = None
     schema_text: str | None = None  # the whole schema as the prompt shows it
-    # Linked subsets seen so far -> their prompt text (an LRU).
-    texts: OrderedDict[Selection, str] = field(default_factory=OrderedDict)
+    # Linked subsets seen so far -> their prompt text.
+    texts: LRU[Selection, str] = field(default_factory=lambda: LRU(_TEXTS_PER_DATABASE))
 
     def text_for(self, selection: Selection, render: Callable[[Schema], str]) -> str:
         """The schema text of ``selection``, rendered once and kept (a bounded number per database)."""
         text = self.texts.get(selection)
         if text is None:
-            text = self.texts[selection] = render(subset(self.schema, selection))
-            if len(self.texts) > _TEXTS_PER_DATABASE:
-                self.texts.popitem(last=False)
-        else:
-            self.texts.move_to_end(selection)
+            text = self.texts.put(selection, render(subset(self.schema, selection)))
         return text
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A rendered prompt, kept for the next request that asks the same."""
+
+    messages: list[dict[str, str]]
+    tables: list[str]  # the tables it shows
+    encoded: str  # the messages as JSON text, as the upstream body holds them
 
 
 @dataclass(slots=True)
@@ -82,6 +94,7 @@ class Job:
     db_dialect: str | None
     tables: list[str] = field(default_factory=list)  # the tables the prompt shows
     messages: list[dict[str, str]] = field(default_factory=list)
+    encoded: str | None = None  # the messages as JSON text, when a reused prompt has it
 
     def info(self, service: str) -> dict[str, Any]:
         """The response's ``sqlfoundry`` object: service, database, schema source, tables shown."""
@@ -123,6 +136,9 @@ class Service:
         # Linking matches values of the question against samples: more of them help.
         self._samples = max(config.examples, 10 if self._link else 0)
         self._databases: dict[str, DatabaseContext] = {}
+        # (db_id, question with its spaces normalised, evidence) -> the prompt, shared by
+        # every request that asks the same: never changed.
+        self._prompts: LRU[tuple[str, str, str | None], Prompt] = LRU(_PROMPTS_PER_SERVICE)
         self.gc_freeze = False  # set by the gateway once it has frozen its start-up objects
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -197,48 +213,58 @@ class Service:
                                evidence=request.evidence, ddl_dialect=self.config.ddl_dialect)  # fmt: skip
         if self.local is not None:
             return await self._prepare_local(request, parsed)
-        assert self.builder is not None
-        builder = self.builder
         if parsed.schema is not None:
-            # The message brought its schema: nothing about it can be cached.
-            schema = parsed.schema
-            db_id = parsed.db_id  # only when named: DDL alone has nothing to execute on
-            ctx = (
-                await self.database(db_id)
-                if db_id is not None and self.config.postprocess.execute
-                else None
-            )
-            names = SchemaNames(schema)
-            shown = (
-                link_schema(LinkIndex(schema), parsed.question, *self._link)
-                if self._link
-                else schema
-            )
-            text = builder.schema_text(shown)
-            tables = shown.table_names
+            return await self._prepare_pasted(request, parsed)
+        db_id = parsed.db_id or self.config.db_id
+        if db_id is None:
+            raise bad_request(
+                "no schema: paste CREATE TABLE statements or 'Tables: t: c1 , c2' with the "
+                "question, or name a database with db_id",
+                "missing_schema", "messages",
+            )  # fmt: skip
+        ctx = await self.database(db_id)
+        # Linking and the prompt read the question's words only, never its spacing.
+        key = (db_id, " ".join(parsed.question.split()), parsed.evidence)
+        prompt = self._prompts.get(key)
+        if prompt is None:
+            prompt = self._prompts.put(key, self._database_prompt(ctx, db_id, parsed))
+        return Job(request=request, input=parsed, names=ctx.names, db_id=db_id,
+                   db_dialect=ctx.dialect, tables=prompt.tables, messages=prompt.messages,
+                   encoded=prompt.encoded)  # fmt: skip
+
+    async def _prepare_pasted(self, request: ChatRequest, parsed: NL2SQLInput) -> Job:
+        """A request whose message brought its schema: nothing about it can be cached."""
+        assert self.builder is not None and parsed.schema is not None
+        schema = parsed.schema
+        db_id = parsed.db_id  # only when named: DDL alone has nothing to execute on
+        ctx = (
+            await self.database(db_id)
+            if db_id is not None and self.config.postprocess.execute
+            else None
+        )
+        shown = (
+            link_schema(LinkIndex(schema), parsed.question, *self._link) if self._link else schema
+        )
+        messages = self.builder.messages(parsed.question, self.builder.schema_text(shown),
+                                         evidence=parsed.evidence, db_id=db_id)  # fmt: skip
+        return Job(request=request, input=parsed, names=SchemaNames(schema), db_id=db_id,
+                   db_dialect=ctx.dialect if ctx else None, tables=shown.table_names,
+                   messages=messages)  # fmt: skip
+
+    def _database_prompt(self, ctx: DatabaseContext, db_id: str, parsed: NL2SQLInput) -> Prompt:
+        """The prompt of a question about ``db_id``."""
+        assert self.builder is not None
+        selection = (
+            select(ctx.index, parsed.question, *self._link) if ctx.index and self._link else None
+        )
+        if selection is None:
+            text, tables = ctx.schema_text, ctx.schema.table_names
         else:
-            db_id = parsed.db_id or self.config.db_id
-            if db_id is None:
-                raise bad_request(
-                    "no schema: paste CREATE TABLE statements or 'Tables: t: c1 , c2' with the "
-                    "question, or name a database with db_id",
-                    "missing_schema", "messages",
-                )  # fmt: skip
-            ctx = await self.database(db_id)
-            names = ctx.names
-            selection = (
-                select(ctx.index, parsed.question, *self._link)
-                if ctx.index and self._link
-                else None
-            )
-            if selection is None:
-                text, tables = ctx.schema_text, ctx.schema.table_names
-            else:
-                text = ctx.text_for(selection, builder.schema_text)
-                tables = [ctx.schema.tables[t].name for t, _ in selection]
-        messages = builder.messages(parsed.question, text, evidence=parsed.evidence, db_id=db_id)
-        return Job(request=request, input=parsed, names=names, db_id=db_id,
-                   db_dialect=ctx.dialect if ctx else None, tables=tables, messages=messages)  # fmt: skip
+            text = ctx.text_for(selection, self.builder.schema_text)
+            tables = [ctx.schema.tables[t].name for t, _ in selection]
+        messages = self.builder.messages(parsed.question, text, evidence=parsed.evidence,
+                                         db_id=db_id)  # fmt: skip
+        return Prompt(messages, tables, json.dumps(messages, ensure_ascii=False))
 
     async def _prepare_local(self, request: ChatRequest, parsed: NL2SQLInput) -> Job:
         if parsed.schema is not None:
@@ -269,9 +295,9 @@ class Service:
     # ------------------------------------------------------------ answering
 
     async def _outcome(self, job: Job, text: str) -> Outcome:
-        return await self.post.run(
-            text, names=job.names, db_id=job.db_id, db_dialect=job.db_dialect
-        )
+        # A database's names live as long as the server; a pasted schema's, one request.
+        return await self.post.run(text, names=job.names, db_id=job.db_id,
+                                   db_dialect=job.db_dialect, reuse=job.input.schema is None)  # fmt: skip
 
     async def _local_answer(self, job: Job) -> tuple[str, dict[str, Any]]:
         assert self.local is not None and job.db_id is not None
@@ -300,7 +326,7 @@ class Service:
                                    info=job.info(self.name))  # fmt: skip
         assert self.upstream is not None
         data = await self.upstream.complete(
-            self.upstream.payload(job.request, job.messages, stream=False)
+            self.upstream.payload(job.request, job.messages, stream=False, encoded=job.encoded)
         )
         choices = []
         for i, raw in enumerate(data["choices"]):
@@ -320,7 +346,7 @@ class Service:
         else:
             assert self.upstream is not None
             opened = await self.upstream.open_stream(
-                self.upstream.payload(job.request, job.messages, stream=True)
+                self.upstream.payload(job.request, job.messages, stream=True, encoded=job.encoded)
             )
             events = self._relay(job, opened)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -107,24 +107,31 @@ class Upstream:
         self._state: dict[str, Any] | None = None
         self._state_at = 0.0
 
-    def payload(
-        self, request: ChatRequest, messages: list[dict[str, str]], *, stream: bool
-    ) -> bytes:
-        """The upstream request body: the service's defaults, then the client's sampling values."""
+    def payload(self, request: ChatRequest, messages: list[dict[str, str]], *, stream: bool,
+                encoded: str | None = None) -> bytes:  # fmt: skip
+        """The upstream request body: the service's defaults, then the client's sampling values.
+
+        Args:
+            encoded: ``messages`` as JSON text already (a prompt reused from an earlier
+                request): put in as it is rather than encoded again.
+        """
         body: dict[str, Any] = {"model": self.config.model, **self.config.params}
         for name in SAMPLING_PARAMS:
             value = getattr(request, name)
             if value is not None and not (name == "n" and value == 1):
                 body[name] = value
-        if self.chat:
-            body["messages"] = messages
-        else:
+        if not self.chat:
             body["prompt"] = "\n\n".join(m["content"] for m in messages)
+        elif encoded is None:
+            body["messages"] = messages
         if stream:
             body["stream"] = True
             if self.config.stream_usage:
                 body["stream_options"] = {"include_usage": True}
-        return json.dumps(body, ensure_ascii=False).encode("utf-8")
+        text = json.dumps(body, ensure_ascii=False)
+        if self.chat and encoded is not None:
+            text = f'{text[:-1]}, "messages": {encoded}}}'
+        return text.encode("utf-8")
 
     async def complete(self, payload: bytes) -> dict[str, Any]:
         """The upstream's answer as a dict with at least ``choices[i]`` holding text.

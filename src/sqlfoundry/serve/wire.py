@@ -4,9 +4,9 @@ Every body and chunk goes out through the SDK's own wire types,
 ``openai.types.chat.ChatCompletion`` and ``ChatCompletionChunk``: the dict built
 here is validated by them and serialised by pydantic's Rust encoder, so what a
 client receives is what the official SDK's types accept. Measured on the
-benchmark machine this costs about 2 µs per response and 1.5 µs per chunk over
-a plain ``json.dumps`` (benchmarks/bench_gateway.py prints both), next to
-~700 µs of gateway CPU per request: cheap enough to keep.
+benchmark machine this costs a few µs per response over a plain ``json.dumps``
+(between -5 and +13 µs in runs on a busy machine; benchmarks/bench_gateway.py
+prints both), next to ~300 µs of gateway CPU per request: cheap enough to keep.
 
 Upstream values the types would refuse are normalised first: an unknown
 ``finish_reason`` becomes ``stop``, ``usage`` keeps its token counts (the total
