@@ -68,6 +68,7 @@ class _Task:
     attempts: int = 0
     cot: str | None = None
     failures: list[str] = field(default_factory=list)
+    ordered: bool | None = None  # whether the reference's row order counts
 
 
 @register
@@ -253,9 +254,10 @@ class CoTGenerator(EngineOperator):
                 task.failures.append("final SQL returns a different result")
 
     def _same_result(self, task: _Task, result: Any, ctx: RunContext) -> bool:
-        dialect = ctx.schema(task.sample.db_id).dialect
-        order = gold_orders_rows(task.sample.sql, dialect)
-        return results_match(task.gold.rows, result.rows, "spider", order_matters=order)
+        if task.ordered is None:  # the reference parsed once, not once per candidate
+            dialect = ctx.schema(task.sample.db_id).dialect
+            task.ordered = gold_orders_rows(task.sample.sql, dialect)
+        return results_match(task.gold.rows, result.rows, "spider", order_matters=task.ordered)
 
     def _finish(self, tasks: list[_Task], out: StepOutput, engine: str, tries: int) -> None:
         for task in tasks:
