@@ -14,7 +14,7 @@ def test_each_item_is_handed_over_once_in_the_order_answers_arrive(fake, make_co
     # q0 answers last: it reaches on_item after the others, and the result keeps request order.
     def slow_first(request):
         if request.path == CHAT and request.body["messages"][0]["content"] == "q0":
-            return Reply(delay=0.2)
+            return Reply(delay=1.0)  # long enough for the others to answer first
         return None
 
     fake.handler = slow_first
