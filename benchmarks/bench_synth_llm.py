@@ -132,17 +132,18 @@ def main() -> None:
     print(f"\n3 demo databases x {args.num_per_db} queries; endpoint {args.latency * 1000:.0f} ms, "
           f"{args.concurrency} concurrent; {args.repeat} rounds taking turns; medians (min-max)")  # fmt: skip
     print(f"{'pipeline':<32} {'kept/s':>18} {'kept':>5} {'distinct':>8} {'requests/kept':>13} "
-          f"{'CPU s':>6} {'wall s':>6}")  # fmt: skip
+          f"{'CPU s':>6} {'CPU ms/kept':>11} {'wall s':>6}")  # fmt: skip
     rates = {}
     for name, results in runs.items():
         rate = [r["kept"] / r["wall"] for r in results]
         rates[name] = statistics.median(rate)
         med = {k: statistics.median(r[k] for r in results)
                for k in ("kept", "distinct", "requests", "cpu", "wall")}  # fmt: skip
+        cpu_per_kept = statistics.median(1000 * r["cpu"] / max(1, r["kept"]) for r in results)
         print(f"{name:<32} {rates[name]:>6.1f} ({min(rate):.1f}-{max(rate):.1f}) "
               f"{med['kept']:>5.0f} {med['distinct']:>8.0f} "
               f"{med['requests'] / max(1, med['kept']):>13.2f} {med['cpu']:>6.1f} "
-              f"{med['wall']:>6.1f}")  # fmt: skip
+              f"{cpu_per_kept:>11.1f} {med['wall']:>6.1f}")  # fmt: skip
     if len(rates) == 2:
         ours_rate, theirs_rate = rates.values()
         print(f"sqlfoundry keeps {ours_rate / theirs_rate:.2f}x as many samples per second")

@@ -21,6 +21,7 @@ Each answer is logged as one JSON line: ``{"kind", "t", "n"}`` (embeddings too).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -62,9 +63,15 @@ def pool(tables: dict[str, list[str]]) -> list[str]:
     return queries or ["SELECT 1"]
 
 
+@functools.lru_cache(maxsize=64)
+def pool_of(text: str) -> list[str]:
+    """:func:`pool` of a prompt's schema, read once for the ``n`` samples of a request."""
+    return pool(schema_of(text))
+
+
 def draw(text: str, index: int, avoid: str = "") -> str:
     """A query from the prompt's pool, varied by the sample index; not one in ``avoid``."""
-    queries = pool(schema_of(text))
+    queries = pool_of(text)
     seed = int(hashlib.sha256(f"{text}\0{index}\0{time.time_ns()}".encode()).hexdigest(), 16)
     for attempt in range(len(queries)):
         sql = queries[(seed + attempt * 7919) % len(queries)]

@@ -10,7 +10,7 @@ a fixed re-run resumes for free.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,7 @@ async def run_batch(
     description: str | None = None,
     concurrency: int | None = None,
     max_consecutive_failures: int | None = 50,
+    on_item: Callable[[BatchItem], None] | None = None,
 ) -> list[BatchItem]:
     """Send every request; results come back in request order.
 
@@ -83,6 +84,9 @@ async def run_batch(
             (timeouts, 5xx or malformed answers that outlast the retries): the endpoint
             is down or overloaded and every remaining item would fail the same way,
             slowly. Prompts too long for the model do not count. None never stops.
+        on_item: called with each item as soon as it is answered (or has failed), in
+            the order answers arrive: the caller's work on an answer (parsing, running
+            its SQL) then overlaps with the requests still in flight.
 
     Raises:
         LLMEndpointError: the endpoint cannot serve the batch; the other
@@ -124,6 +128,8 @@ async def run_batch(
                         "so a re-run resumes",
                     )
             bar.advance(item)
+            if on_item is not None:
+                on_item(item)
 
     tasks = [asyncio.create_task(worker()) for _ in range(workers)]
     try:

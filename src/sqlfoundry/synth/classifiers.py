@@ -40,6 +40,7 @@ and says so in ``meta["execution_difficulty_note"]``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -56,6 +57,7 @@ from sqlfoundry.db.compare import gold_orders_rows, results_match
 from sqlfoundry.llm import BatchItem, LLMRequest, ParseResult, parse_sql, run_batch
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, SpiderCounts, spider_counts
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.sql_feed import SQLFeed
 
 log = logging.getLogger(__name__)
 
@@ -225,44 +227,65 @@ class ExecutionClassifier(EngineOperator):
                 out.rejects.append(self.reject(sample, reason))
             else:
                 todo.append(sample)
-        items = await run_batch(ctx.llm, [self.format_input(s) for s in todo], operator=self.name)
-        answers = [self.format_output(item) for item in items]
+        # Each answer is parsed, run and tallied as it arrives, while the other requests
+        # are in flight; the references start at once. Each distinct query runs once.
+        feed = SQLFeed(ctx)
+        feed.submit([(s.sql, s.db_id) for s in todo])
+        graded: dict[int, asyncio.Task[tuple[list[ParseResult], dict[str, Any] | None]]] = {}
 
-        # The references and every parsed answer, each distinct query run once.
-        jobs: dict[tuple[str, str], None] = {}
-        for sample, parsed in zip(todo, answers, strict=True):
-            jobs[(sample.sql, sample.db_id)] = None
-            for p in parsed or ():
-                if p.ok:
-                    jobs[(p.value, sample.db_id)] = None
-        keys = list(jobs)
-        results = dict(zip(keys, await ctx.execute(keys), strict=True))
+        def arrived(item: BatchItem) -> None:
+            parsed = self.format_output(item)
+            if parsed is not None:
+                graded[item.index] = asyncio.create_task(self._grade(todo[item.index], parsed,
+                                                                     feed, ctx))  # fmt: skip
 
-        for sample, item, parsed in zip(todo, items, answers, strict=True):
-            graded = sample.model_copy(deep=True)
-            if parsed is None:
+        try:
+            items = await run_batch(ctx.llm, [self.format_input(s) for s in todo],
+                                    operator=self.name, on_item=arrived)  # fmt: skip
+            await asyncio.gather(*graded.values())
+        finally:
+            for task in graded.values():
+                task.cancel()
+            await feed.aclose()
+
+        for sample, item in zip(todo, items, strict=True):
+            graded_sample = sample.model_copy(deep=True)
+            if item.index not in graded:
                 # The endpoint failed on this record: keep it ungraded, with the error.
-                graded.execution_difficulty = None
-                graded.meta["execution_difficulty_error"] = item.error.message
-                out.samples.append(stamp(graded, self.name, "llm"))
+                graded_sample.execution_difficulty = None
+                graded_sample.meta["execution_difficulty_error"] = item.error.message
+                out.samples.append(stamp(graded_sample, self.name, "llm"))
                 continue
-            gold = results[(sample.sql, sample.db_id)]
-            if not gold.ok:
+            parsed, tally = graded[item.index].result()
+            if tally is None:
+                gold = (await feed.run([(sample.sql, sample.db_id)]))[0]
                 why = "timed out" if gold.status == "timeout" else gold.error
                 out.rejects.append(self.reject(sample, f"reference SQL failed: {why}"))
                 continue
-            runs = [results[(p.value, sample.db_id)] if p.ok else None for p in parsed]
-            tally = self.tally(sample, gold, runs, ctx)
             first_error = next((p for p in parsed if not p.ok), None)
             if first_error is not None:
                 # One unreadable answer shows what the model wrote, for fixing the prompt.
                 tally.update(first_error.meta("parse"))
-            graded.execution_difficulty = threshold_label(
+            graded_sample.execution_difficulty = threshold_label(
                 tally["correct"], self.params.difficulty_thresholds, self.params.difficulty_labels
             )
-            graded.meta["execution_pass"] = tally
-            out.samples.append(stamp(graded, self.name, "llm", n=self.params.num_generations))
+            graded_sample.meta["execution_pass"] = tally
+            out.samples.append(
+                stamp(graded_sample, self.name, "llm", n=self.params.num_generations)
+            )
         return out
+
+    async def _grade(
+        self, sample: Sample, parsed: list[ParseResult], feed: SQLFeed, ctx: RunContext
+    ) -> tuple[list[ParseResult], dict[str, Any] | None]:
+        """The record's answers and their tally; None for the tally when its own SQL fails."""
+        answers = [(p.value, sample.db_id) for p in parsed if p.ok]
+        gold, *results = await feed.run([(sample.sql, sample.db_id), *answers])
+        if not gold.ok:
+            return parsed, None
+        ran = iter(results)
+        runs = [next(ran) if p.ok else None for p in parsed]
+        return parsed, self.tally(sample, gold, runs, ctx)
 
     def _warn_if_greedy(self, ctx: RunContext) -> None:
         temperature = self.params.temperature

@@ -21,8 +21,9 @@ requests it took (1 offline). The schema the model sees is the record's
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,11 +34,12 @@ from sqlfoundry.core.operator import StepOutput
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.compare import gold_orders_rows, results_match
-from sqlfoundry.llm import LLMRequest, parse_sql, render_prompt, run_batch
+from sqlfoundry.llm import BatchItem, LLMRequest, parse_sql, render_prompt, run_batch
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 from sqlfoundry.synth.realiser import RealiseError
 from sqlfoundry.synth.realiser.explain import explain
+from sqlfoundry.synth.sql_feed import SQLFeed
 
 log = logging.getLogger(__name__)
 # How many failed candidates a record's meta keeps (their reasons, for debugging prompts).
@@ -66,6 +68,7 @@ class _Task:
     attempts: int = 0
     cot: str | None = None
     failures: list[str] = field(default_factory=list)
+    ordered: bool | None = None  # whether the reference's row order counts
 
 
 @register
@@ -100,38 +103,68 @@ class CoTGenerator(EngineOperator):
                 out.rejects.append(self.reject(sample, f"cot: cannot explain SQL: {err.message}"))
                 continue
             round_.append((task, [text]))
-        await self._check_round(round_, ctx)
+        await self._check_round(round_, ctx.execute, ctx)
         self._finish([t for t, _ in round_], out, "offline", tries=1)
         return out
 
     async def process_llm(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
-        tasks = await self._start(batch, ctx, out)
+        ready = self._ready(batch, ctx, out)
+        # The references run while the first requests are out, and each answer is
+        # checked as it arrives, while the others are in flight.
+        feed = SQLFeed(ctx)
+        references = [(s.sql, s.db_id) for s in ready]
+        feed.submit(references)
+        tasks = [_Task(sample=s, gold=None, reference=_clean(s.sql)) for s in ready]
         pending = list(tasks)
-        for attempt in range(1, self.params.max_retries + 1):
-            if not pending:
-                break
-            requests = [
-                LLMRequest(
-                    self.format_input(t.sample, ctx),
-                    n=self.params.num_candidates,
-                    # A new seed per try: new samples, and a new cache key for them.
-                    params={"seed": ctx.seed * 1000 + attempt},
-                )
-                for t in pending
-            ]
-            items = await run_batch(ctx.llm, requests, operator=self.name)
-            round_ = []
-            for task, item in zip(pending, items, strict=True):
-                task.attempts = attempt
-                if not item.ok:
-                    task.failures.append(f"request failed: {item.error.message}")
-                    continue
-                round_.append((task, [g.text for g in item.generations]))
-            await self._check_round(round_, ctx)
-            pending = [t for t in pending if t.cot is None]
-        self._finish(tasks, out, "llm", tries=self.params.max_retries)
+        try:
+            for attempt in range(1, self.params.max_retries + 1):
+                if not pending:
+                    break
+                await self._llm_round(pending, attempt, feed, ctx)
+                for task, gold in zip(tasks, await feed.run(references), strict=True):
+                    task.gold = gold
+                pending = [t for t in pending if t.cot is None and t.gold.ok]
+        finally:
+            await feed.aclose()
+        self._reject_failed_references(tasks, out)
+        self._finish([t for t in tasks if t.gold.ok], out, "llm", tries=self.params.max_retries)
         return out
+
+    async def _llm_round(
+        self, pending: list[_Task], attempt: int, feed: SQLFeed, ctx: RunContext
+    ) -> None:
+        """One request per pending record; its candidates checked as soon as they arrive."""
+        requests = [
+            LLMRequest(
+                self.format_input(t.sample, ctx),
+                n=self.params.num_candidates,
+                # A new seed per try: new samples, and a new cache key for them.
+                params={"seed": ctx.seed * 1000 + attempt},
+            )
+            for t in pending
+        ]
+        checks: list[asyncio.Task[None]] = []
+
+        async def check(task: _Task, texts: list[str]) -> None:
+            task.gold = (await feed.run([(task.sample.sql, task.sample.db_id)]))[0]
+            if task.gold.ok:
+                await self._check_round([(task, texts)], feed.run, ctx)
+
+        def arrived(item: BatchItem) -> None:
+            task = pending[item.index]
+            task.attempts = attempt
+            if not item.ok:
+                task.failures.append(f"request failed: {item.error.message}")
+                return
+            checks.append(asyncio.create_task(check(task, [g.text for g in item.generations])))
+
+        try:
+            await run_batch(ctx.llm, requests, operator=self.name, on_item=arrived)
+            await asyncio.gather(*checks)
+        finally:
+            for running in checks:
+                running.cancel()
 
     def format_input(self, sample: Sample, ctx: RunContext) -> list[dict[str, str]]:
         """The ``cot_generation`` messages for one record."""
@@ -154,10 +187,8 @@ class CoTGenerator(EngineOperator):
 
     # ------------------------------------------------------------------ the shared check
 
-    async def _start(
-        self, batch: Sequence[Sample], ctx: RunContext, out: StepOutput
-    ) -> list[_Task]:
-        """Reject records that cannot be worked on; run the reference SQL of the rest."""
+    def _ready(self, batch: Sequence[Sample], ctx: RunContext, out: StepOutput) -> list[Sample]:
+        """The records that can be worked on; the others rejected with the reason."""
         ready = []
         for sample in batch:
             for name, value in (("question", sample.question), ("SQL", sample.sql)):
@@ -169,19 +200,33 @@ class CoTGenerator(EngineOperator):
                     ready.append(sample)
                 else:
                     out.rejects.append(self.reject(sample, f"unknown database: {sample.db_id}"))
-        results = await ctx.execute([(s.sql, s.db_id) for s in ready])
-        tasks = []
-        for sample, result in zip(ready, results, strict=True):
-            if not result.ok:
-                why = result.error or result.status
-                out.rejects.append(self.reject(sample, f"cot: reference SQL failed: {why}"))
-                continue
-            tasks.append(_Task(sample=sample, gold=result, reference=_clean(sample.sql)))
-        return tasks
+        return ready
 
-    async def _check_round(self, round_: list[tuple[_Task, list[str]]], ctx: RunContext) -> None:
-        """Run every candidate's final SQL; a task keeps its first candidate whose result
-        matches the reference."""
+    async def _start(
+        self, batch: Sequence[Sample], ctx: RunContext, out: StepOutput
+    ) -> list[_Task]:
+        """Reject records that cannot be worked on; run the reference SQL of the rest."""
+        ready = self._ready(batch, ctx, out)
+        results = await ctx.execute([(s.sql, s.db_id) for s in ready])
+        tasks = [_Task(sample=s, gold=result, reference=_clean(s.sql))
+                 for s, result in zip(ready, results, strict=True)]  # fmt: skip
+        self._reject_failed_references(tasks, out)
+        return [t for t in tasks if t.gold.ok]
+
+    def _reject_failed_references(self, tasks: list[_Task], out: StepOutput) -> None:
+        for task in tasks:
+            if not task.gold.ok:
+                why = task.gold.error or task.gold.status
+                out.rejects.append(self.reject(task.sample, f"cot: reference SQL failed: {why}"))
+
+    async def _check_round(
+        self,
+        round_: list[tuple[_Task, list[str]]],
+        execute: Callable[[list[tuple[str, str]]], Awaitable[list[Any]]],
+        ctx: RunContext,
+    ) -> None:
+        """Run every candidate's final SQL (with ``execute``); a task keeps its first
+        candidate whose result matches the reference."""
         jobs: list[tuple[str, str]] = []
         parsed: list[tuple[_Task, str, str | None]] = []
         for task, texts in round_:
@@ -195,7 +240,7 @@ class CoTGenerator(EngineOperator):
                     jobs.append((sql, task.sample.db_id))
         # The reference query's own text needs no second run (the offline CoT ends with it).
         unique = list(dict.fromkeys(jobs))
-        by_job = dict(zip(unique, await ctx.execute(unique), strict=True))
+        by_job = dict(zip(unique, await execute(unique), strict=True))
         for task, text, sql in parsed:
             if task.cot is not None:
                 continue
@@ -209,9 +254,10 @@ class CoTGenerator(EngineOperator):
                 task.failures.append("final SQL returns a different result")
 
     def _same_result(self, task: _Task, result: Any, ctx: RunContext) -> bool:
-        dialect = ctx.schema(task.sample.db_id).dialect
-        order = gold_orders_rows(task.sample.sql, dialect)
-        return results_match(task.gold.rows, result.rows, "spider", order_matters=order)
+        if task.ordered is None:  # the reference parsed once, not once per candidate
+            dialect = ctx.schema(task.sample.db_id).dialect
+            task.ordered = gold_orders_rows(task.sample.sql, dialect)
+        return results_match(task.gold.rows, result.rows, "spider", order_matters=task.ordered)
 
     def _finish(self, tasks: list[_Task], out: StepOutput, engine: str, tries: int) -> None:
         for task in tasks:

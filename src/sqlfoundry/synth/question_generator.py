@@ -24,6 +24,8 @@ are dropped with the reason.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -33,7 +35,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from sqlfoundry.core.context import RunContext
-from sqlfoundry.core.errors import LLMItemError
+from sqlfoundry.core.errors import LLMItemError, MissingDependencyError
 from sqlfoundry.core.operator import StepOutput
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
@@ -47,6 +49,7 @@ from sqlfoundry.llm import (
     run_batch,
 )
 from sqlfoundry.llm.parse import strip_thinking
+from sqlfoundry.llm.similarity import require_numpy
 from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 from sqlfoundry.synth.realiser import RealiseError, realise_detail
@@ -236,7 +239,12 @@ class QuestionGenerator(EngineOperator):
         todo, done = self._triage(batch, ctx, out, "llm")
         plan = [(sample, self._styles_for(ctx, sample)) for sample in todo]
         requests = [LLMRequest(self.format_input(s, styles, ctx)) for s, styles in plan]
-        items = await run_batch(ctx.llm, requests, operator=self.name)
+        # The medoids need numpy: imported while the requests are out, not after them.
+        numpy = asyncio.create_task(asyncio.to_thread(_import_numpy))
+        try:
+            items = await run_batch(ctx.llm, requests, operator=self.name)
+        finally:
+            await numpy
         candidates: dict[str, list[dict[str, str]]] = {s.id: [] for s in todo}
         errors: dict[str, list[dict[str, str]]] = {s.id: [] for s in todo}
         for (sample, styles), item in zip(plan, items, strict=True):
@@ -286,6 +294,11 @@ class QuestionGenerator(EngineOperator):
             if len(found) > 1:
                 chosen[sample.id] = medoid([by_text[c["question"]] for c in found])
         return chosen
+
+
+def _import_numpy() -> None:
+    with contextlib.suppress(MissingDependencyError):  # said when the medoids need it
+        require_numpy()
 
 
 def _realise_reason(message: str) -> str:

@@ -179,12 +179,18 @@ class SQLSemanticFilter(Operator):
                 passed.append(done)
                 continue
             schema = ctx.schema(sample.db_id, sample_values=0)
+            # Parsed once for both: the contrived check works on a copy, the probes on it.
+            try:
+                tree = quoted_strings_to_literals(parse_one(sample.sql, schema.dialect),
+                                                  schema.dialect)  # fmt: skip
+            except SqlfoundryError:
+                tree = None
             contrived = (
-                contrived_filters(sample.sql, schema, schema.dialect)
-                if "contrived" in checks
+                contrived_filters(tree, schema, schema.dialect)
+                if "contrived" in checks and tree is not None
                 else []
             )
-            probes = probes_for(sample.sql, schema, schema.dialect, checks)
+            probes = [] if tree is None else probes_for(tree, schema, schema.dialect, checks)
             plans.append((sample, probes, contrived))
             if "degenerate" in checks:
                 jobs.append((sample.sql, sample.db_id))
