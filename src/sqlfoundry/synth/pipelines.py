@@ -180,6 +180,12 @@ async def run_context(
     # On Ray the actors run the SQL; the driver keeps no worker processes.
     sql = SafeExecutor(databases, workers=0 if remote else settings.workers,
                        timeout=settings.timeout)  # fmt: skip
+    if chosen is not executor and not remote and settings.engine == "offline":
+        from sqlfoundry.core.executors.local import LocalExecutor
+
+        # Offline, every step is CPU work: its batches go to that many worker processes
+        # (which run their SQL themselves), so the run has every core.
+        chosen = LocalExecutor(processes=sql.workers)
     llm = None
     try:
         embedder = None
