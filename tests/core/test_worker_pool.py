@@ -145,3 +145,13 @@ def test_a_cancelled_job_stops_its_worker_and_close_leaves_no_process(tmp_path):
 
     pids = asyncio.run(main())
     assert not any(_alive(pid) for pid in pids)
+
+
+def test_a_worker_past_its_memory_cap_is_replaced_after_its_job():
+    async def main():
+        with WorkerPool(Spec(), 1, max_rss=1) as pool:  # every worker is past one byte
+            return [(await pool.call(where, x))[2] for x in range(3)]
+
+    pids = asyncio.run(main())
+    assert len(set(pids)) == 3  # each job in a fresh worker, the results all there
+    assert not any(_alive(pid) for pid in pids)

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import logging
 import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 
 # Seconds between a waiting worker's checks that its parent still lives.
 _PARENT_CHECK_SECONDS = 1.0
+# A worker whose resident size stays above this after a job is replaced by a fresh one.
+MAX_WORKER_RSS = 160 * 2**20
+_LIBC: Any = None
 # The parent ends of every live worker's pipe: a worker forked later closes its copies,
 # so a dead parent's pipes reach EOF in every worker.
 _PARENT_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()
@@ -79,7 +85,25 @@ def _portable(err: BaseException) -> BaseException:
         return SqlfoundryError(f"{type(err).__name__}: {err}")
 
 
-def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any) -> None:
+def release_memory() -> int:
+    """Give the heap's free pages back to the system (glibc's ``malloc_trim``); returns
+    this process's resident size in bytes afterwards (0 where it cannot be read)."""
+    global _LIBC
+    if _LIBC is None and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    with contextlib.suppress(AttributeError, OSError):
+        if _LIBC:
+            _LIBC.malloc_trim(0)
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
+                 max_rss: int) -> None:  # fmt: skip
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     die_with_parent(parent_pid, use_prctl=use_prctl)
     for inherited in list(_PARENT_ENDS):
@@ -112,8 +136,14 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any) 
                     result = fn(state, *args)
             except BaseException as err:  # noqa: BLE001 - sent back, raised in the parent
                 send(("error", _portable(err)))
-            else:
-                send(("ok", result))
+                continue
+            # A batch's records and parse trees are freed now: hand the pages back. A worker
+            # still past ``max_rss`` (caches, a heap left in pieces) ends after this job,
+            # and a fresh one forked from the parent takes its place.
+            retire = release_memory() > max_rss
+            send(("retire" if retire else "ok", result))
+            if retire:
+                return
     finally:
         with contextlib.suppress(Exception):
             loop.run_until_complete(opened.__aexit__(None, None, None))
@@ -121,10 +151,10 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any) 
 
 
 class _Worker:
-    def __init__(self, mp: multiprocessing.context.BaseContext, spec: Any) -> None:
+    def __init__(self, mp: multiprocessing.context.BaseContext, spec: Any, max_rss: int) -> None:
         parent, child = mp.Pipe(duplex=True)
         _PARENT_ENDS.add(parent)
-        args = (child, os.getpid(), forked_from_main_thread(), spec)
+        args = (child, os.getpid(), forked_from_main_thread(), spec, max_rss)
         self.process = mp.Process(target=_worker_main, args=args, daemon=True)
         self.process.start()
         child.close()
@@ -153,13 +183,16 @@ class WorkerPool:
         spec: how a worker opens its ``RunContext`` (``RunContext.spec``: an object with
             an async context manager ``open()``); it is inherited by the fork, not pickled.
         processes: how many workers.
+        max_rss: a worker whose resident size stays above this many bytes after a job
+            (with its freed memory handed back) is replaced by a fresh one.
     """
 
-    def __init__(self, spec: Any, processes: int) -> None:
+    def __init__(self, spec: Any, processes: int, max_rss: int = MAX_WORKER_RSS) -> None:
         if processes < 1:
             raise ValueError("a pool needs at least one process")
         self.spec = spec
         self.processes = processes
+        self.max_rss = max_rss
         self._mp = multiprocessing.get_context("fork")
         self._workers: list[_Worker] = []
         self._idle: asyncio.Queue[_Worker | None] | None = None
@@ -173,7 +206,7 @@ class WorkerPool:
         # so the collector's passes do not copy the pages the workers share with it.
         gc.freeze()
         for _ in range(self.processes):
-            self._workers.append(_Worker(self._mp, self.spec))
+            self._workers.append(_Worker(self._mp, self.spec, self.max_rss))
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
         return self
 
@@ -187,12 +220,12 @@ class WorkerPool:
         return self._idle
 
     def _fresh(self) -> _Worker:
-        worker = _Worker(self._mp, self.spec)
+        worker = _Worker(self._mp, self.spec, self.max_rss)
         self._workers.append(worker)
         return worker
 
-    def _discard(self, worker: _Worker) -> None:
-        worker.stop(kill=True)
+    def _discard(self, worker: _Worker, wait: bool = False) -> None:
+        worker.stop(kill=not wait)
         if worker in self._workers:
             self._workers.remove(worker)
 
@@ -229,6 +262,10 @@ class WorkerPool:
                 busy = False
                 if kind == "error":
                     raise value
+                if kind == "retire":  # it ends itself after this job
+                    log.debug("a worker past %d MiB was replaced", self.max_rss >> 20)
+                    self._discard(worker, wait=True)
+                    worker = None
                 return value
         finally:
             if busy:  # cancelled (Ctrl-C) mid-job: the worker's state is unknown
