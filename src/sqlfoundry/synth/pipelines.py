@@ -87,7 +87,9 @@ class SynthSettings(BaseModel):
         batch_size: records per batch and per checkpoint.
         concurrent_batches: batches of a step in flight at once (LLM engine: keeps
             the endpoint at its concurrency while a batch waits for its slowest answer).
-        workers: SQL worker processes; timeout: seconds per query.
+        workers: worker processes (None: one per core). Offline, every step's batches
+            run in them (each runs its own SQL); with an LLM, they run the SQL.
+        timeout: seconds per query.
         ops: parameters per operator name, e.g. ``{"cot_generator": {"max_retries": 5}}``.
         steps: a whole custom step list (``[{"op": name, ...params}]``) instead of the mode's.
         embedder: what the LLM question generator embeds candidates with.
