@@ -155,3 +155,20 @@ def test_a_worker_past_its_memory_cap_is_replaced_after_its_job():
     pids = asyncio.run(main())
     assert len(set(pids)) == 3  # each job in a fresh worker, the results all there
     assert not any(_alive(pid) for pid in pids)
+
+
+class BrokenSpec:
+    """A spec whose context cannot be opened (its databases are gone, say)."""
+
+    @contextlib.asynccontextmanager
+    async def open(self):
+        raise ConfigError("cannot open the databases under /gone")
+        yield  # pragma: no cover
+
+
+def test_a_context_the_workers_cannot_open_is_the_jobs_error():
+    async def main():
+        with WorkerPool(BrokenSpec(), 1) as pool, pytest.raises(ConfigError, match="/gone"):
+            await pool.call(where, 1)
+
+    asyncio.run(main())

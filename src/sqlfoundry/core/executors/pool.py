@@ -111,8 +111,11 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     opened = spec.open()
-    ctx = loop.run_until_complete(opened.__aenter__())
-    state = WorkerState(loop, ctx)
+    try:
+        state = WorkerState(loop, loop.run_until_complete(opened.__aenter__()))
+        broken: BaseException | None = None
+    except Exception as err:  # noqa: BLE001 - every job is answered with it
+        state, broken = WorkerState(loop, None), _portable(err)
     send_lock = threading.Lock()
 
     def send(message: tuple[str, Any]) -> None:
@@ -131,6 +134,9 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
             if job is None:
                 return
             fn, args = job
+            if broken is not None:  # no context to run it in (a database folder gone...)
+                send(("error", broken))
+                continue
             try:
                 with batch_progress(lambda fraction: send(("progress", fraction))):
                     result = fn(state, *args)
@@ -145,8 +151,9 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
             if retire:
                 return
     finally:
-        with contextlib.suppress(Exception):
-            loop.run_until_complete(opened.__aexit__(None, None, None))
+        if broken is None:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(opened.__aexit__(None, None, None))
         loop.close()
 
 
