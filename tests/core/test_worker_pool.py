@@ -147,9 +147,9 @@ def test_a_cancelled_job_stops_its_worker_and_close_leaves_no_process(tmp_path):
     assert not any(_alive(pid) for pid in pids)
 
 
-def test_a_worker_past_its_memory_cap_is_replaced_after_its_job():
+def test_a_worker_grown_past_its_cap_is_replaced_after_its_job():
     async def main():
-        with WorkerPool(Spec(), 1, max_rss=1) as pool:  # every worker is past one byte
+        with WorkerPool(Spec(), 1, max_growth=-1) as pool:  # every worker has grown too much
             return [(await pool.call(where, x))[2] for x in range(3)]
 
     pids = asyncio.run(main())

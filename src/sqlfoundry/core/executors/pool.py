@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 # Seconds between a waiting worker's checks that its parent still lives.
 _PARENT_CHECK_SECONDS = 1.0
-# A worker whose resident size stays above this after a job is replaced by a fresh one.
-MAX_WORKER_RSS = 160 * 2**20
+# A worker that has grown by more than this since it was forked (its resident size after
+# a job, with freed memory handed back) is replaced by a fresh one.
+MAX_WORKER_GROWTH = 64 * 2**20
 _LIBC: Any = None
 # The parent ends of every live worker's pipe: a worker forked later closes its copies,
 # so a dead parent's pipes reach EOF in every worker.
@@ -103,7 +104,7 @@ def release_memory() -> int:
 
 
 def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
-                 max_rss: int) -> None:  # fmt: skip
+                 max_growth: int) -> None:  # fmt: skip
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     die_with_parent(parent_pid, use_prctl=use_prctl)
     for inherited in list(_PARENT_ENDS):
@@ -117,6 +118,8 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
     except Exception as err:  # noqa: BLE001 - every job is answered with it
         state, broken = WorkerState(loop, None), _portable(err)
     send_lock = threading.Lock()
+    # A fork starts resident with every page of its parent: growth is measured from here.
+    start_size = release_memory()
 
     def send(message: tuple[str, Any]) -> None:
         with send_lock:
@@ -144,9 +147,9 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
                 send(("error", _portable(err)))
                 continue
             # A batch's records and parse trees are freed now: hand the pages back. A worker
-            # still past ``max_rss`` (caches, a heap left in pieces) ends after this job,
-            # and a fresh one forked from the parent takes its place.
-            retire = release_memory() > max_rss
+            # still grown past ``max_growth`` (caches, a heap left in pieces) ends after this
+            # job, and a fresh one forked from the parent takes its place.
+            retire = release_memory() - start_size > max_growth
             send(("retire" if retire else "ok", result))
             if retire:
                 return
@@ -158,10 +161,10 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
 
 
 class _Worker:
-    def __init__(self, mp: multiprocessing.context.BaseContext, spec: Any, max_rss: int) -> None:
+    def __init__(self, mp: multiprocessing.context.BaseContext, spec: Any, max_growth: int) -> None:
         parent, child = mp.Pipe(duplex=True)
         _PARENT_ENDS.add(parent)
-        args = (child, os.getpid(), forked_from_main_thread(), spec, max_rss)
+        args = (child, os.getpid(), forked_from_main_thread(), spec, max_growth)
         self.process = mp.Process(target=_worker_main, args=args, daemon=True)
         self.process.start()
         child.close()
@@ -190,16 +193,16 @@ class WorkerPool:
         spec: how a worker opens its ``RunContext`` (``RunContext.spec``: an object with
             an async context manager ``open()``); it is inherited by the fork, not pickled.
         processes: how many workers.
-        max_rss: a worker whose resident size stays above this many bytes after a job
-            (with its freed memory handed back) is replaced by a fresh one.
+        max_growth: a worker grown by more than this many bytes since its fork (after a
+            job, with its freed memory handed back) is replaced by a fresh one.
     """
 
-    def __init__(self, spec: Any, processes: int, max_rss: int = MAX_WORKER_RSS) -> None:
+    def __init__(self, spec: Any, processes: int, max_growth: int = MAX_WORKER_GROWTH) -> None:
         if processes < 1:
             raise ValueError("a pool needs at least one process")
         self.spec = spec
         self.processes = processes
-        self.max_rss = max_rss
+        self.max_growth = max_growth
         self._mp = multiprocessing.get_context("fork")
         self._workers: list[_Worker] = []
         self._idle: asyncio.Queue[_Worker | None] | None = None
@@ -213,7 +216,7 @@ class WorkerPool:
         # so the collector's passes do not copy the pages the workers share with it.
         gc.freeze()
         for _ in range(self.processes):
-            self._workers.append(_Worker(self._mp, self.spec, self.max_rss))
+            self._workers.append(_Worker(self._mp, self.spec, self.max_growth))
         self._finalizer = weakref.finalize(self, _stop_all, self._workers)
         return self
 
@@ -227,7 +230,7 @@ class WorkerPool:
         return self._idle
 
     def _fresh(self) -> _Worker:
-        worker = _Worker(self._mp, self.spec, self.max_rss)
+        worker = _Worker(self._mp, self.spec, self.max_growth)
         self._workers.append(worker)
         return worker
 
@@ -270,7 +273,7 @@ class WorkerPool:
                 if kind == "error":
                     raise value
                 if kind == "retire":  # it ends itself after this job
-                    log.debug("a worker past %d MiB was replaced", self.max_rss >> 20)
+                    log.debug("a worker grown past %d MiB was replaced", self.max_growth >> 20)
                     self._discard(worker, wait=True)
                     worker = None
                 return value
