@@ -70,6 +70,7 @@ class SpreadPicks:
         self.by_level: dict[Any, dict[str, list[Any]]] = {}
 
     def add(self, sample: Any) -> None:
+        """Take the next record of the stream."""
         self.total += 1
         self._place(sample.component_difficulty, sample.db_id, sample)
 
@@ -133,6 +134,7 @@ class DistinctHashes:
         self._new: set[int] = set()
 
     def add(self, text: str) -> None:
+        """Add the hash of ``text``."""
         self._new.add(int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "little"))
         if len(self._new) >= self._MERGE_AT:
             self._merge()
