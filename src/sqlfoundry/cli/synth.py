@@ -184,13 +184,13 @@ def _run(
         from sqlfoundry.llm.usage import print_usage
 
         print_usage(usage, console=err)
-    shown = [output_record(sample) for sample in spread_samples(run.samples, show)] if show else []
+    shown = [output_record(s) for s in spread_samples(run.iter_samples(), show)] if show else []
     for record in shown:
         _print_sample(record)
     emit(mode, {"run_dir": str(run_dir), "written": [str(run_dir / n) for n in RUN_FILES],
                      "summary": summary, "usage": usage.to_dict() if usage is not None else None,
                      "samples": shown})  # fmt: skip
-    problem = empty_run_problem(summary["records"], run.rejects, settings.engine,
+    problem = empty_run_problem(summary["records"], run.stored_rejects(), settings.engine,
                                 summary["inputs"])  # fmt: skip
     if problem is not None:
         fail(problem, code=1)

@@ -87,7 +87,9 @@ class SynthSettings(BaseModel):
         batch_size: records per batch and per checkpoint.
         concurrent_batches: batches of a step in flight at once (LLM engine: keeps
             the endpoint at its concurrency while a batch waits for its slowest answer).
-        workers: SQL worker processes; timeout: seconds per query.
+        workers: worker processes (None: one per core). Offline, every step's batches
+            run in them (each runs its own SQL); with an LLM, they run the SQL.
+        timeout: seconds per query.
         ops: parameters per operator name, e.g. ``{"cot_generator": {"max_retries": 5}}``.
         steps: a whole custom step list (``[{"op": name, ...params}]``) instead of the mode's.
         embedder: what the LLM question generator embeds candidates with.
@@ -180,6 +182,12 @@ async def run_context(
     # On Ray the actors run the SQL; the driver keeps no worker processes.
     sql = SafeExecutor(databases, workers=0 if remote else settings.workers,
                        timeout=settings.timeout)  # fmt: skip
+    if chosen is not executor and not remote and settings.engine == "offline":
+        from sqlfoundry.core.executors.local import LocalExecutor
+
+        # Offline, every step is CPU work: its batches go to that many worker processes
+        # (which run their SQL themselves), so the run has every core.
+        chosen = LocalExecutor(processes=sql.workers)
     llm = None
     try:
         embedder = None

@@ -9,20 +9,26 @@ beside ``data.jsonl`` and ``rejects.jsonl``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlfoundry.core.io import atomic_write_text
 from sqlfoundry.core.pipeline import Pipeline
-from sqlfoundry.core.runs import RunResult
+from sqlfoundry.core.runs import RunResult, read_jsonl_dicts
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.core.sync import run_sync
 from sqlfoundry.synth.pipelines import Mode, SynthSettings, build_pipeline, run_context
 from sqlfoundry.synth.records import output_record
+
+if TYPE_CHECKING:
+    from sqlfoundry.core.executors.pool import WorkerState
+    from sqlfoundry.synth.report import SummaryTally
 
 Progress = Callable[[str, int, int], None]
 
@@ -55,6 +61,15 @@ class SynthesisRun:
     def __len__(self) -> int:
         return len(self.samples)
 
+    def iter_samples(self) -> Iterator[Sample]:
+        """The records one at a time (a finished run reads them from its files)."""
+        return iter(self.samples)
+
+    def stored_rejects(self) -> Sequence[dict[str, Any]]:
+        """The rejects, read from the run's files each time they are gone through (a
+        finished run's are never all held in memory)."""
+        return self.rejects
+
     def export(self, fmt: str, out_dir: str | Path, **options: Any) -> Any:
         """Write the records in a training format; see :func:`sqlfoundry.synth.exporters.export_report`.
 
@@ -84,30 +99,81 @@ class _LazyRun(SynthesisRun):
     def __len__(self) -> int:
         return self._result.count if self._result.count is not None else len(self.samples)
 
+    def iter_samples(self) -> Iterator[Sample]:
+        return self._result.iter_samples()
 
-@dataclass(slots=True)
-class SummaryRecord:
-    """What the summary and the report read of a record (a slotted object: a few
-    hundred bytes a record, against a couple of KiB for a whole ``Sample``)."""
-
-    id: str
-    db_id: str
-    question: str | None
-    sql: str | None
-    hardness: str | None
-    difficulty: str | None
-    component_difficulty: str | None
-    execution_difficulty: str | None
-    meta: dict[str, Any]
+    def stored_rejects(self) -> Sequence[dict[str, Any]]:
+        return OnDisk(self._result.iter_rejects)
 
 
-def summary_sample(sample: Sample) -> SummaryRecord:
-    """A record's summary view: no prompt, no reasoning, no provenance."""
-    semantic = sample.meta.get("semantic")
-    return SummaryRecord(sample.id, sample.db_id, sample.question, sample.sql, sample.hardness,
-                         sample.difficulty, sample.component_difficulty,
-                         sample.execution_difficulty,
-                         {"semantic": semantic} if semantic is not None else {})  # fmt: skip
+class OnDisk(Sequence):
+    """A run's records or rejects, read again from its files each time they are gone
+    through, never held in memory (``len`` counts them once)."""
+
+    def __init__(self, read: Callable[[], Iterator[Any]], count: int | None = None) -> None:
+        self._read, self._count = read, count
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._read()
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = sum(1 for _ in self._read())
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice) or index < 0:
+            return list(self._read())[index]
+        for i, item in enumerate(self._read()):
+            if i == index:
+                return item
+        raise IndexError(index)
+
+
+def _last_step_files(run_dir: Path, steps: Sequence[Any]) -> list[Path]:
+    """The batch files of the run's last step (the records of ``data.jsonl``), when the
+    local executor wrote them (see :func:`sqlfoundry.core.runs.plan_steps`)."""
+    if not steps:
+        return []
+    last = steps[-1]
+    folder = run_dir / "steps" / f"{len(steps):02d}-{last.operator}-{last.signature}"
+    return sorted(folder.glob("batch-*.jsonl"))
+
+
+def _tally_file(worker: WorkerState, path: Path) -> SummaryTally:
+    """In a pool worker: the summary's tally of one batch file of records."""
+    from sqlfoundry.synth.report import tally_records
+
+    ctx = worker.ctx
+    records = (Sample(**data) for data in read_jsonl_dicts(path))
+    return tally_records(records, lambda db_id: ctx.schema(db_id, sample_values=0))
+
+
+async def tally_run(result: RunResult, run_dir: Path, ctx: Any,
+                    schema_of: Callable[[str], Any]) -> SummaryTally:  # fmt: skip
+    """The summary's tally of a run's records: batch file by batch file on the run's
+    worker pool when it has one (in order, a few files at a time), else here, streamed."""
+    from sqlfoundry.synth.report import SummaryTally, tally_records
+
+    choose = getattr(ctx.pipeline_executor, "pool_for", None)
+    pool = choose(ctx) if choose is not None else None
+    files = _last_step_files(run_dir, result.steps) if pool is not None else []
+    if not files:
+        return tally_records(result.iter_samples(), schema_of)
+    tally = SummaryTally()
+    pending: deque[asyncio.Future[SummaryTally]] = deque()
+    try:
+        for path in files:
+            if len(pending) >= 2 * pool.processes:
+                tally.merge(await pending.popleft())
+            pending.append(asyncio.ensure_future(pool.call(_tally_file, path)))
+        while pending:
+            tally.merge(await pending.popleft())
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+    return tally
 
 
 async def arun_mode(
@@ -147,21 +213,25 @@ async def arun_mode(
     pipeline = pipeline or build_pipeline(mode, settings)
     run_dir = Path(run_dir)
     start = time.perf_counter()
+
+    def schema_of(db_id: str) -> Any:
+        return databases.schema(db_id, sample_values=0)
+
     async with run_context(settings, databases, llm, executor) as ctx:
         result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
                                      input_rejects=input_rejects, record=output_record)  # fmt: skip
         usage = ctx.llm.usage if ctx.llm is not None else None
-    # The records stream from the last checkpoint; only their summary view is held.
-    slim = RunResult([summary_sample(s) for s in result.iter_samples()], steps=result.steps,
-                     read_rejects=result.iter_rejects)  # fmt: skip
-    summary = summarize(slim, mode=mode, engine=settings.engine,
-                        seconds=time.perf_counter() - start,
+        # The records stream past once (on the workers, when the run has them); only
+        # their counts and the few examples the report shows are kept.
+        tally = await tally_run(result, run_dir, ctx, schema_of)
+        seconds = time.perf_counter() - start
+    summary = summarize(result, mode=mode, engine=settings.engine, seconds=seconds,
                         input_count=len(seeds) + len(input_rejects),
                         usage=usage.to_dict() if usage else None,
-                        schema_of=lambda db_id: databases.schema(db_id, sample_values=0))  # fmt: skip
+                        schema_of=schema_of, tally=tally)  # fmt: skip
     summary["settings"] = settings.model_dump(mode="json")
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
-    atomic_write_text(run_dir / "report.html", render_report(summary, slim.samples))
+    atomic_write_text(run_dir / "report.html", render_report(summary, tally.picks))
     return _LazyRun(result, summary, run_dir, usage)
 
 

@@ -5,6 +5,13 @@ a time and writes each output batch as it finishes, so a step holds at most
 ``concurrent_batches`` batches, whatever the run's size. ``data.jsonl`` and
 ``rejects.jsonl`` are written from the last checkpoints the same way.
 
+With ``processes`` (two or more), a run with no LLM hands its batches to a pool of
+that many forked workers (:mod:`sqlfoundry.core.executors.pool`), started once for
+the run: this process reads the previous checkpoint's lines and passes them on, and a
+worker builds each step's operator once, runs the batch and writes its checkpoint
+files, which are the same bytes the in-process path writes. Runs with an LLM stay in
+this process, where the client, its cache and its concurrency limit live.
+
 Step folder::
 
     batch-<k>.jsonl     output of batch k (written atomically)
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import threading
 import time
@@ -25,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.executors.base import Executor, Progress, transient_failures
+from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
 from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
@@ -61,6 +70,15 @@ def step_samples(step_dir: Path) -> Iterator[Sample]:
             yield Sample(**data)
 
 
+def step_lines(step_dir: Path) -> Iterator[str]:
+    """A finished local step's records as their JSON lines, in order, unparsed."""
+    for path in _data_files(step_dir):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield line
+
+
 def step_rejects(step_dir: Path) -> Iterator[dict[str, Any]]:
     """A finished local step's rejects, in batch order."""
     for path in sorted(step_dir.glob("rejects-*.jsonl")):
@@ -90,10 +108,71 @@ def _batch_counts(data_path: Path, reject_path: Path,
     return outputs, rejected
 
 
+def _write_batch(result: Any, data_path: Path, reject_path: Path,
+                 unfinished: bool) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """Write a finished batch's checkpoint; returns (records kept, rejects as dicts)."""
+    dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
+    marker = _unfinished_marker(data_path)
+    if unfinished:
+        atomic_write_text(marker, "")
+    elif marker.exists():
+        marker.unlink()
+    # The rejects file is written last, so its presence marks a finished batch.
+    kept = atomic_write_jsonl(data_path, (s.to_json_dict() for s in result.samples))
+    atomic_write_jsonl(reject_path, dropped)
+    return kept, dropped
+
+
+def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[str, Any],
+                  batch: list[Sample] | list[str], data_path: Path, reject_path: Path,
+                  unfinished: bool) -> tuple[int, int, dict[str, int]]:  # fmt: skip
+    """In a worker: run one batch (records, or their JSON lines) and write its checkpoint.
+
+    Returns:
+        (records kept, rejects, rejects per reason).
+    """
+    op = worker.operator(key, op_class, params)
+    records = [Sample(**json.loads(x)) if isinstance(x, str) else x for x in batch]
+    result = worker.run(op.process(records, worker.ctx))
+    kept, dropped = _write_batch(result, data_path, reject_path, unfinished)
+    reasons: dict[str, int] = {}
+    return kept, count_reasons(dropped, reasons), reasons
+
+
 class LocalExecutor(Executor):
-    """Runs each step in this process's event loop, batch by batch (the default)."""
+    """Runs each step in this process's event loop, batch by batch (the default).
+
+    Args:
+        processes: worker processes for the batches of a run with no LLM (see the
+            module doc); None, 0 or 1: every step runs in this process.
+    """
 
     kind = "local"
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes
+        self._pool: WorkerPool | None = None
+
+    def pool_for(self, ctx: Any) -> WorkerPool | None:
+        """The worker pool a run over ``ctx`` uses (started on its first job), or None
+        when its steps run in this process."""
+        if (self.processes or 0) < 2 or not can_fork() or ctx is None:
+            return None
+        spec = getattr(ctx, "spec", None)
+        if spec is None or getattr(ctx, "llm", None) is not None:
+            return None
+        if getattr(ctx, "embedder", None) is not None:
+            return None
+        if self._pool is None or self._pool.spec is not spec:
+            self.close()
+            self._pool = WorkerPool(spec, self.processes)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker pool, if one was started."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     async def execute(
         self,
@@ -109,18 +188,24 @@ class LocalExecutor(Executor):
         run_dir = Path(run_dir)
         (run_dir / "steps").mkdir(parents=True, exist_ok=True)
         steps = plan_steps(pipeline.operators, records_signature(samples), run_dir / "steps", ctx)
-        source: Callable[[], Iterator[Sample]] = functools.partial(iter, samples)
+        source: Callable[[], Iterator[Any]] = functools.partial(iter, samples)
         count = len(samples)
         reports = []
+        pool = self.pool_for(ctx)
         unfinished = False  # once a step keeps a batch unfinished, so are the later ones
         for step in steps:
             size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
-            report, unfinished = await _run_step(step, source, count, size,
-                                                 pipeline.concurrent_batches, ctx, progress,
-                                                 upstream_unfinished=unfinished)  # fmt: skip
+            window = pipeline.concurrent_batches
+            if pool is not None:
+                window = max(window, 2 * pool.processes)  # a batch waiting for each worker
+            report, unfinished = await _run_step(step, source, count, size, window, ctx,
+                                                 progress, upstream_unfinished=unfinished,
+                                                 pool=pool)  # fmt: skip
             reports.append(report)
-            source = functools.partial(step_samples, step.dir)
+            # Through the pool, records pass as their checkpoint lines: parsed in the workers.
+            source = functools.partial(step_lines if pool else step_samples, step.dir)
             count = report.outputs
+        source = functools.partial(step_samples, steps[-1].dir)
 
         def rejects() -> Iterator[dict[str, Any]]:
             yield from input_rejects
@@ -132,7 +217,7 @@ class LocalExecutor(Executor):
 
 async def _run_step(
     step: Step,
-    source: Callable[[], Iterator[Sample]],
+    source: Callable[[], Iterator[Any]],
     count: int,
     batch_size: int,
     window: int,
@@ -140,9 +225,12 @@ async def _run_step(
     progress: Progress | None,
     *,
     upstream_unfinished: bool,
+    pool: WorkerPool | None = None,
 ) -> tuple[StepReport, bool]:
     """Run one step; also whether it left batches unfinished. After a step with unfinished
-    batches nothing is final: a re-run brings the missing records through again."""
+    batches nothing is final: a re-run brings the missing records through again.
+
+    ``source`` gives Samples, or their JSON lines when the batches go to ``pool``."""
     op = step.op
     unfinished = 0
     step.dir.mkdir(parents=True, exist_ok=True)
@@ -178,24 +266,27 @@ async def _run_step(
         if progress:
             progress(op.name, done + sum(partial.values()), total)
 
-    async def one(k: int, batch: list[Sample], data_path: Path, reject_path: Path) -> None:
+    async def one(k: int, batch: list[Any], data_path: Path, reject_path: Path) -> None:
         nonlocal unfinished
+        if pool is not None:  # no LLM there: only an unfinished upstream leaves it unfinished
+            unfinished += upstream_unfinished
+            kept, rejects, found = await pool.call(
+                _pooled_batch, step.signature, type(op), op.params.model_dump(), batch,
+                data_path, reject_path, upstream_unfinished,
+                progress=lambda fraction: advance(k, fraction))  # fmt: skip
+            for reason, n in found.items():
+                reasons[reason] = reasons.get(reason, 0) + n
+            finish(k, (kept, rejects))
+            return
         failures_before = transient_failures(ctx)
         with batch_progress(lambda fraction: advance(k, fraction)):
             result = await op.process(batch, ctx)
-        dropped = [r.to_dict() if isinstance(r, Reject) else r for r in result.rejects]
-        marker = _unfinished_marker(data_path)
         # An LLM request that failed for a passing reason (timeout, 5xx, malformed answer)
         # must not become a final reject: the batch is written for the steps after it but
         # marked unfinished, so a re-run asks again (the answers that came are cached).
-        if upstream_unfinished or transient_failures(ctx) > failures_before:
-            unfinished += 1
-            atomic_write_text(marker, "")
-        elif marker.exists():
-            marker.unlink()
-        # The rejects file is written last, so its presence marks a finished batch.
-        kept = atomic_write_jsonl(data_path, (s.to_json_dict() for s in result.samples))
-        atomic_write_jsonl(reject_path, dropped)
+        marked = upstream_unfinished or transient_failures(ctx) > failures_before
+        unfinished += marked
+        kept, dropped = _write_batch(result, data_path, reject_path, marked)
         finish(k, (kept, count_reasons(dropped, reasons)))
 
     def paths(k: int) -> tuple[Path, Path]:
