@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -46,3 +47,19 @@ def die_with_parent(parent_pid: int, *, use_prctl: bool = True) -> None:
 def parent_alive(parent_pid: int) -> bool:
     """False once the process that started this one has died (we were re-parented)."""
     return os.getppid() == parent_pid
+
+
+# How often an idle worker looks whether its parent is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def next_message(conn: Any, parent_pid: int) -> Any:
+    """A worker's next message from its parent, or None once the parent sent None, closed
+    the pipe or died (checked every ``PARENT_CHECK_SECONDS`` while idle)."""
+    try:
+        while not conn.poll(PARENT_CHECK_SECONDS):
+            if not parent_alive(parent_pid):
+                return None
+        return conn.recv()
+    except (EOFError, OSError):
+        return None

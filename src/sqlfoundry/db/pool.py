@@ -40,8 +40,6 @@ if TYPE_CHECKING:  # multiprocessing loads only when a pool starts: most batches
     from multiprocessing.connection import Connection
 
 _OPEN_DATABASES = 16
-# Seconds between a waiting worker's checks that its parent still lives.
-_PARENT_CHECK_SECONDS = 1.0
 # The parent ends of every live worker's pipe: a forked worker closes its copies,
 # so a dead parent's pipes reach EOF in every worker.
 _PARENT_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()
@@ -118,7 +116,7 @@ def run_item(cache: _OpenDatabases, item: _Item) -> ExecResult:
 
 def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool) -> None:
     # Ctrl-C is the parent's to handle; it then stops the workers itself.
-    from sqlfoundry.core.orphans import die_with_parent, parent_alive
+    from sqlfoundry.core.orphans import die_with_parent, next_message
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent_pid, use_prctl=use_prctl)
@@ -127,13 +125,7 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool) -> None:
     cache = _OpenDatabases()
     try:
         while True:
-            try:
-                while not conn.poll(_PARENT_CHECK_SECONDS):
-                    if not parent_alive(parent_pid):
-                        return
-                chunk = conn.recv()
-            except EOFError:
-                break
+            chunk = next_message(conn, parent_pid)
             if chunk is None:
                 break
             for item in chunk:

@@ -127,7 +127,7 @@ def step_list(mode: Mode, settings: SynthSettings) -> list[dict[str, Any]]:
     if settings.steps is not None:
         return [dict(step) for step in settings.steps]
     names = SYNTHESIS_STEPS if mode == "synth" else REFINEMENT_STEPS
-    known = registered()
+    known = registered(needing=[*names, *settings.ops])
     unknown = set(settings.ops) - set(known)
     if unknown:
         raise ConfigError(

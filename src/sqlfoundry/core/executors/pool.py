@@ -35,13 +35,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from sqlfoundry.core.errors import SqlfoundryError
-from sqlfoundry.core.orphans import die_with_parent, forked_from_main_thread, parent_alive
+from sqlfoundry.core.orphans import die_with_parent, forked_from_main_thread, next_message
 from sqlfoundry.core.progress import batch_progress
 
 log = logging.getLogger(__name__)
 
-# Seconds between a waiting worker's checks that its parent still lives.
-_PARENT_CHECK_SECONDS = 1.0
 # A worker that has grown by more than this since it was forked (its resident size after
 # a job, with freed memory handed back) is replaced by a fresh one.
 MAX_WORKER_GROWTH = 64 * 2**20
@@ -127,13 +125,7 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
 
     try:
         while True:
-            try:
-                while not conn.poll(_PARENT_CHECK_SECONDS):
-                    if not parent_alive(parent_pid):
-                        return
-                job = conn.recv()
-            except (EOFError, OSError):
-                return
+            job = next_message(conn, parent_pid)
             if job is None:
                 return
             fn, args = job

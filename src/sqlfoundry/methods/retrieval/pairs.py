@@ -59,7 +59,7 @@ def _register_operators() -> dict[str, Any]:
     import sqlfoundry.synth.question_generator  # noqa: F401
     import sqlfoundry.synth.sql_generator  # noqa: F401
 
-    known = registered()
+    known = registered(needing=SYNTH_OPERATORS)
     return {name: known[name] for name in SYNTH_OPERATORS}
 
 
