@@ -131,6 +131,16 @@ def test_synthesis_on_ray_writes_what_the_local_executor_writes(local_ray, dbs, 
     )
     assert len(list(step_dirs[-2].glob("part-*.jsonl"))) == len(parts_before[step_dirs[-2].name])
 
+    # The local executor reads the steps Ray finished instead of running them again.
+    (tmp_path / "ray" / "data.jsonl").unlink()
+    (tmp_path / "ray" / "rejects.jsonl").unlink()
+    again = synthesis.synthesize(dbs, num_per_db=12, seed=3, run_dir=tmp_path / "ray")
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert [s.id for s in again.samples] == [s.id for s in local.samples]
+    steps = json.loads((tmp_path / "ray" / "manifest.json").read_text())["steps"]
+    assert all(s["reused"] for s in steps)
+    assert not list((tmp_path / "ray" / "steps").glob("*/batch-*.jsonl"))
+
 
 def test_a_method_config_on_ray_answers_as_it_does_locally(local_ray, dbs, tmp_path):
     from sqlfoundry.api.methods import run_methods

@@ -79,6 +79,15 @@ def step_lines(step_dir: Path) -> Iterator[str]:
                     yield line
 
 
+def _finished_on_ray(step_dir: Path) -> bool:
+    """A step folder holding a Ray run's parts and no batch of this executor's."""
+    if any(step_dir.glob("batch-*.jsonl")) or not step_dir.is_dir():
+        return False
+    from sqlfoundry.core.executors.ray import finished_on_ray
+
+    return finished_on_ray(step_dir)
+
+
 def step_rejects(step_dir: Path) -> Iterator[dict[str, Any]]:
     """A finished local step's rejects, in batch order."""
     for path in sorted(step_dir.glob("rejects-*.jsonl")):
@@ -194,6 +203,15 @@ class LocalExecutor(Executor):
         pool = self.pool_for(ctx)
         unfinished = False  # once a step keeps a batch unfinished, so are the later ones
         for step in steps:
+            if step.finished and not unfinished and _finished_on_ray(step.dir):
+                # A step a Ray run finished: its records are read back, not made again.
+                from sqlfoundry.core.executors import ray
+
+                reports.append(ray.ray_step_report(step))
+                source = functools.partial(ray.ray_step_lines if pool else ray.ray_step_samples,
+                                           step.dir)  # fmt: skip
+                count = reports[-1].outputs
+                continue
             size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
             window = pipeline.concurrent_batches
             if pool is not None:
@@ -206,11 +224,20 @@ class LocalExecutor(Executor):
             source = functools.partial(step_lines if pool else step_samples, step.dir)
             count = report.outputs
         source = functools.partial(step_samples, steps[-1].dir)
+        if _finished_on_ray(steps[-1].dir):
+            from sqlfoundry.core.executors.ray import ray_step_samples
+
+            source = functools.partial(ray_step_samples, steps[-1].dir)
 
         def rejects() -> Iterator[dict[str, Any]]:
             yield from input_rejects
             for step in steps:
-                yield from step_rejects(step.dir)
+                if _finished_on_ray(step.dir):
+                    from sqlfoundry.core.executors.ray import step_rejects as ray_rejects
+
+                    yield from ray_rejects(step)
+                else:
+                    yield from step_rejects(step.dir)
 
         return finish_run(run_dir, reports, source, rejects, record)
 

@@ -270,6 +270,35 @@ def _local_step(step_dir: Path) -> bool:
     return any(step_dir.glob("rejects-*.jsonl"))
 
 
+def finished_on_ray(step_dir: Path) -> bool:
+    """Whether a step folder holds a Ray run's records (parts), not the local executor's."""
+    return not _local_step(step_dir) and (
+        (step_dir / ORDERED).exists() or any(step_dir.glob("part-*.jsonl"))
+    )
+
+
+def ray_step_lines(step_dir: Path) -> Iterator[str]:
+    """A Ray step's records as JSON lines, in the local executor's order."""
+    ordered = step_dir / ORDERED
+    if ordered.exists():
+        with ordered.open(encoding="utf-8") as fh:
+            yield from (line for line in fh if line.strip())
+        return
+    for _, text in ordered_rows(step_dir):
+        yield text + "\n"
+
+
+def ray_step_samples(step_dir: Path) -> Iterator[Sample]:
+    """A Ray step's records, in the local executor's order."""
+    for line in ray_step_lines(step_dir):
+        yield Sample(**json.loads(line))
+
+
+def ray_step_report(step: Step) -> StepReport:
+    """A step Ray finished, as a reused step of a local run."""
+    return RayExecutor._report(step, True, 0.0)
+
+
 def _unique_lines(step_dir: Path) -> Iterator[dict[str, Any]]:
     """A step's part lines, one per input record (a batch a retried task wrote twice
     counts once)."""
