@@ -24,6 +24,27 @@ def test_a_deep_copy_is_equal_and_independent():
     assert copy.deepcopy(original) == original
 
 
+def test_a_deep_copy_with_an_update_is_what_pydantic_gives(monkeypatch):
+    from pydantic import BaseModel
+
+    original = Sample(id="a", db_id="shop", candidates=["SELECT 2"], meta={"p": [{"n": 1}]})
+    given = {"k": [1]}
+    ours = original.model_copy(update={"meta": given, "question": "Q?"}, deep=True)
+    theirs = BaseModel.model_copy(original, update={"meta": given, "question": "Q?"}, deep=True)
+    assert ours == theirs and ours.model_fields_set == theirs.model_fields_set
+    assert ours.meta is given  # an update is used as given, as pydantic does
+    assert ours.candidates is not original.candidates  # the rest is copied
+    # ...through Sample.__deepcopy__, not copy.deepcopy field by field.
+    import pydantic.main
+
+    def refused(*args, **kwargs):
+        raise AssertionError("copy.deepcopy called")
+
+    monkeypatch.setattr(copy, "deepcopy", refused)
+    monkeypatch.setattr(pydantic.main, "deepcopy", refused)
+    original.model_copy(update={"question": "Q?"}, deep=True)
+
+
 def test_copy_data_copies_containers_and_hands_other_values_to_deepcopy():
     data = {"a": [1, {"b": None}], "c": {1, 2}}
     copied = copy_data(data)

@@ -198,7 +198,15 @@ Engine = Annotated[
     typer.Option("--engine", help="offline (no model; the default) or llm.", show_default=False),
 ]
 Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same data.")]
-Workers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Worker processes: with the offline engine every step runs "
+        "on them; with a model, the SQL does.",
+    ),
+]
+SqlWorkers = Annotated[int | None, typer.Option("--workers", help="SQL worker processes.")]
 Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds per query.")]
 ExecutorOption = Annotated[
     ExecutorKind | None,

@@ -36,8 +36,8 @@ from sqlfoundry.cli.common import (
     PasswordEnv,
     Seed,
     Server,
+    SqlWorkers,
     Timeout,
-    Workers,
     check_outputs,
     choice,
     database_manager,
@@ -91,7 +91,7 @@ ConfigFile = Annotated[
 # The options every command shares, as (name, type with its typer option, default).
 _DATABASES = (("db", DbIds, None), ("db_root", DbRoot, None), ("server", Server, None),
               ("db_password_env", PasswordEnv, None))  # fmt: skip
-_RUN = (("engine", Engine, None), ("seed", Seed, None), ("workers", Workers, None),
+_RUN = (("engine", Engine, None), ("seed", Seed, None), ("workers", SqlWorkers, None),
         ("timeout", Timeout, None), ("concurrency", Concurrency, None), ("config", ConfigFile, None),
         ("llm_base_url", LlmBaseUrl, None), ("llm_model", LlmModel, None),
         ("llm_api_key_env", LlmKeyEnv, None), ("cache_dir", CacheDir, None))  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,6 +63,19 @@ class Sample(BaseModel):
         object.__setattr__(clone, "__pydantic_extra__", None)
         object.__setattr__(clone, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
         object.__setattr__(clone, "__pydantic_private__", None)
+        return clone
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Sample:
+        """A copy, with ``update`` applied as given (not validated, not copied).
+
+        With ``deep`` and ``update`` pydantic deep-copies field by field through
+        ``copy.deepcopy``; the copy here takes :meth:`__deepcopy__`'s path instead."""
+        if not deep:
+            return super().model_copy(update=update)
+        clone = self.__deepcopy__()
+        if update:
+            clone.__dict__.update(update)
+            clone.__pydantic_fields_set__.update(update.keys())
         return clone
 
     def to_json_dict(self) -> dict[str, Any]:
