@@ -42,6 +42,9 @@ from sqlfoundry.synth.realiser.explain import explain
 from sqlfoundry.synth.sql_feed import SQLFeed
 
 log = logging.getLogger(__name__)
+
+# Records of a batch whose reference results the offline engine holds at once.
+_REFERENCES_HELD = 32
 # How many failed candidates a record's meta keeps (their reasons, for debugging prompts).
 MAX_FAILURES_KEPT = 6
 
@@ -91,21 +94,30 @@ class CoTGenerator(EngineOperator):
     # ------------------------------------------------------------------ engines
 
     async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
-        out = StepOutput()
-        tasks = await self._start(batch, ctx, out)
-        round_: list[tuple[_Task, list[str]]] = []
-        for task in tasks:
-            sample = task.sample
-            schema = ctx.schema(sample.db_id)
-            try:
-                text = explain(sample.sql, schema, sample.question, schema.dialect)
-            except RealiseError as err:
-                out.rejects.append(self.reject(sample, f"cot: cannot explain SQL: {err.message}"))
-                continue
-            round_.append((task, [text]))
-        await self._check_round(round_, ctx.execute, ctx)
-        self._finish([t for t, _ in round_], out, "offline", tries=1)
-        return out
+        # The references' results are held only for a slice of the batch at a time (a
+        # batch of big results was a worker's peak memory); the rejects keep the order
+        # a whole batch gives them: unready, failed references, unexplained, the rest.
+        unready, failed, unexplained, finished = (StepOutput() for _ in range(4))
+        ready = self._ready(batch, ctx, unready)
+        for first in range(0, len(ready), _REFERENCES_HELD):
+            part = ready[first : first + _REFERENCES_HELD]
+            tasks = await self._run_references(part, ctx, failed)
+            round_: list[tuple[_Task, list[str]]] = []
+            for task in tasks:
+                sample = task.sample
+                schema = ctx.schema(sample.db_id)
+                try:
+                    text = explain(sample.sql, schema, sample.question, schema.dialect)
+                except RealiseError as err:
+                    unexplained.rejects.append(
+                        self.reject(sample, f"cot: cannot explain SQL: {err.message}")
+                    )
+                    continue
+                round_.append((task, [text]))
+            await self._check_round(round_, ctx.execute, ctx)
+            self._finish([t for t, _ in round_], finished, "offline", tries=1)
+        rejects = [*unready.rejects, *failed.rejects, *unexplained.rejects, *finished.rejects]
+        return StepOutput(samples=finished.samples, rejects=rejects)
 
     async def process_llm(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
@@ -202,11 +214,10 @@ class CoTGenerator(EngineOperator):
                     out.rejects.append(self.reject(sample, f"unknown database: {sample.db_id}"))
         return ready
 
-    async def _start(
-        self, batch: Sequence[Sample], ctx: RunContext, out: StepOutput
+    async def _run_references(
+        self, ready: Sequence[Sample], ctx: RunContext, out: StepOutput
     ) -> list[_Task]:
-        """Reject records that cannot be worked on; run the reference SQL of the rest."""
-        ready = self._ready(batch, ctx, out)
+        """Run the reference SQL of ``ready``; those that fail are rejected."""
         results = await ctx.execute([(s.sql, s.db_id) for s in ready])
         tasks = [_Task(sample=s, gold=result, reference=_clean(s.sql))
                  for s, result in zip(ready, results, strict=True)]  # fmt: skip

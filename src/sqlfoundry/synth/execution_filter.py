@@ -31,9 +31,12 @@ from pydantic import Field
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.operator import Operator, Params, StepOutput
 from sqlfoundry.core.registry import register
-from sqlfoundry.core.sample import Sample
+from sqlfoundry.core.sample import Sample, copy_data
 from sqlfoundry.db.base import ExecResult, json_value
 from sqlfoundry.synth.base import stamp
+
+# Distinct queries of a batch whose results are held at once.
+_RESULTS_HELD = 32
 
 
 class ExecutionFilterParams(Params):
@@ -73,15 +76,21 @@ class SQLExecutionFilter(Operator):
                 runnable.append(sample)
 
         jobs = list(dict.fromkeys((s.sql, s.db_id) for s in runnable))
-        results = dict(zip(jobs, await ctx.execute(jobs), strict=True))
+        # Of each result only its verdict and summary are kept, and the results are held a
+        # slice of the batch at a time: a batch of big results was a worker's peak memory.
+        verdicts: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {}
+        for first in range(0, len(jobs), _RESULTS_HELD):
+            part = jobs[first : first + _RESULTS_HELD]
+            for job, result in zip(part, await ctx.execute(part), strict=True):
+                reason = self.result_problem(result)
+                verdicts[job] = (reason, None if reason else self.summary(result))
         for sample in runnable:
-            result = results[(sample.sql, sample.db_id)]
-            reason = self.result_problem(result)
+            reason, summary = verdicts[(sample.sql, sample.db_id)]
             if reason:
                 out.rejects.append(self.reject(sample, reason))
                 continue
             kept = sample.model_copy(deep=True)
-            kept.meta["execution"] = self.summary(result)
+            kept.meta["execution"] = copy_data(summary)
             out.samples.append(stamp(kept, self.name, "offline"))
         return out
 
