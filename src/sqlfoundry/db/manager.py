@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 SQLITE_SUFFIXES = (".sqlite", ".db")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
+# URL schemes of database servers, and the kind of server each names.
+SERVER_SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql",
+                  "mariadb": "mysql"}  # fmt: skip
 
 
 class ServerSettings:
@@ -68,12 +71,7 @@ class ServerSettings:
         """
         parsed = urlparse(url)
         scheme = parsed.scheme.split("+")[0].lower()
-        kind = {
-            "postgresql": "postgres",
-            "postgres": "postgres",
-            "mysql": "mysql",
-            "mariadb": "mysql",
-        }.get(scheme)
+        kind = SERVER_SCHEMES.get(scheme)
         # Checked first, so no message below can echo a URL holding a password.
         if parsed.password:
             raise ConfigError(

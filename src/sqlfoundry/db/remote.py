@@ -15,19 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.io import atomic_path, atomic_write_text
+from sqlfoundry.db.manager import SERVER_SCHEMES, SQLITE_SUFFIXES
 
 log = logging.getLogger(__name__)
-
-SQLITE_SUFFIXES = (".sqlite", ".db")
-# Schemes that name a database server, not a folder of files.
-SERVER_SCHEMES = {"postgresql", "postgres", "mysql", "mariadb"}
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):/+(.*)$", re.S)
 # The stamps object stores and file systems give for "this file changed".
 _STAMP_KEYS = ("ETag", "etag", "md5Hash", "LastModified", "last_modified", "mtime", "updated")
@@ -125,14 +121,11 @@ def local_copy(url: str, cache_dir: Path | None = None) -> Path:
         mark = {"size": info.get("size"), "stamp": _stamp(info)}
         if known.get(relative) == mark and target.is_file():
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        source = f"{base}/{relative}"
         try:
-            fs.get_file(source, str(partial))
-            os.replace(partial, target)
+            # Renamed into place when whole: actors sharing a node never see half a file.
+            with atomic_path(target) as partial:
+                fs.get_file(f"{base}/{relative}", str(partial))
         except (OSError, ValueError) as error:
-            partial.unlink(missing_ok=True)
             raise ConfigError(f"cannot fetch {url.rstrip('/')}/{relative}: {error}") from None
         known[relative] = mark
         fetched += 1
@@ -141,8 +134,6 @@ def local_copy(url: str, cache_dir: Path | None = None) -> Path:
         (folder / relative).unlink(missing_ok=True)
         known.pop(relative)
     if fetched or stale:
-        partial = manifest_path.with_name(f"{MANIFEST}.{uuid.uuid4().hex}.part")
-        partial.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
-        os.replace(partial, manifest_path)
+        atomic_write_text(manifest_path, json.dumps(known, sort_keys=True))
         log.info("fetched %d database file(s) from %s into %s", fetched, url, folder)
     return folder
