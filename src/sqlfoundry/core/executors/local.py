@@ -207,7 +207,7 @@ class LocalExecutor(Executor):
                 # A step a Ray run finished: its records are read back, not made again.
                 from sqlfoundry.core.executors import ray
 
-                reports.append(ray.ray_step_report(step))
+                reports.append(ray.step_report(step, True, 0.0)[0])
                 source = functools.partial(ray.ray_step_lines if pool else ray.ray_step_samples,
                                            step.dir)  # fmt: skip
                 count = reports[-1].outputs

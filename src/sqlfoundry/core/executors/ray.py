@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -34,7 +33,6 @@ from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.ray_step import (
     StepActor,
     drop_unfinished,
-    has_unfinished,
     read_part_lines,
     root_key,
 )
@@ -168,13 +166,13 @@ class RayExecutor(Executor):
         first = next((i for i, s in enumerate(steps) if not s.finished), len(steps))
         last = steps[-1]
         if first == len(steps) and ((last.dir / ORDERED).exists() or _local_step(last.dir)):
-            return [self._report(s, True, 0.0) for s in steps]
+            return [step_report(s, True, 0.0)[0] for s in steps]
         if first == 0 and not samples:  # nothing to run: every step is empty
             for step in steps:
                 step.dir.mkdir(parents=True, exist_ok=True)
                 write_ordered(step.dir, step.dir / ORDERED)
                 step.mark_done()
-            return [self._report(s, False, 0.0) for s in steps]
+            return [step_report(s, False, 0.0)[0] for s in steps]
         ray = self.connect()
         if first == len(steps):  # finished but not ordered: read the last step again
             first -= 1
@@ -212,16 +210,18 @@ class RayExecutor(Executor):
         unfinished = False  # after a step with records that are not final, nothing is
         for i, step in enumerate(steps):
             reused = i < first
-            if not reused:
-                if not unfinished and has_unfinished(step.dir):
-                    unfinished = True
-                    log.warning("%s: records had failed LLM requests; not final, a re-run "
-                                "retries them", step.op.name)  # fmt: skip
-                if not unfinished:
-                    step.mark_done()
-                if progress:
-                    progress(step.op.name, 1, 1)
-            reports.append(self._report(step, reused, 0.0 if reused else seconds))
+            report, not_final = step_report(step, reused, 0.0 if reused else seconds)
+            reports.append(report)
+            if reused:
+                continue
+            if not_final and not unfinished:
+                unfinished = True
+                log.warning("%s: records had failed LLM requests; not final, a re-run "
+                            "retries them", step.op.name)  # fmt: skip
+            if not unfinished:
+                step.mark_done()
+            if progress:
+                progress(step.op.name, 1, 1)
         return reports
 
     def _source(self, ray: Any, samples: list[Sample], done: Step | None) -> Any:
@@ -242,28 +242,33 @@ class RayExecutor(Executor):
         # From the driver, not read tasks: the steps' actors may hold every CPU.
         return ray.data.from_items(rows, override_num_blocks=max(1, min(200, len(rows) or 1)))
 
-    @staticmethod
-    def _report(step: Step, reused: bool, seconds: float) -> StepReport:
-        inputs = outputs = rejected = 0
-        reasons: dict[str, int] = {}
-        if _local_step(step.dir):
-            from sqlfoundry.core.executors.local import step_rejects as local_rejects
-            from sqlfoundry.core.executors.local import step_samples
 
-            outputs = sum(1 for _ in step_samples(step.dir))
-            for r in local_rejects(step.dir):
+def step_report(step: Step, reused: bool, seconds: float) -> tuple[StepReport, bool]:
+    """A step's counts from its files, and whether a Ray step holds records that are
+    not final (one pass over its parts)."""
+    inputs = outputs = rejected = 0
+    unfinished = False
+    reasons: dict[str, int] = {}
+    if _local_step(step.dir):
+        from sqlfoundry.core.executors.local import step_rejects as local_rejects
+        from sqlfoundry.core.executors.local import step_samples
+
+        outputs = sum(1 for _ in step_samples(step.dir))
+        for r in local_rejects(step.dir):
+            rejected += 1
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+        inputs = -1  # not told by a local step's files
+    else:
+        for line in _unique_lines(step.dir):
+            inputs += 1
+            outputs += len(line["out"])
+            unfinished = unfinished or bool(line.get("u"))
+            for r in line["rej"]:
                 rejected += 1
                 reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
-            inputs = -1  # not told by a local step's files
-        else:
-            for line in _unique_lines(step.dir):
-                inputs += 1
-                outputs += len(line["out"])
-                for r in line["rej"]:
-                    rejected += 1
-                    reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
-        return StepReport(step.op.name, step.signature, inputs, outputs, rejected, seconds,
-                          reused, reasons)  # fmt: skip
+    report = StepReport(step.op.name, step.signature, inputs, outputs, rejected, seconds,
+                        reused, reasons)  # fmt: skip
+    return report, unfinished
 
 
 def _local_step(step_dir: Path) -> bool:
@@ -292,11 +297,6 @@ def ray_step_samples(step_dir: Path) -> Iterator[Sample]:
     """A Ray step's records, in the local executor's order."""
     for line in ray_step_lines(step_dir):
         yield Sample(**json.loads(line))
-
-
-def ray_step_report(step: Step) -> StepReport:
-    """A step Ray finished, as a reused step of a local run."""
-    return RayExecutor._report(step, True, 0.0)
 
 
 def _unique_lines(step_dir: Path) -> Iterator[dict[str, Any]]:
@@ -358,8 +358,3 @@ def write_ordered(step_dir: Path, path: Path) -> int:
             out.write(text + "\n")
             count += 1
     return count
-
-
-def default_actors() -> tuple[int, int]:
-    """(1, CPUs of this machine): what a local Ray instance can hold per step."""
-    return (1, max(1, os.cpu_count() or 1))

@@ -68,11 +68,6 @@ def read_part_lines(step_dir: Path):  # noqa: ANN201 - an iterator of dicts
                     yield json.loads(line)
 
 
-def has_unfinished(step_dir: Path) -> bool:
-    """Whether a step's parts hold a line that is not final."""
-    return any(line.get("u") for line in read_part_lines(step_dir))
-
-
 def drop_unfinished(step_dir: Path) -> int:
     """Remove the lines that are not final from a step's parts (before a rerun, so their
     records run again); returns how many went."""
