@@ -10,13 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from server_data import (
+sys.path.insert(0, str(Path(__file__).resolve().parent / "llm"))
+
+from fake_openai import FakeOpenAI  # noqa: E402
+
+from demo_builder import demo_builder  # noqa: E402
+from server_data import (  # noqa: E402
     DEPARTMENTS,
     MYSQL_PORT,
     PG_PORT,
@@ -26,25 +32,34 @@ from server_data import (
     employees,
     missing,
 )
-from sqlfoundry.db.manager import ServerSettings
+from sqlfoundry.db.manager import ServerSettings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """bookshop, clinic and airline (Spider layout), built once per session; only read."""
+    root = tmp_path_factory.mktemp("demo_dbs")
+    demo_builder().build_all(root)
+    return root
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server on 127.0.0.1 for this test."""
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every cache the suite and its subprocesses write goes under a session tmp dir,
     never the user's ``~/.cache``; a subprocess given its own env must carry these on."""
-    import os
-
     cache = tmp_path_factory.mktemp("cache")
-    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "SQLFOUNDRY_CACHE_DIR")}
-    os.environ["XDG_CACHE_HOME"] = str(cache / "xdg")
-    os.environ["SQLFOUNDRY_CACHE_DIR"] = str(cache / "sqlfoundry")
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with pytest.MonkeyPatch.context() as env:  # a session fixture gets no monkeypatch
+        env.setenv("XDG_CACHE_HOME", str(cache / "xdg"))
+        env.setenv("SQLFOUNDRY_CACHE_DIR", str(cache / "sqlfoundry"))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "llm"))
 sys.path.insert(0, str(TESTS / "synth"))  # synth_testing.answer_with scripts the fake's answers
 
-from fake_openai import FakeOpenAI  # noqa: E402
 
 from demo_builder import demo_builder  # noqa: E402
 
@@ -31,10 +29,3 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("SQLFOUNDRY_CACHE_DIR", str(cache))
     return cache
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from demo_builder import demo_builder
 from sqlfoundry.cli import app
 
 runner = CliRunner()
@@ -26,13 +25,6 @@ QUERIES = [
     ("SELECT count(*) FROM patients", "clinic"),
     ("DELETE FROM books", "bookshop"),
 ]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo_dbs_scripting")
-    demo_builder().build_all(root)
-    return root
 
 
 @pytest.fixture
@@ -57,9 +49,9 @@ def one_object(stdout: str) -> dict:
 # --------------------------------------------------------------------------- --json
 
 
-def test_eval_json_is_one_object_with_the_report(demo, gold, tmp_path):
+def test_eval_json_is_one_object_with_the_report(demo_root, gold, tmp_path):
     report = tmp_path / "report.json"
-    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo),
+    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo_root),
                     "--workers", "0", "--out", str(report), "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     data = one_object(result.stdout)
@@ -69,8 +61,8 @@ def test_eval_json_is_one_object_with_the_report(demo, gold, tmp_path):
     assert "by difficulty" not in result.stderr  # the rich summary is off, not moved
 
 
-def test_exec_and_classify_json(demo, gold, tmp_path):
-    result = invoke("exec", str(gold), str(tmp_path / "r.jsonl"), "--db-root", str(demo),
+def test_exec_and_classify_json(demo_root, gold, tmp_path):
+    result = invoke("exec", str(gold), str(tmp_path / "r.jsonl"), "--db-root", str(demo_root),
                     "--workers", "0", "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     data = one_object(result.stdout)
@@ -84,9 +76,9 @@ def test_exec_and_classify_json(demo, gold, tmp_path):
     assert data["hardness"] == {"easy": 2, "medium": 1, "hard": 0, "extra": 0}  # + the DELETE
 
 
-def test_synth_refine_and_export_json(demo, tmp_path):
+def test_synth_refine_and_export_json(demo_root, tmp_path):
     run_dir = tmp_path / "run"
-    result = invoke("synth", "--db-root", str(demo), "--db", "bookshop", "--num-per-db", "4",
+    result = invoke("synth", "--db-root", str(demo_root), "--db", "bookshop", "--num-per-db", "4",
                     "--workers", "0", "--out", str(run_dir), "--show", "2", "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     data = one_object(result.stdout)
@@ -97,7 +89,7 @@ def test_synth_refine_and_export_json(demo, tmp_path):
         "data.jsonl", "rejects.jsonl", "summary.json", "report.html"]  # fmt: skip
     # refine reads its pairs from standard input
     pairs = (run_dir / "data.jsonl").read_text()
-    result = invoke("refine", "--input", "-", "--db-root", str(demo), "--workers", "0",
+    result = invoke("refine", "--input", "-", "--db-root", str(demo_root), "--workers", "0",
                     "--out", str(tmp_path / "refined"), "--json", stdin=pairs)  # fmt: skip
     assert result.exit_code == 0, result.output
     refined = one_object(result.stdout)
@@ -110,10 +102,10 @@ def test_synth_refine_and_export_json(demo, tmp_path):
     assert data["report"]["format"] == "openai" and data["written"] == data["report"]["files"]
 
 
-def test_pairs_json(demo, tmp_path):
+def test_pairs_json(demo_root, tmp_path):
     log = tmp_path / "log.sql"
     log.write_text("SELECT count(*) FROM books;\nSELECT name FROM nowhere;\n")
-    result = invoke("pairs", "from-log", str(log), "--db-root", str(demo), "--db", "bookshop",
+    result = invoke("pairs", "from-log", str(log), "--db-root", str(demo_root), "--db", "bookshop",
                     "--out", str(tmp_path / "p.jsonl"), "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     data = one_object(result.stdout)
@@ -122,7 +114,7 @@ def test_pairs_json(demo, tmp_path):
     assert data["command"] == "pairs from-log" and data["pairs"] >= 1
     assert data["written"] == [str(tmp_path / "p.jsonl"), str(tmp_path / "p.rejects.jsonl"),
                                str(tmp_path / "p.run")]  # fmt: skip
-    result = invoke("pairs", "personas", "--db-root", str(demo), "--db", "clinic", "--count", "2",
+    result = invoke("pairs", "personas", "--db-root", str(demo_root), "--db", "clinic", "--count", "2",
                     "--out", str(tmp_path / "personas.json"), "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     data = one_object(result.stdout)
@@ -130,17 +122,17 @@ def test_pairs_json(demo, tmp_path):
     assert data["personas"] == {"clinic": 2}
 
 
-def test_prepare_sft_and_run_json(demo, tmp_path):
+def test_prepare_sft_and_run_json(demo_root, tmp_path):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(json.dumps({"db_id": "bookshop", "question": "How many books?",
                                  "query": "SELECT count(*) FROM books"}) + "\n")  # fmt: skip
-    result = invoke("prepare-sft", "--gold", str(pairs), "--db-root", str(demo), "--workers", "0",
+    result = invoke("prepare-sft", "--gold", str(pairs), "--db-root", str(demo_root), "--workers", "0",
                     "--out", str(tmp_path / "sft"), "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     data = one_object(result.stdout)
     assert list(data) == ["command", "out_dir", "written", "summary", "usage", "samples"]
     assert data["summary"]["records"] == 1
-    result = invoke("run", "--db-root", str(demo), "--limit", "2", "--out", str(tmp_path / "m"),
+    result = invoke("run", "--db-root", str(demo_root), "--limit", "2", "--out", str(tmp_path / "m"),
                     "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     data = one_object(result.stdout)
@@ -151,16 +143,16 @@ def test_prepare_sft_and_run_json(demo, tmp_path):
 # --------------------------------------------------------------------------- -q
 
 
-def test_quiet_prints_nothing_but_a_warning(demo, gold, tmp_path):
-    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo),
+def test_quiet_prints_nothing_but_a_warning(demo_root, gold, tmp_path):
+    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo_root),
                     "--workers", "0", "-q")  # fmt: skip
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
-    result = invoke("synth", "--db-root", str(demo), "--db", "clinic", "--num-per-db", "2",
+    result = invoke("synth", "--db-root", str(demo_root), "--db", "clinic", "--num-per-db", "2",
                     "--workers", "0", "--out", str(tmp_path / "s"), "--quiet")  # fmt: skip
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
     short = tmp_path / "short.sql"
     short.write_text("SELECT count(*) FROM books\tbookshop\n")
-    result = invoke("eval", "--gold", str(gold), "--pred", str(short), "--db-root", str(demo),
+    result = invoke("eval", "--gold", str(gold), "--pred", str(short), "--db-root", str(demo_root),
                     "--workers", "0", "-q")  # fmt: skip
     assert result.exit_code == 0 and result.stdout == ""
     assert result.stderr.startswith("warning:")  # warnings are not silenced
@@ -170,13 +162,13 @@ def test_quiet_prints_nothing_but_a_warning(demo, gold, tmp_path):
 # --------------------------------------------------------------------------- '-'
 
 
-def test_dash_reads_stdin_and_writes_stdout(demo, gold, tmp_path):
-    result = invoke("exec", "-", "-", "--db-root", str(demo), "--workers", "0",
+def test_dash_reads_stdin_and_writes_stdout(demo_root, gold, tmp_path):
+    result = invoke("exec", "-", "-", "--db-root", str(demo_root), "--workers", "0",
                     stdin=gold.read_text())  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = [json.loads(x) for x in result.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["ok", "ok", "ok", "rejected"]
-    result = invoke("eval", "--gold", str(gold), "--pred", "-", "--db-root", str(demo),
+    result = invoke("eval", "--gold", str(gold), "--pred", "-", "--db-root", str(demo_root),
                     "--workers", "0", "--items", "-", stdin=gold.read_text())  # fmt: skip
     assert result.exit_code == 0, result.output
     items = [json.loads(x) for x in result.stdout.splitlines()]  # the summary went to stderr
@@ -184,10 +176,20 @@ def test_dash_reads_stdin_and_writes_stdout(demo, gold, tmp_path):
     assert list(tmp_path.iterdir()) == [gold]  # no file named '-'
 
 
-def test_pairs_to_stdout(demo, tmp_path):
+def test_pairs_to_stdout(demo_root, tmp_path):
     log = tmp_path / "log.sql"
     log.write_text("SELECT count(*) FROM books;\nSELECT name FROM nowhere;\n")
-    args = ["pairs", "from-log", str(log), "--db-root", str(demo), "--db", "bookshop", "--out", "-"]
+    args = [
+        "pairs",
+        "from-log",
+        str(log),
+        "--db-root",
+        str(demo_root),
+        "--db",
+        "bookshop",
+        "--out",
+        "-",
+    ]
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     pairs = [json.loads(x) for x in result.stdout.splitlines()]
@@ -198,23 +200,23 @@ def test_pairs_to_stdout(demo, tmp_path):
     assert (tmp_path / "run" / "rejects.jsonl").is_file()
 
 
-def test_dash_misuse_is_one_line(demo, gold, tmp_path):
-    both = invoke("eval", "--gold", "-", "--pred", "-", "--db-root", str(demo))
+def test_dash_misuse_is_one_line(demo_root, gold, tmp_path):
+    both = invoke("eval", "--gold", "-", "--pred", "-", "--db-root", str(demo_root))
     assert both.exit_code == 2 and both.stderr.count("\n") == 1
     assert "only one input can be read from standard input" in both.stderr
-    two = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo),
+    two = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo_root),
                  "--out", "-", "--items", "-")  # fmt: skip
     assert two.exit_code == 2 and "only one output can go to standard output" in two.stderr
-    json_too = invoke("exec", str(gold), "-", "--db-root", str(demo), "--json")
+    json_too = invoke("exec", str(gold), "-", "--db-root", str(demo_root), "--json")
     assert json_too.exit_code == 2 and "both write to standard output" in json_too.stderr
-    folder = invoke("synth", "--db-root", str(demo), "--out", "-")
+    folder = invoke("synth", "--db-root", str(demo_root), "--out", "-")
     assert folder.exit_code == 2 and "a folder is needed here" in folder.stderr
-    config_too = invoke("refine", "--input", "-", "--config", "-", "--db-root", str(demo))
+    config_too = invoke("refine", "--input", "-", "--config", "-", "--db-root", str(demo_root))
     assert config_too.exit_code == 2
     assert "standard input ('-'): the input file, --config" in config_too.stderr
 
 
-def test_export_and_a_config_from_stdin(demo, tmp_path):
+def test_export_and_a_config_from_stdin(demo_root, tmp_path):
     records = [{"db_id": "bookshop", "question": "How many books?", "SQL": "SELECT 1",
                 "prompt": "Q: How many books?", "cot_reasoning": "SELECT 1"}]  # fmt: skip
     result = invoke("export", "-", "--format", "openai", "--out", str(tmp_path / "e"), "--json",
@@ -227,7 +229,7 @@ def test_export_and_a_config_from_stdin(demo, tmp_path):
     assert [r["output_seq"] for r in json.loads(piped.stdout)] == ["SELECT 1"]
     several = invoke("export", str(tmp_path / "e"), "--format", "llamafactory", "--out", "-")
     assert several.exit_code == 2 and "writes several files" in several.stderr
-    result = invoke("synth", "--db-root", str(demo), "--db", "clinic", "--config", "-",
+    result = invoke("synth", "--db-root", str(demo_root), "--db", "clinic", "--config", "-",
                     "--workers", "0", "--out", str(tmp_path / "s"), "--json",
                     stdin="[synth]\nnum_per_db = 3\n")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -235,11 +237,11 @@ def test_export_and_a_config_from_stdin(demo, tmp_path):
     assert summary["inputs"] == 1 and 0 < summary["records"] <= 3  # num_per_db from stdin
 
 
-def test_symlink_and_fifo_outputs_on_the_command_line(demo, gold, tmp_path):
+def test_symlink_and_fifo_outputs_on_the_command_line(demo_root, gold, tmp_path):
     target = tmp_path / "target.json"
     link = tmp_path / "link.json"
     link.symlink_to(target)
-    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo),
+    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo_root),
                     "--workers", "0", "--out", str(link))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and json.loads(target.read_text())["count"] == 4
@@ -257,11 +259,11 @@ def test_symlink_and_fifo_outputs_on_the_command_line(demo, gold, tmp_path):
 # --------------------------------------------------------------------------- checked first
 
 
-def _bad_outputs(tmp_path: Path, demo: Path, gold: Path) -> list[tuple[list[str], str]]:
+def _bad_outputs(tmp_path: Path, demo_root: Path, gold: Path) -> list[tuple[list[str], str]]:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
     bad_file, bad_dir = str(blocker / "x.json"), str(blocker)
-    db = ["--db-root", str(demo)]
+    db = ["--db-root", str(demo_root)]
     return [
         (["eval", "--gold", str(gold), "--pred", str(gold), *db, "--html", bad_file], bad_file),
         (["exec", str(gold), bad_file, *db], bad_file),
@@ -280,15 +282,15 @@ def _bad_outputs(tmp_path: Path, demo: Path, gold: Path) -> list[tuple[list[str]
     ]  # fmt: skip
 
 
-def test_every_command_refuses_a_bad_output_path_first_in_one_line(demo, gold, tmp_path):
-    for args, named in _bad_outputs(tmp_path, demo, gold):
+def test_every_command_refuses_a_bad_output_path_first_in_one_line(demo_root, gold, tmp_path):
+    for args, named in _bad_outputs(tmp_path, demo_root, gold):
         result = invoke(*args)
         assert result.exit_code == 2, (args, result.output)
         assert result.stderr.count("\n") == 1 and named in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.output
 
 
-def test_eval_fails_before_running_any_query(demo, tmp_path):
+def test_eval_fails_before_running_any_query(demo_root, tmp_path):
     forever = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c"
     slow = tmp_path / "slow.sql"
     slow.write_text(f"{forever}\tbookshop\n" * 3)
@@ -296,7 +298,7 @@ def test_eval_fails_before_running_any_query(demo, tmp_path):
     for args in (["eval", "--gold", str(slow), "--pred", str(slow), "--items"],
                  ["exec", str(slow)]):  # fmt: skip
         done = subprocess.run([str(CLI), *args, str(tmp_path / "blocker" / "x.jsonl"),
-                               "--db-root", str(demo), "--timeout", "20", "--workers", "1"],
+                               "--db-root", str(demo_root), "--timeout", "20", "--workers", "1"],
                               capture_output=True, text=True, timeout=15)  # fmt: skip
         assert done.returncode == 2 and "is a file, not a folder" in done.stderr
 
@@ -319,13 +321,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
 
 
-def test_tables_json_from_stdin_serves_every_reader(demo, gold):
+def test_tables_json_from_stdin_serves_every_reader(demo_root, gold):
     from sqlfoundry.db.manager import DatabaseManager
     from sqlfoundry.db.spider_tables import schema_to_spider
 
-    manager = DatabaseManager(root=demo)
+    manager = DatabaseManager(root=demo_root)
     tables = [schema_to_spider(manager.schema(d)) for d in ("bookshop", "clinic")]
-    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo),
+    result = invoke("eval", "--gold", str(gold), "--pred", str(gold), "--db-root", str(demo_root),
                     "--workers", "0", "--metrics", "ex,em", "--tables", "-", "--json",
                     stdin=json.dumps(tables))  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -55,17 +55,12 @@ def _ray_processes(marker: str) -> list[psutil.Process]:
 def ray_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """HOME, caches and Ray's token switch for this module, so nothing lands outside tmp."""
     home = tmp_path_factory.mktemp("rayhome")
-    saved = {k: os.environ.get(k) for k in ("HOME", "RAY_AUTH_MODE", "SQLFOUNDRY_CACHE_DIR",
-                                            "XDG_CACHE_HOME", "RAY_USAGE_STATS_ENABLED")}  # fmt: skip
-    os.environ.update(HOME=str(home), RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0",
-                      SQLFOUNDRY_CACHE_DIR=str(home / "cache"),
-                      XDG_CACHE_HOME=str(home / "xdg"))  # fmt: skip
-    yield home
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    settings = {"HOME": str(home), "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
+                "SQLFOUNDRY_CACHE_DIR": str(home / "cache"), "XDG_CACHE_HOME": str(home / "xdg")}  # fmt: skip
+    with pytest.MonkeyPatch.context() as env:  # a module fixture gets no monkeypatch
+        for key, value in settings.items():
+            env.setenv(key, value)
+        yield home
 
 
 @pytest.fixture(scope="module")

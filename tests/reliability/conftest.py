@@ -7,7 +7,6 @@ a hang fails the test instead of stalling the suite.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,7 @@ sys.path.insert(0, str(TESTS))
 sys.path.insert(0, str(TESTS / "llm"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_openai import FakeOpenAI  # noqa: E402
 from unicode_db import build  # noqa: E402
-
-from demo_builder import demo_builder  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """bookshop, clinic and airline (Spider layout), built once per session."""
-    root = tmp_path_factory.mktemp("demo_dbs")
-    demo_builder().build_all(root)
-    return root
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +25,3 @@ def unicode_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("unicode_dbs")
     build(root)
     return root
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()

@@ -21,18 +21,9 @@ sys.path.insert(0, str(TESTS / "llm"))
 
 from fake_openai import FakeOpenAI  # noqa: E402
 
-from demo_builder import demo_builder  # noqa: E402
 from sqlfoundry.core.context import RunContext  # noqa: E402
 from sqlfoundry.db.manager import DatabaseManager  # noqa: E402
 from sqlfoundry.db.pool import SafeExecutor  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """bookshop, clinic and airline, built once per session (Spider layout)."""
-    root = tmp_path_factory.mktemp("demo_dbs")
-    demo_builder().build_all(root)
-    return root
 
 
 @pytest.fixture
@@ -41,13 +32,6 @@ def demo_ctx(demo_root: Path) -> Iterator[RunContext]:
     manager = DatabaseManager(root=demo_root)
     with SafeExecutor(manager, workers=0, timeout=10) as executor:
         yield RunContext(databases=manager, executor=executor, seed=7)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
