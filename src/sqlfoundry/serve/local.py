@@ -23,10 +23,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlfoundry.core.errors import ConfigError
+from sqlfoundry.core.lru import LRU
 from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.serve.config import LocalConfig
 from sqlfoundry.serve.errors import GatewayError
-from sqlfoundry.serve.lru import LRU
 
 log = logging.getLogger(__name__)
 

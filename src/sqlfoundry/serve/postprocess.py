@@ -35,12 +35,12 @@ from typing import Any
 from sqlglot import exp
 
 from sqlfoundry.core.errors import SqlfoundryError, SQLSyntaxError, WriteRejectedError
+from sqlfoundry.core.lru import LRU
 from sqlfoundry.db.base import Database, ExecResult, failed, json_value
 from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.llm.parse import parse_sql
 from sqlfoundry.serve.config import PostprocessConfig
-from sqlfoundry.serve.lru import LRU
 from sqlfoundry.sql.guard import check_read_only
 from sqlfoundry.sql.parse import parse_one
 from sqlfoundry.sql.references import referenced_columns

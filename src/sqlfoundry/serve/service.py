@@ -28,6 +28,7 @@ from sse_starlette import EventSourceResponse
 from starlette.responses import Response
 
 from sqlfoundry.core.errors import SqlfoundryError
+from sqlfoundry.core.lru import LRU
 from sqlfoundry.db.manager import DatabaseManager
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.serve import wire
@@ -35,7 +36,6 @@ from sqlfoundry.serve.config import ServiceConfig
 from sqlfoundry.serve.errors import GatewayError, bad_request, not_found
 from sqlfoundry.serve.linking import LinkIndex, Selection, link_schema, select, subset
 from sqlfoundry.serve.local import LocalAnswerer
-from sqlfoundry.serve.lru import LRU
 from sqlfoundry.serve.method import MethodAnswerer
 from sqlfoundry.serve.postprocess import Outcome, PostProcessor, PreviewRunner, SchemaNames
 from sqlfoundry.serve.prompts import PromptBuilder

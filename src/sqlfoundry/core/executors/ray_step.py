@@ -33,13 +33,13 @@ import json
 import logging
 import socket
 import uuid
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import transient_failures
 from sqlfoundry.core.io import atomic_write_text
+from sqlfoundry.core.lru import LRU
 from sqlfoundry.core.operator import Reject, StepOutput
 from sqlfoundry.core.sample import Sample
 
@@ -146,7 +146,8 @@ class StepActor:
                 line = json.loads(text) if text.strip() else {}
                 if line and not line.get("u"):
                     self.done[line["p"]] = path
-        self._parts: OrderedDict[Path, dict[str, dict]] = OrderedDict()
+        # The part files read back most recently, each as key -> line.
+        self._parts: LRU[Path, dict[str, dict]] = LRU(4)
         self.expands = False
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -187,12 +188,11 @@ class StepActor:
         path = self.done.get(key)
         if path is None:
             return None
-        if path not in self._parts:
-            lines = (json.loads(t) for t in path.read_text(encoding="utf-8").splitlines() if t)
-            self._parts[path] = {m["p"]: m for m in lines}
-            while len(self._parts) > 4:
-                self._parts.popitem(last=False)
-        return self._parts[path][key]
+        lines = self._parts.get(path)
+        if lines is None:
+            read = (json.loads(t) for t in path.read_text(encoding="utf-8").splitlines() if t)
+            lines = self._parts.put(path, {m["p"]: m for m in read})
+        return lines[key]
 
     async def _process(self, todo: list[tuple[str, Sample]]) -> list[dict[str, Any]]:
         batch = [s for _, s in todo]

@@ -1,9 +1,10 @@
-"""A bounded map of the most recently used entries, for work a request can reuse.
+"""A bounded map of the most recently used entries, for work that can be reused.
 
 The gateway keeps what is pure and dear to compute (a linked prompt, a checked
 answer, the local method's answer) so that the same question or the same model
-answer is not worked out twice; the bound keeps memory flat however many
-distinct ones arrive. Used from the event loop only, so no lock.
+answer is not worked out twice; a Ray step actor keeps the part files it read back.
+The bound keeps memory flat however many distinct entries arrive. Not locked: each
+user touches its own from one thread (the event loop, the actor).
 """
 
 from __future__ import annotations
