@@ -2,7 +2,8 @@
 
 The gateway keeps what is pure and dear to compute (a linked prompt, a checked
 answer, the local method's answer) so that the same question or the same model
-answer is not worked out twice; a Ray step actor keeps the part files it read back.
+answer is not worked out twice; a Ray step actor keeps the part files it read back;
+a method keeps the schema texts it rendered.
 The bound keeps memory flat however many distinct entries arrive. Not locked: each
 user touches its own from one thread (the event loop, the actor).
 """

@@ -14,11 +14,11 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.lru import LRU
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.render import to_ddl
 from sqlfoundry.db.schema import Schema
@@ -200,7 +200,7 @@ class SchemaTexts:
     def __init__(self, examples: int = 3, max_value_chars: int = 40) -> None:
         self.examples = examples
         self.max_value_chars = max_value_chars
-        self._texts: OrderedDict[tuple, str] = OrderedDict()
+        self._texts: LRU[tuple, str] = LRU(_TEXTS_KEPT)
 
     def schema(self, ctx: RunContext, sample: Sample, *, use_subset: bool = True) -> Schema:
         """The record's database schema, cut to its ``schema_subset`` when it has one."""
@@ -222,11 +222,7 @@ class SchemaTexts:
                 text = mac_text(schema, self.examples)
             else:
                 text = to_ddl(schema, examples=self.examples, max_chars=self.max_value_chars)
-            self._texts[key] = text
-            if len(self._texts) > _TEXTS_KEPT:
-                self._texts.popitem(last=False)
-        else:
-            self._texts.move_to_end(key)
+            self._texts.put(key, text)
         return text
 
 
