@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import demo_dbs, load, machine
+from _common import cpu_seconds, demo_dbs, load, machine
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,31 +49,41 @@ def run_once(
     return time.perf_counter() - start, len(run.samples)
 
 
-def executors(actor_counts: list[int]) -> dict[str, object]:
+def executors(actor_counts: list[int], per_step: list[int]) -> dict[str, object]:
+    """The local executor, Ray with the steps in one pool of 1..k actors, and Ray with a
+    pool per step (``fuse=False``, each of 1..k actors)."""
     from sqlfoundry.core.executors.ray import RayExecutor
 
     out: dict[str, object] = {"local": "local"}
     for k in actor_counts:
         out[f"ray x{k}"] = RayExecutor(actors=(1, k))
+    for k in per_step:
+        out[f"ray x{k} per step"] = RayExecutor(actors=(1, k), fuse=False)
     return out
+
+
+def actors_of(name: str) -> int:
+    """The most actors of a pool, from an executor's label (1 for the local one)."""
+    return 1 if name == "local" else int(name.split("x")[1].split()[0])
 
 
 def measure(label: str, num_per_db: int, llm: dict | None, args: argparse.Namespace,
             requests: object = None) -> dict[str, dict]:  # fmt: skip
     """Every executor, ``--repeat`` rounds taking turns: wall seconds, records, requests."""
-    runners = executors(args.actors)
+    runners = executors(args.actors, args.per_step)
     results: dict[str, dict] = {name: {"walls": [], "records": 0, "requests": [], "cpu": []}
                                 for name in runners}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
         for round_ in range(args.repeat):
             for name, executor in runners.items():
                 before = requests() if requests else 0
-                cpu = time.process_time()
+                cpu = cpu_seconds()
                 wall, records = run_once(executor, Path(tmp) / f"{label}-{name}-{round_}",
                                          num_per_db, llm)  # fmt: skip
                 results[name]["walls"].append(wall)
-                # This process's CPU: all the work for the local executor, the driver's on Ray.
-                results[name]["cpu"].append(time.process_time() - cpu)
+                # This process's CPU and its finished children's: all the work for the local
+                # executor (its worker processes end with the run), the driver's on Ray.
+                results[name]["cpu"].append(cpu_seconds() - cpu)
                 results[name]["records"] = records
                 if requests:
                     results[name]["requests"].append(requests() - before)
@@ -126,6 +136,13 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument(
+        "--per-step",
+        type=int,
+        nargs="*",
+        default=[1],
+        help="actor counts of a run with one pool per step (fuse=False)",
+    )
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     try:
@@ -146,8 +163,12 @@ def main() -> None:
     print(f"ray.init: {time.perf_counter() - started:.1f} s (Ray {ray.__version__})")
     try:
         offline = measure("offline", args.num_per_db, None, args)
-        small = measure("small", args.small, None, argparse.Namespace(**{**vars(args),
-                                                                      "actors": [1]}))  # fmt: skip
+        small = measure(
+            "small",
+            args.small,
+            None,
+            argparse.Namespace(**{**vars(args), "actors": [1], "per_step": []}),
+        )
         # Ray's overhead: the slope and the intercept of (Ray - local) over the records.
         big_r, small_r = offline["local"]["records"], small["local"]["records"]
         extra_big = median(offline["ray x1"]["walls"]) - median(offline["local"]["walls"])
@@ -157,9 +178,10 @@ def main() -> None:
         local_wall = median(offline["local"]["walls"])
         cpu_per_record = median(offline["local"]["cpu"]) / big_r
         model = {"local": predict(big_r, cpu_per_record, 1, 0, 0)["wall"]}
-        for k in args.actors:
-            model[f"ray x{k}"] = predict(big_r, cpu_per_record, min(k, cores), fixed,
-                                         max(per_record, 0.0))["wall"]  # fmt: skip
+        for name in offline:
+            if name != "local":
+                model[name] = predict(big_r, cpu_per_record, min(actors_of(name), cores), fixed,
+                                      max(per_record, 0.0))["wall"]  # fmt: skip
         table(f"offline engine, {args.num_per_db} queries per database, {args.repeat} rounds",
               offline, cores, model)  # fmt: skip
         table(f"offline engine, {args.small} queries per database (for the overhead)", small,
@@ -187,7 +209,7 @@ def main() -> None:
         llm_cpu = median(on_llm["local"]["cpu"]) / max(1, kept)
         llm_model = {}
         for name in on_llm:
-            k = 1 if name == "local" else int(name.split("x")[1])
+            k = actors_of(name)
             # Each actor has its own client: the concurrency limit is per actor.
             llm_model[name] = predict(kept, llm_cpu, min(k, cores),
                                       0 if name == "local" else fixed, max(per_record, 0.0),

@@ -169,6 +169,10 @@ def test_refine_on_ray_and_the_executor_section_of_a_config(local_ray, dbs, tmp_
     synthesis.refine(pairs, f"file://{dbs}", run_dir=tmp_path / "url",
                      config={"executor": {"kind": "ray", "actors": [1, 1]}})  # fmt: skip
     assert _files(tmp_path / "url") == _files(tmp_path / "local")
+    # A pool of actors per step (fuse = false) writes the same files.
+    synthesis.refine(pairs, dbs, run_dir=tmp_path / "apart",
+                     config={"executor": {"kind": "ray", "actors": [1, 1], "fuse": False}})  # fmt: skip
+    assert _files(tmp_path / "apart") == _files(tmp_path / "local")
 
 
 def test_eval_runs_ex_as_a_pipeline_on_ray_with_the_same_verdicts(local_ray, dbs, tmp_path):

@@ -60,13 +60,15 @@ class ExecutorSettings(BaseModel):
         kind: ``local`` (this process; the default) or ``ray``.
         address: the Ray cluster (``ray://host:10001``, ``auto``, ``host:6379``); None
             starts a Ray instance on this machine.
-        actors: (min, max) actors of each step's pool.
-        num_cpus: CPUs each step's actor asks Ray for; by default the cluster's CPUs
-            shared among the steps' smallest pools (every step's actors run at once,
-            as the records stream through them), at most 1.
+        actors: (min, max) actors of each pool (one for the run's steps, or one per step).
+        num_cpus: CPUs each actor asks Ray for; by default the cluster's CPUs shared
+            among the pools' smallest sizes (every pool's actors run at once, as the
+            records stream through them), at most 1.
         checkpoint_dir: where a Ray run's step checkpoints go; every node must reach it
             (a shared file system). Default ``RUN_DIR/steps``.
         init: extra ``ray.init`` keyword arguments when this process starts Ray.
+        fuse: a Ray run takes each batch through all its steps on one actor (one
+            pool, one actor start); False gives each step a pool of its own.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -77,6 +79,7 @@ class ExecutorSettings(BaseModel):
     num_cpus: float | None = Field(None, gt=0)
     checkpoint_dir: Path | None = None
     init: dict[str, Any] = Field(default_factory=dict)
+    fuse: bool = True
 
     @field_validator("actors")
     @classmethod
@@ -113,4 +116,4 @@ def make_executor(settings: ExecutorSettings | Executor | str | None) -> Executo
 
     return RayExecutor(address=settings.address, actors=settings.actors,
                        num_cpus=settings.num_cpus, checkpoint_dir=settings.checkpoint_dir,
-                       init=settings.init)  # fmt: skip
+                       init=settings.init, fuse=settings.fuse)  # fmt: skip

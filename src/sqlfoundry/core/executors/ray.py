@@ -1,11 +1,12 @@
-"""The Ray Data executor: the same pipeline, one ``map_batches`` per step over actor pools.
+"""The Ray Data executor: the same pipeline as ``map_batches`` stages over actor pools.
 
-The whole pipeline is one lazy Ray Data plan: the input records, then each
-unfinished step as a ``map_batches`` over an ``ActorPoolStrategy(min, max)`` pool
-of :class:`~sqlfoundry.core.executors.ray_step.StepActor`, then a sort by record
-key. Batches stream from step to step; each actor writes its step's part files as
-batches pass, so checkpoints cost no extra pass and no step waits for the one
-before it to finish. When the plan has run, the driver writes ``data.jsonl`` and
+The whole pipeline is one lazy Ray Data plan: the input records, then the
+unfinished steps as one ``map_batches`` over an ``ActorPoolStrategy(min, max)``
+pool of :class:`~sqlfoundry.core.executors.ray_step.StageActor` (each actor takes a
+batch through every step; with ``fuse=False``, one such pool per step), then a sort
+by record key. Batches stream through; each step writes its part files as batches
+pass, so checkpoints cost no extra pass and no batch waits for a step to finish on
+the others. When the plan has run, the driver writes ``data.jsonl`` and
 ``ordered.jsonl`` (the last step's records in order) from the sorted stream, then
 the ``done`` markers.
 
@@ -31,7 +32,7 @@ from typing import Any
 from sqlfoundry.core.errors import ConfigError
 from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.ray_step import (
-    StepActor,
+    StageActor,
     drop_unfinished,
     read_part_lines,
     root_key,
@@ -62,9 +63,13 @@ class RayExecutor(Executor):
             starts a local Ray instance unless this process is already connected.
         checkpoint_dir: where step folders go (every node must reach it); default
             ``RUN_DIR/steps``.
-        actors: (min, max) actors of each step's pool.
+        actors: (min, max) actors of each pool.
         num_cpus: CPUs each actor asks for; None: the cluster's CPUs shared among
-            the steps' smallest pools, at most 1 (every step runs at once).
+            the pools' smallest sizes, at most 1 (every pool runs at once).
+        fuse: run the unfinished steps in one pool of actors, each taking a batch
+            through every step (the default); False: one pool per step, which lets
+            steps with different needs scale apart at the cost of an actor start and
+            a pass through Arrow per step.
         init: more ``ray.init`` keyword arguments.
     """
 
@@ -77,8 +82,10 @@ class RayExecutor(Executor):
         actors: tuple[int, int] = (1, 2),
         num_cpus: float | None = None,
         init: dict[str, Any] | None = None,
+        fuse: bool = True,
     ) -> None:
         self.address = address
+        self.fuse = fuse
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.actors = actors
         self.num_cpus = num_cpus
@@ -181,21 +188,23 @@ class RayExecutor(Executor):
         cpus = self.num_cpus
         if cpus is None:
             total = ray.cluster_resources().get("CPU", 1.0)
-            # Every step's pool starts at once; leave a CPU share for Ray's own tasks.
-            cpus = min(1.0, round(0.9 * total / (low * len(steps[first:])), 3))
-        for number, step in enumerate(steps[first:], start=first + 1):
+            # Every stage's pool starts at once; leave a CPU share for Ray's own tasks.
+            stages = 1 if self.fuse else len(steps[first:])
+            cpus = min(1.0, round(0.9 * total / (low * stages), 3))
+        for stage in self._stages(steps[first:]):
             if progress:
-                progress(step.op.name, 0, 1)
+                for step in stage:
+                    progress(step.op.name, 0, 1)
+            sizes = [min(pipeline.batch_size, s.op.max_batch or pipeline.batch_size) for s in stage]
             ds = ds.map_batches(
-                StepActor,
+                StageActor,
                 fn_constructor_kwargs={
-                    "op_class": type(step.op),
-                    "params": step.op.params.model_dump(),
+                    "steps": [(type(s.op), s.op.params.model_dump(), str(s.dir)) for s in stage],
                     "spec": spec,
-                    "step_dir": str(step.dir),
-                    "emit": number < len(steps),
+                    "emit": stage[-1] is not last,
+                    "batch_sizes": sizes,
                 },  # fmt: skip
-                batch_size=min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size),
+                batch_size=sizes[0],
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high),
                 num_cpus=cpus,
@@ -223,6 +232,10 @@ class RayExecutor(Executor):
             if progress:
                 progress(step.op.name, 1, 1)
         return reports
+
+    def _stages(self, steps: list[Step]) -> list[list[Step]]:
+        """The steps each actor pool runs: all of them in one (``fuse``), or one each."""
+        return [steps] if self.fuse else [[step] for step in steps]
 
     def _source(self, ray: Any, samples: list[Sample], done: Step | None) -> Any:
         """The plan's input: the run's records, or the checkpoint of the last finished step."""

@@ -1,11 +1,11 @@
-"""The Ray actor of one pipeline step, and the step's part files.
+"""The Ray actor of a stage of pipeline steps, and each step's part files.
 
-Each actor builds its operator from the operator's class and parameters once, and
+Each actor builds its steps' operators from their classes and parameters once, and
 opens one ``RunContext`` from the run's spec (one event loop, one LLM client, one
-SQL executor) for its lifetime. A batch's records are processed, and the outputs
-written to a part file of the step's folder before they go on to the next step,
-so checkpoints are written as the data streams through; nothing waits for a step
-to finish.
+SQL executor) for its lifetime. A batch's records are processed by each step in
+turn, and every step's outputs written to a part file of the step's folder before
+they go on, so checkpoints are written as the data streams through; nothing waits
+for a step to finish.
 
 Record keys give every record its place in the output: the input records are
 ``000000000``, ``000000001``, ...; a record that yields exactly one output passes
@@ -115,30 +115,13 @@ def group_by_parent(batch: list[Sample], result: StepOutput) -> list[tuple[list,
     return groups
 
 
-class StepActor:
-    """One step's operator on a Ray actor (used by ``map_batches`` as a callable class).
+class _StepRunner:
+    """One step inside a stage actor: its operator, its folder and what its parts hold."""
 
-    Args:
-        op_class, params: the operator, rebuilt here from its parameters.
-        spec: the run's ``ContextSpec`` (opened once, for the actor's lifetime).
-        step_dir: the step's checkpoint folder (shared by every node).
-        emit: send the outputs on (False for the last step: its parts are the output).
-    """
-
-    def __init__(self, op_class: type, params: dict[str, Any], spec: Any, step_dir: str,
-                 emit: bool = True) -> None:  # fmt: skip
-        self.emit = emit
-        self.node = socket.gethostname()
+    def __init__(self, op_class: type, params: dict[str, Any], step_dir: str) -> None:
         self.op = op_class(**params)
         self.step_dir = Path(step_dir)
         self.step_dir.mkdir(parents=True, exist_ok=True)
-        self.loop = asyncio.new_event_loop()
-        self._opened = spec.open()
-        try:
-            self.ctx = self.loop.run_until_complete(self._opened.__aenter__())
-        except SqlfoundryError as error:
-            raise type(error)(f"on node {self.node}, step {self.op.name}: {error.message}",
-                              hint=error.hint) from None  # fmt: skip
         # Records this step already did in an earlier, interrupted run: key -> part file.
         self.done: dict[str, Path] = {}
         for path in part_files(self.step_dir):
@@ -150,24 +133,23 @@ class StepActor:
         self._parts: LRU[Path, dict[str, dict]] = LRU(4)
         self.expands = False
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        import numpy as np
-
-        keys = [str(k) for k in batch["key"]]
-        upstream = batch["unf"] if "unf" in batch else [False] * len(keys)
+    def run(self, loop: asyncio.AbstractEventLoop, ctx: Any, keys: list[str], texts: list[str],
+            upstream: list[bool], emit: bool) -> tuple[list[str], list[str], list[bool]]:  # fmt: skip
+        """One batch through the step: its part file written, its outputs as (keys, JSON
+        texts, not-final flags), or nothing when ``emit`` is False."""
         lines: dict[str, dict[str, Any]] = {}
         todo = []
-        for key, text in zip(keys, batch["json"], strict=True):
+        for key, text in zip(keys, texts, strict=True):
             stored = self._stored(key)
             if stored is not None:
                 lines[key] = stored
             else:
                 todo.append((key, Sample(**json.loads(text))))
         if todo:
-            failures = transient_failures(self.ctx)
-            made = self.loop.run_until_complete(self._process(todo))
+            failures = transient_failures(ctx)
+            made = loop.run_until_complete(self._process(todo, ctx))
             # Requests failed for a passing reason: nothing this batch made is final.
-            failed = transient_failures(self.ctx) > failures
+            failed = transient_failures(ctx) > failures
             not_final = {k for k, u in zip(keys, upstream, strict=True) if u}
             for m in made:
                 if failed or m["p"] in not_final:
@@ -175,14 +157,15 @@ class StepActor:
             atomic_write_text(self.step_dir / f"part-{uuid.uuid4().hex}.jsonl",
                               "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in made))  # fmt: skip
             lines.update((m["p"], m) for m in made)
-        out_keys, out_json, out_unf = [], [], []
-        for key in keys if self.emit else ():
+        out_keys: list[str] = []
+        out_json: list[str] = []
+        out_unf: list[bool] = []
+        for key in keys if emit else ():
             for child_key, sample in lines[key]["out"]:
                 out_keys.append(child_key)
                 out_json.append(json.dumps(sample, ensure_ascii=False))
                 out_unf.append(bool(lines[key].get("u")))
-        return {"key": np.array(out_keys, dtype=object), "json": np.array(out_json, dtype=object),
-                "unf": np.array(out_unf, dtype=bool)}  # fmt: skip
+        return out_keys, out_json, out_unf
 
     def _stored(self, key: str) -> dict[str, Any] | None:
         path = self.done.get(key)
@@ -194,16 +177,20 @@ class StepActor:
             lines = self._parts.put(path, {m["p"]: m for m in read})
         return lines[key]
 
-    async def _process(self, todo: list[tuple[str, Sample]]) -> list[dict[str, Any]]:
+    async def _process(self, todo: list[tuple[str, Sample]], ctx: Any) -> list[dict[str, Any]]:
         batch = [s for _, s in todo]
         groups = None
-        if not self.expands:
-            groups = group_by_parent(batch, await self.op.process(batch, self.ctx))
+        if not self.expands or len(batch) == 1:
+            result = await self.op.process(batch, ctx)
+            if len(batch) == 1:  # whatever came, came from this record
+                groups = [(result.samples, result.rejects)]
+            else:
+                groups = group_by_parent(batch, result)
             # An operator that expands runs record by record from now on, so every
             # output is known by the record it came from.
-            self.expands = groups is None
+            self.expands = self.expands or groups is None
         if groups is None:
-            results = await asyncio.gather(*(self.op.process([s], self.ctx) for s in batch))
+            results = await asyncio.gather(*(self.op.process([s], ctx) for s in batch))
             groups = [(r.samples, r.rejects) for r in results]
         made = []
         for (key, _), (outputs, rejects) in zip(todo, groups, strict=True):
@@ -214,6 +201,62 @@ class StepActor:
                             for j, s in enumerate(outputs)]  # fmt: skip
             made.append({"p": key, "out": children, "rej": [_reject_dict(r) for r in rejects]})
         return made
+
+
+class StageActor:
+    """Consecutive pipeline steps on one Ray actor (a callable class for ``map_batches``).
+
+    A batch goes through every step of the stage in turn, each step writing its own part
+    file, so the parts are those one actor per step would write; the records cross into
+    Arrow and back once per stage, not once per step, and one actor process (one import,
+    one context) serves the stage's steps.
+
+    Args:
+        steps: each step's (operator class, parameters, checkpoint folder shared by every
+            node), in order; the operators are rebuilt here from their parameters.
+        spec: the run's ``ContextSpec`` (opened once, for the actor's lifetime).
+        emit: send the last step's outputs on (False for the pipeline's last stage: its
+            parts are the output).
+        batch_sizes: the most records each step takes at once (a step after one that
+            expands gets its input in slices of that size).
+    """
+
+    def __init__(self, steps: list[tuple[type, dict[str, Any], str]], spec: Any,
+                 emit: bool = True, batch_sizes: list[int] | None = None) -> None:  # fmt: skip
+        self.emit = emit
+        self.node = socket.gethostname()
+        self.steps = [
+            _StepRunner(op_class, params, step_dir) for op_class, params, step_dir in steps
+        ]
+        self.sizes = batch_sizes or [0] * len(self.steps)
+        self.loop = asyncio.new_event_loop()
+        self._opened = spec.open()
+        try:
+            self.ctx = self.loop.run_until_complete(self._opened.__aenter__())
+        except SqlfoundryError as error:
+            names = ", ".join(step.op.name for step in self.steps)
+            raise type(error)(f"on node {self.node}, step {names}: {error.message}",
+                              hint=error.hint) from None  # fmt: skip
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        keys = [str(k) for k in batch["key"]]
+        texts = list(batch["json"])
+        upstream = [bool(u) for u in batch["unf"]] if "unf" in batch else [False] * len(keys)
+        last = len(self.steps) - 1
+        for i, (step, size) in enumerate(zip(self.steps, self.sizes, strict=True)):
+            emit = self.emit or i < last
+            out: tuple[list[str], list[str], list[bool]] = ([], [], [])
+            size = size or len(keys) or 1
+            for at in range(0, len(keys), size):
+                made = step.run(self.loop, self.ctx, keys[at:at + size], texts[at:at + size],
+                                upstream[at:at + size], emit)  # fmt: skip
+                for held, new in zip(out, made, strict=True):
+                    held.extend(new)
+            keys, texts, upstream = out
+        return {"key": np.array(keys, dtype=object), "json": np.array(texts, dtype=object),
+                "unf": np.array(upstream, dtype=bool)}  # fmt: skip
 
     def __del__(self) -> None:
         try:
