@@ -275,12 +275,12 @@ class PairIndex:
                 named_count[i] += 1
         structure = asked.structure
         quick = [
-            (-(w.lexical * lex / top + structure[cue] + 0.5 * (n - 0.5 * (width - n))), i)
-            for i, (lex, cue, n, width) in enumerate(
-                zip(lexical, self._cue_of, named_count, self._widths, strict=True)
-            )
+            -(w.lexical * lex / top + structure[cue] + 0.5 * (n - 0.5 * (width - n)))
+            for lex, cue, n, width in zip(lexical, self._cue_of, named_count, self._widths,
+                                          strict=True)
         ]  # fmt: skip
-        shortlist = [i for _, i in heapq.nsmallest(self.shortlist, quick)]
+        # Best first, ties in pair order (a stable sort).
+        shortlist = sorted(range(len(quick)), key=quick.__getitem__)[: self.shortlist]
         # The full score of a pair is at most its lexical score plus its ceiling
         # (:meth:`_ceiling`). Pairs are fitted highest ceiling first, and once the
         # ``k``-th best full score so far is above every ceiling left, no pair left
