@@ -236,6 +236,22 @@ class PairIndex:
         self._compared = [{(s.table, s.column): s.kind for s in p.slots if s.column}
                           for p in self.pairs]  # fmt: skip
         self._open_slots = [sum(1 for s in p.slots if s.kind != "limit") for p in self.pairs]
+        # Each pair's columns as numbers of (column, compared in the pair, droppable in
+        # the pair): what a column's ceiling depends on besides the question, so a
+        # question works each out once for all the pairs that share it.
+        self._column_kinds: list[tuple[tuple[str, str], bool, bool]] = []
+        kind_ids: dict[tuple[tuple[str, str], bool, bool], int] = {}
+        self._column_ids: list[tuple[int, ...]] = []
+        for pair, compared, columns in zip(self.pairs, self._compared, self._sorted_columns,
+                                           strict=True):  # fmt: skip
+            ids = []
+            for column in columns:
+                kind = (column, column in compared, column in pair.droppable)
+                if kind not in kind_ids:
+                    kind_ids[kind] = len(self._column_kinds)
+                    self._column_kinds.append(kind)
+                ids.append(kind_ids[kind])
+            self._column_ids.append(tuple(ids))
         self._by_cues: dict[frozenset[str], tuple[list[float], list[bool]]] = {}
         # The ceiling below holds only when no weight turns a cost into a gain.
         self._ceilings = all(v >= 0 for v in vars(self.weights).values())
@@ -287,8 +303,9 @@ class PairIndex:
         # can enter the ``k`` best (nor tie: the margin covers rounding), so the rest
         # are not fitted. The result is the one fitting all of them would give.
         if self._ceilings:
+            columns: list[float | None] = [None] * len(self._column_kinds)
             order = sorted(
-                (-(w.lexical * lexical[i] / top + self._ceiling(i, query, asked)), i)
+                (-(w.lexical * lexical[i] / top + self._ceiling(i, query, asked, columns)), i)
                 for i in shortlist
             )  # fmt: skip
         else:
@@ -315,31 +332,22 @@ class PairIndex:
                               f.flip, f.adds))  # fmt: skip
         return out
 
-    def _ceiling(self, i: int, query: Query, asked: _Asked) -> float:
+    def _ceiling(self, i: int, query: Query, asked: _Asked, columns: list[float | None]) -> float:
         """An upper bound of :meth:`_fit`'s score, in a few set lookups: each column
         counted at its link strength when named, else at the best a swap, a drop or
-        nothing could give; the tables and missing tables as :meth:`_adapt` counts
-        them; each column that may be added at its gain; each slot filled as well as
-        a slot can be, as far as the question has values; no cost for values left over."""
+        nothing could give (``columns``: those worked out so far for this question, by
+        column number); the tables and missing tables as :meth:`_adapt` counts them;
+        each column that may be added at its gain; each slot filled as well as a slot
+        can be, as far as the question has values; no cost for values left over."""
         w = self.weights
         pair = self.pairs[i]
         links = query.links
-        named = asked.named
-        compared = self._compared[i]
         bound = 0.0
-        for column in pair.columns:
-            strength = links.column(column)
-            if column in compared and column in named.valued:
-                strength = max(strength, 0.9)
-            if strength >= 0.75:
-                bound += strength
-                continue
-            best = -w.unlinked_column * (1 - strength)
-            if column in pair.droppable:
-                best = max(best, -w.drop_cost)
-            if column[0] in named.columns or column[0] in named.values:
-                best = max(best, 1.0 - w.swap_cost)
-            bound += best
+        for n in self._column_ids[i]:
+            ceiling = columns[n]
+            if ceiling is None:
+                ceiling = columns[n] = self._column_ceiling(n, links, asked.named)
+            bound += ceiling
         for table in pair.tables:
             bound += 0.5 * (links.table(table) - 0.3)
         if pair.plain:
@@ -353,6 +361,22 @@ class PairIndex:
         values = len(query.values)
         slotted = min(len(pair.slots), values) - max(0, self._open_slots[i] - values)
         return w.schema * bound + asked.structure[self._cue_of[i]] + w.value * w.slot * slotted
+
+    def _column_ceiling(self, n: int, links: Links, named: _Named) -> float:
+        """The most one column of a pair can add in :meth:`_adapt` (see :meth:`_ceiling`)."""
+        w = self.weights
+        column, compared, droppable = self._column_kinds[n]
+        strength = links.column(column)
+        if compared and column in named.valued:
+            strength = max(strength, 0.9)
+        if strength >= 0.75:
+            return strength
+        best = -w.unlinked_column * (1 - strength)
+        if droppable:
+            best = max(best, -w.drop_cost)
+        if column[0] in named.columns or column[0] in named.values:
+            best = max(best, 1.0 - w.swap_cost)
+        return best
 
     def _fit(self, i: int, query: Query, asked: _Asked) -> _Fit:
         """Every part of a pair's score but the lexical one, and the changes it needs."""
