@@ -227,7 +227,7 @@ class PairIndex:
         self._cue_sets = list(dict.fromkeys(p.cues for p in self.pairs))
         cue_ids = {cues: n for n, cues in enumerate(self._cue_sets)}
         self._cue_of = [cue_ids[p.cues] for p in self.pairs]
-        self._widths = [len(p.columns) for p in self.pairs]
+        self._unnamed = [-0.25 * len(p.columns) for p in self.pairs]
         self._holders: dict[tuple[str, str], list[int]] = {}
         for i, pair in enumerate(self.pairs):
             for column in pair.columns:
@@ -283,17 +283,16 @@ class PairIndex:
         w = self.weights
         # A quick score first (words, structure, named columns); only the best
         # ``shortlist`` pairs get the full score with its fitting steps. A pair's
-        # columns count +1 when the question names them and -0.5 when not; the sums
-        # are exact in floating point, so counting the named ones gives the same score.
-        named_count = [0] * len(self.pairs)
+        # columns count 0.5 x (+1 when the question names them, -0.5 when not): from
+        # -0.25 per column, +0.75 per named one, sums exact in floating point.
+        named = self._unnamed.copy()
         for column in asked.strong:
             for i in self._holders.get(column, ()):
-                named_count[i] += 1
+                named[i] += 0.75
         structure = asked.structure
         quick = [
-            -(w.lexical * lex / top + structure[cue] + 0.5 * (n - 0.5 * (width - n)))
-            for lex, cue, n, width in zip(lexical, self._cue_of, named_count, self._widths,
-                                          strict=True)
+            -(w.lexical * lex / top + structure[cue] + columns)
+            for lex, cue, columns in zip(lexical, self._cue_of, named, strict=True)
         ]  # fmt: skip
         # Best first, ties in pair order (a stable sort).
         shortlist = sorted(range(len(quick)), key=quick.__getitem__)[: self.shortlist]
