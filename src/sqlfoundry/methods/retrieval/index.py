@@ -279,7 +279,7 @@ class PairIndex:
             return []
         lexical = self.bm25.scores(query.terms)
         top = max(lexical) or 1.0
-        asked = _Asked.of(query, self._structure(query.cues))
+        asked = _Asked.of(query, self._structure(query.cues), self.weights)
         w = self.weights
         # A quick score first (words, structure, named columns); only the best
         # ``shortlist`` pairs get the full score with its fitting steps. A pair's
@@ -337,7 +337,8 @@ class PairIndex:
         nothing could give (``columns``: those worked out so far for this question, by
         column number); the tables and missing tables as :meth:`_adapt` counts them;
         each column that may be added at its gain; each slot filled as well as a slot
-        can be, as far as the question has values; no cost for values left over."""
+        can be, as far as the question has values; the values no slot can take at
+        their least cost."""
         w = self.weights
         pair = self.pairs[i]
         links = query.links
@@ -359,7 +360,9 @@ class PairIndex:
                 bound -= w.missing_table
         values = len(query.values)
         slotted = min(len(pair.slots), values) - max(0, self._open_slots[i] - values)
-        return w.schema * bound + asked.structure[self._cue_of[i]] + w.value * w.slot * slotted
+        left = asked.leftover[max(0, values - len(pair.slots))]
+        return (w.schema * bound + asked.structure[self._cue_of[i]]
+                + w.value * (w.slot * slotted - left))  # fmt: skip
 
     def _column_ceiling(self, n: int, links: Links, named: _Named) -> float:
         """The most one column of a pair can add in :meth:`_adapt` (see :meth:`_ceiling`)."""
@@ -373,8 +376,18 @@ class PairIndex:
         best = -w.unlinked_column * (1 - strength)
         if droppable:
             best = max(best, -w.drop_cost)
-        if column[0] in named.columns or column[0] in named.values:
-            best = max(best, 1.0 - w.swap_cost)
+        # A swap for a named column of the same table and a kind that fits (whether the
+        # pair uses it already, or it is a key, is left to :meth:`_adapt`).
+        kind = self.kinds.get(column, "text")
+        for gain, other in named.columns.get(column[0], ()):
+            if other != column and compatible(kind, self.kinds.get(other, "")):
+                best = max(best, gain - w.swap_cost)
+                break  # strongest first
+        if compared:
+            for other in named.values.get(column[0], ()):
+                if other != column and compatible(kind, self.kinds.get(other, "")):
+                    best = max(best, 0.9 - w.swap_cost)
+                    break
         return best
 
     def _fit(self, i: int, query: Query, asked: _Asked) -> _Fit:
@@ -521,6 +534,8 @@ class _Asked:
         sure_tables: the tables linked for sure, in link order.
         structure, flips: the structure score, and whether the query is turned round,
             for each of the index's cue sets.
+        leftover: ``leftover[u]``, the least that ``u`` of its values no slot takes can
+            cost: each costs its insert or, left out, its confidence's weight.
     """
 
     named: _Named
@@ -529,12 +544,14 @@ class _Asked:
     sure_tables: list[str]
     structure: list[float]
     flips: list[bool]
+    leftover: list[float]
 
     @classmethod
-    def of(cls, query: Query, structure: tuple[list[float], list[bool]]) -> _Asked:
+    def of(cls, query: Query, structure: tuple[list[float], list[bool]], w: Weights) -> _Asked:
         named = _named_by_table(query)
         links = query.links
         strong = {c for c, s in links.columns.items() if s >= 0.75} | named.valued
+        costs = sorted(min(w.insert_cost, w.unused_value * v.confidence) for v in query.values)
         return cls(
             named=named,
             strong=strong,
@@ -542,6 +559,7 @@ class _Asked:
             sure_tables=[t for t, s in links.tables.items() if s >= 0.99],
             structure=structure[0],
             flips=structure[1],
+            leftover=[sum(costs[:u]) for u in range(len(costs) + 1)],
         )
 
 
