@@ -203,6 +203,8 @@ class PairIndex:
         weights: the score weights.
         keys: the schema's key columns (:func:`key_columns`).
         shortlist: how many pairs, best by a quick score, get the full score.
+        prune: fit only the shortlisted pairs whose score ceiling can still reach the
+            ``k`` best (False fits every one: the same ranking, slower).
     """
 
     def __init__(
@@ -212,6 +214,7 @@ class PairIndex:
         weights: Weights | None = None,
         keys: set[tuple[str, str]] | None = None,
         shortlist: int = 50,
+        prune: bool = True,
     ) -> None:
         self.pairs = list(pairs)
         self.kinds = kinds or {}
@@ -254,7 +257,7 @@ class PairIndex:
             self._column_ids.append(tuple(ids))
         self._by_cues: dict[frozenset[str], tuple[list[float], list[bool]]] = {}
         # The ceiling below holds only when no weight turns a cost into a gain.
-        self._ceilings = all(v >= 0 for v in vars(self.weights).values())
+        self._ceilings = prune and all(v >= 0 for v in vars(self.weights).values())
 
     def __len__(self) -> int:
         return len(self.pairs)
