@@ -352,7 +352,7 @@ class PairIndex:
                 ceiling = columns[n] = self._column_ceiling(n, links, asked.named)
             bound += ceiling
         for table in pair.tables:
-            bound += 0.5 * (links.table(table) - 0.3)
+            bound += 0.5 * (links.tables.get(table, 0.0) - 0.3)
         if pair.plain:
             for column, strength in asked.sure_columns:
                 if (column[0] in pair.outer_tables and column[0] in pair.tables
