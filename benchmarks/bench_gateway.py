@@ -25,13 +25,13 @@ Phases, each measured in the same run:
    than 17 dollars"), so they all have one shape;
 6. **distinct questions** (when the shared Spider data is there): a ``local``
    service over the 20 Spider dev databases is asked each distinct question of
-   Spider dev, Spider-Syn dev and Spider-Realistic once (about 2,500, each with
-   its own database), 64 closed-loop clients until they run out or
+   Spider dev, Spider-Syn dev and Spider-Realistic once (2,125 once repeats are
+   dropped, each with its database), 64 closed-loop clients until they run out or
    ``--seconds`` / 2 pass: what the offline method costs per new question of every
    shape. The pairs of those databases are synthesized into a cache once, before
    the first gateway starts, so each gateway only loads them.
 
-Phases 2, 4 and 5 ask the same four questions over and over (the upstream
+Phases 2 and 4 ask the same four questions over and over (the upstream
 answers each with the same SQL), so they measure the gateway with its caches
 warm. The whole run is repeated for each ``--workers`` count, the bare upstream
 measured again each time. The gateway process's RSS is sampled every half
