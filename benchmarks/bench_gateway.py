@@ -21,9 +21,17 @@ Phases, each measured in the same run:
 5. **nothing reused**: phases 2 and 4 again, every question new and every
    upstream answer a new SQL, so the gateway's caches (linked prompts, checked
    answers, the local method's answers) never hit: what a request costs the
-   first time.
+   first time. Phase 4's new questions differ only in their number ("cost less
+   than 17 dollars"), so they all have one shape;
+6. **distinct questions** (when the shared Spider data is there): a ``local``
+   service over the 20 Spider dev databases is asked each distinct question of
+   Spider dev, Spider-Syn dev and Spider-Realistic once (2,125 once repeats are
+   dropped, each with its database), 64 closed-loop clients until they run out or
+   ``--seconds`` / 2 pass: what the offline method costs per new question of every
+   shape. The pairs of those databases are synthesized into a cache once, before
+   the first gateway starts, so each gateway only loads them.
 
-Phases 2, 4 and 5 ask the same four questions over and over (the upstream
+Phases 2 and 4 ask the same four questions over and over (the upstream
 answers each with the same SQL), so they measure the gateway with its caches
 warm. The whole run is repeated for each ``--workers`` count, the bare upstream
 measured again each time. The gateway process's RSS is sampled every half
@@ -46,7 +54,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, machine
+from _common import REPO, SPIDER, machine
 
 KEY = "bench-gateway-key"
 SQL = "SELECT title, price FROM books WHERE genre = 'Fantasy' ORDER BY price DESC LIMIT 5"
@@ -123,11 +131,47 @@ def start_upstream() -> tuple[subprocess.Popen, int]:
     return proc, int(line.split()[1])
 
 
-def start_gateway(folder: Path, upstream_port: int, workers: int,
-                  cli: Path) -> tuple[subprocess.Popen, int]:  # fmt: skip
-    dbs = folder / "dbs"
+def distinct_questions() -> list[tuple[str, str]]:
+    """``(db_id, question)`` of Spider dev, Spider-Syn dev and Spider-Realistic, each
+    once, on the dev databases there are; empty when the shared data is absent."""
+    sets = [(SPIDER / "dev.json", "question"),
+            (SPIDER.parent / "spider_syn" / "dev.json", "SpiderSynQuestion"),
+            (SPIDER.parent / "spider_realistic" / "spider-realistic.json", "question")]  # fmt: skip
+    found: dict[tuple[str, str], None] = {}
+    for path, field in sets:
+        if not path.is_file():
+            continue
+        for item in json.loads(path.read_text()):
+            db_id, question = item["db_id"], " ".join(item[field].split())
+            if (SPIDER / "database" / db_id / f"{db_id}.sqlite").is_file():
+                found[(db_id, question)] = None
+    return list(found)
+
+
+def prepare_databases(folder: Path, spider: list[str]) -> tuple[Path, Path]:
+    """The gateways' database folder (the demo databases, and links to the Spider
+    databases in ``spider``) and the ``local`` services' pair cache, with the Spider
+    databases' pairs synthesized into it here, once for every gateway of the run."""
+    dbs, cache = folder / "dbs", folder / "local-cache"
     subprocess.run([sys.executable, str(REPO / "examples" / "build_demo_dbs.py"), "--out", str(dbs)],
                    check=True, capture_output=True)  # fmt: skip
+    for db_id in spider:
+        (dbs / db_id).symlink_to(SPIDER / "database" / db_id, target_is_directory=True)
+    if spider:
+        from sqlfoundry.db.manager import DatabaseManager
+        from sqlfoundry.methods.retrieval import RetrievalMethod
+
+        start = time.perf_counter()
+        method = RetrievalMethod(DatabaseManager(root=dbs), cache_dir=cache)
+        for db_id in spider:
+            method.prepare(db_id)
+        print(f"pairs of {len(spider)} Spider databases cached in {time.perf_counter() - start:.0f} s",
+              flush=True)  # fmt: skip
+    return dbs, cache
+
+
+def start_gateway(folder: Path, upstream_port: int, workers: int, cli: Path, dbs: Path,
+                  cache: Path, spider: list[str]) -> tuple[subprocess.Popen, int]:  # fmt: skip
     port = free_port()
     config = folder / "gateway.toml"
     config.write_text(f"""
@@ -147,7 +191,15 @@ upstream = {{ base_url = "http://127.0.0.1:{upstream_port}/v1", model = "fake-mo
 [services.local]
 type = "local"
 db_id = "bookshop"
-local = {{ cache_dir = "{folder / "local-cache"}" }}
+local = {{ cache_dir = "{cache}" }}
+""")
+    if spider:
+        with config.open("a") as fh:
+            fh.write(f"""
+[services.spider]
+type = "local"
+databases = {json.dumps(spider)}
+local = {{ cache_dir = "{cache}" }}
 """)
     env = {**os.environ, "BENCH_GATEWAY_KEYS": KEY}
     proc = subprocess.Popen([str(cli), "serve", "--config", str(config)], env=env,
@@ -156,7 +208,7 @@ local = {{ cache_dir = "{folder / "local-cache"}" }}
 
 
 async def wait_ready(session, url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300
     while True:
         try:
             async with session.get(url + "/health") as response:
@@ -214,6 +266,29 @@ class Target:
             return self._body(FRESH_QUESTION.format(n=next(self.fresh)))
         return self.bodies[i % len(self.bodies)]
 
+    def more(self) -> bool:
+        """Whether there is a request left to send (always, but for :class:`Distinct`)."""
+        return True
+
+
+class Distinct(Target):
+    """Each ``(db_id, question)`` once, in turn, to a service over several databases."""
+
+    def __init__(self, name: str, url: str, headers: dict[str, str], model: str,
+                 questions: list[tuple[str, str]]) -> None:  # fmt: skip
+        super().__init__(name, url, headers, model)
+        self.left = [self._asked(db_id, q) for db_id, q in reversed(questions)]
+
+    def _asked(self, db_id: str, question: str) -> bytes:
+        messages = [{"role": "user", "content": question}]
+        return json.dumps({"model": self.model, "db_id": db_id, "messages": messages}).encode()
+
+    def body(self, i: int) -> bytes:
+        return self.left.pop()
+
+    def more(self) -> bool:
+        return bool(self.left)
+
 
 async def call(session, target: Target, i: int) -> tuple[bool, float]:
     start = time.perf_counter()
@@ -256,7 +331,7 @@ async def closed_loop(session, target: Target, seconds: float) -> dict:
     async def client(k: int) -> None:
         nonlocal errors
         i = k
-        while time.monotonic() < end:
+        while time.monotonic() < end and target.more():
             ok, ms = await call(session, target, i)
             errors += not ok
             lat.append(ms)
@@ -368,15 +443,18 @@ async def measured(session, target: Target, process: _Processes, seconds: float)
     return result
 
 
-async def bench(args: argparse.Namespace, workers: int, cli: Path) -> dict:
+async def bench(args: argparse.Namespace, workers: int, cli: Path, dbs: Path, cache: Path,
+                questions: list[tuple[str, str]]) -> dict:  # fmt: skip
     """One run against the gateway of ``cli`` with ``workers`` processes: every phase's raw
     figures."""
     import aiohttp
 
     loads = [os.getloadavg()[0]]
     upstream_proc, upstream_port = start_upstream()
+    spider = list(dict.fromkeys(db_id for db_id, _ in questions))
     with tempfile.TemporaryDirectory(prefix="bench_gateway_") as tmp:
-        gateway_proc, port = start_gateway(Path(tmp), upstream_port, workers, cli)
+        gateway_proc, port = start_gateway(Path(tmp), upstream_port, workers, cli, dbs, cache,
+                                           spider)  # fmt: skip
         try:
             connector = aiohttp.TCPConnector(limit=4 * CONCURRENCY, limit_per_host=0)
             async with aiohttp.ClientSession(connector=connector) as session:
@@ -418,6 +496,14 @@ async def bench(args: argparse.Namespace, workers: int, cli: Path) -> dict:
                     "local": await measured(session, Target("local", url, keyed, "local",
                                                             fresh=True), process, half),
                 }  # fmt: skip
+                if questions:
+                    # One question on each database first: its schema and checks are loaded.
+                    await closed_loop(session, Distinct("spider", url, keyed, "spider",
+                                                        [(db, "How many rows are there?")
+                                                         for db in spider]), 10.0)  # fmt: skip
+                    fresh["local, distinct Spider questions"] = await measured(
+                        session, Distinct("spider", url, keyed, "spider", questions), process, half
+                    )
         finally:
             gateway_proc.terminate()
             gateway_proc.wait(timeout=10)
@@ -479,7 +565,8 @@ def report(args, run: dict) -> None:
         f"{rate(local):.0f} req/s, p50 {pct(local['lat'], 50):.1f} ms, CPU {cpu(local)}/request, "
         f"{local['errors']} errors", "≥ 1,000 req/s")  # fmt: skip
     for name, phase in run["fresh"].items():
-        row(f"{name}, every question and answer new (no cache hit), {args.seconds / 2:g} s",
+        row(f"{name}, every question and answer new (no cache hit), "
+            f"{phase['seconds']:.1f} s, {len(phase['lat'])} requests",
             f"{rate(phase):.0f} req/s, p50 {pct(phase['lat'], 50):.1f} ms, "
             f"CPU {cpu(phase)}/request, {phase['errors']} errors", "")  # fmt: skip
     errors = one["errors"] + load["errors"] + at_rate["errors"]
@@ -517,16 +604,21 @@ def main() -> None:
     parser.add_argument("--sqlfoundry", action="append", type=Path,
                         help="the sqlfoundry command whose gateway to load (default: this "
                              "environment's); given twice, the two take turns in one run")  # fmt: skip
+    parser.add_argument("--no-spider", action="store_true",
+                        help="leave out phase 6 (distinct Spider questions)")  # fmt: skip
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.upstream:
         serve_upstream()
         return
+    questions = [] if args.no_spider else distinct_questions()
     runs = []
-    for workers in [int(w) for w in args.workers.split(",")]:
-        for cli in args.sqlfoundry or [Path(sys.executable).with_name("sqlfoundry")]:
-            runs.append(asyncio.run(bench(args, workers, cli)))
-            report(args, runs[-1])
+    with tempfile.TemporaryDirectory(prefix="bench_gateway_dbs_") as shared:
+        dbs, cache = prepare_databases(Path(shared), list(dict.fromkeys(d for d, _ in questions)))
+        for workers in [int(w) for w in args.workers.split(",")]:
+            for cli in args.sqlfoundry or [Path(sys.executable).with_name("sqlfoundry")]:
+                runs.append(asyncio.run(bench(args, workers, cli, dbs, cache, questions)))
+                report(args, runs[-1])
     plain, typed = wire_cost()
     print(f"\nSerialising one response: dicts + json.dumps {plain:.1f} µs; through "
           f"openai.types.chat.ChatCompletion (used) {typed:.1f} µs")  # fmt: skip

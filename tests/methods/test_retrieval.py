@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ from sqlfoundry.core.registry import build
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.methods.retrieval import RetrievalAnswer, RetrievalMethod
 from sqlfoundry.methods.retrieval import pairs as retrieval_pairs
+from sqlfoundry.methods.retrieval.features import key_columns
+from sqlfoundry.methods.retrieval.index import PairIndex, Query
+from sqlfoundry.methods.retrieval.linking import SchemaLexicon, question_cues, terms
+from sqlfoundry.methods.retrieval.values import ValueIndex, find_values
 
 
 def spelled_alike(sql: str) -> str:
@@ -212,3 +217,38 @@ def test_the_cache_file_is_jsonl_named_by_database_and_key(method):
     assert isinstance(info.cache_file, Path) and info.cache_file.name.startswith("clinic-")
     first = json.loads(info.cache_file.read_text().splitlines()[0])
     assert {"question", "sql", "format"} <= set(first)
+
+
+def _query(question: str, lexicon: SchemaLexicon, values_index: ValueIndex) -> Query:
+    """A question read as RetrievalMethod reads it (values blanked out of its words)."""
+    values = find_values(question, values_index)
+    text = list(question)
+    for v in values:
+        text[v.start : v.end] = " " * (v.end - v.start)
+    plain = "".join(text)
+    plain_terms = terms(plain)
+    return Query(terms=[t for t in plain_terms if not t.isdigit()],
+                 cues=question_cues(plain, lexicon.cue_names),
+                 links=lexicon.link(plain_terms, plain), values=values)  # fmt: skip
+
+
+@pytest.mark.parametrize("db_id", ["bookshop", "clinic", "airline"])
+def test_pruning_ranks_as_fitting_every_shortlisted_pair_does(method, demo_manager, db_id):
+    schema = demo_manager.schema(db_id, sample_values=5)
+    pairs = retrieval_pairs.load_cached(method.prepare(db_id).cache_file, schema)
+    lexicon = SchemaLexicon(schema)
+    with demo_manager.open(db_id) as database:
+        values = ValueIndex.build(database, schema)
+    pruned, full = (PairIndex(pairs, kinds=lexicon.kinds, keys=key_columns(schema), prune=prune)
+                    for prune in (True, False))  # fmt: skip
+    # The pairs' own questions (every shape the bank has) and people's questions.
+    people = files("sqlfoundry.methods") / "demo" / "questions.jsonl"
+    questions = [p.question for p in pairs] + [
+        r["question"] for r in map(json.loads, people.read_text().splitlines())
+        if r["db_id"] == db_id
+    ]  # fmt: skip
+    assert len(questions) > 60
+    for question in questions:
+        query = _query(question, lexicon, values)
+        for k in (1, 3):
+            assert pruned.search(query, k=k) == full.search(query, k=k), question

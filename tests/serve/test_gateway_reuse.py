@@ -7,6 +7,7 @@ the same reply, a preview and the warnings once each (never piled up from earlie
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -139,6 +140,37 @@ def test_the_local_method_answers_each_question_once(gateways, concerts_root):
         "SELECT count(*) FROM singer WHERE name <> 'How'",
     ]
     assert method.asked == {"How many?": 1, "Count them": 1}
+
+
+class ThreadNotingMethod(CountingMethod):
+    """A local method that notes the thread each answer runs on."""
+
+    def __init__(self, inline: bool) -> None:
+        super().__init__()
+        self.answers_inline = inline
+        self.threads: list[int] = []
+
+    def answer(self, question: str, db_id: str) -> _Answer:
+        self.threads.append(threading.get_ident())
+        return super().answer(question, db_id)
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_quick_method_answers_on_the_event_loop_and_any_other_on_a_thread(
+    gateways, concerts_root, inline
+):
+    method = ThreadNotingMethod(inline)
+    running = gateways({"gateway": {"db_root": str(concerts_root)},
+                        "services": {"l": {"type": "local", "db_id": "concerts"}}},
+                       method_factory=lambda manager, config: method)  # fmt: skip
+    running.wait_ready()
+    reply = running.client().chat.completions.create(
+        model="l", messages=[{"role": "user", "content": "How many?"}]
+    )
+    assert reply.choices[0].message.content == "SELECT count(*) FROM singer WHERE name <> 'How'"
+    # The server's event loop runs on the gateway's thread.
+    assert (method.threads == [running.thread.ident]) is inline
+    assert len(method.threads) == 1
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.methods.retrieval.features import outer_tables
 from sqlfoundry.methods.retrieval.index import Insert
-from sqlfoundry.methods.retrieval.substitution import column_sets, resolve_column
+from sqlfoundry.methods.retrieval.substitution import column_sets, resolve_column, sql_text
 from sqlfoundry.sql.literals import quoted_strings_to_literals
 from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
 
@@ -86,7 +86,7 @@ def adapt(
             added.append(f"{table}.{name}")
         if added:
             changed["+select"] = ", ".join(added)
-    return tree.sql(dialect=sqlglot_dialect(dialect)), changed
+    return sql_text(tree, dialect), changed
 
 
 @functools.cache
@@ -141,4 +141,4 @@ def add_conditions(
         tree = tree.where(condition, copy=False)
         shown = condition.expression.sql(dialect=sqlglot_dialect(dialect))
         changed[f"+{ins.table}.{name}"] = f"{ins.op} {shown}"
-    return tree.sql(dialect=sqlglot_dialect(dialect)), changed
+    return sql_text(tree, dialect), changed

@@ -165,6 +165,13 @@ def _structure(question: frozenset[str], sql: frozenset[str], w: Weights) -> flo
     return w.structure * cue_agreement(question, sql)
 
 
+# Question cue sets whose structure scores an index keeps (there are 16 cues, and
+# questions use a few of their combinations).
+_CUE_SETS_KEPT = 1024
+# Scores closer than this are treated as possibly equal when pruning (float rounding).
+_MARGIN = 1e-9
+
+
 @dataclass
 class _Fit:
     score: float
@@ -196,6 +203,8 @@ class PairIndex:
         weights: the score weights.
         keys: the schema's key columns (:func:`key_columns`).
         shortlist: how many pairs, best by a quick score, get the full score.
+        prune: fit only the shortlisted pairs whose score ceiling can still reach the
+            ``k`` best (False fits every one: the same ranking, slower).
     """
 
     def __init__(
@@ -205,6 +214,7 @@ class PairIndex:
         weights: Weights | None = None,
         keys: set[tuple[str, str]] | None = None,
         shortlist: int = 50,
+        prune: bool = True,
     ) -> None:
         self.pairs = list(pairs)
         self.kinds = kinds or {}
@@ -212,9 +222,59 @@ class PairIndex:
         self.weights = weights or Weights()
         self.bm25 = BM25([p.terms for p in self.pairs])
         self.shortlist = shortlist
+        # What ranking reads of each pair, worked out once rather than per question:
+        # the distinct cue sets (a few dozen: a question's structure score is per set),
+        # each column's pairs (so a question counts the columns it names per pair by
+        # visiting only the pairs that hold them), and each pair's sorted columns and
+        # compared columns for :meth:`_adapt`.
+        self._cue_sets = list(dict.fromkeys(p.cues for p in self.pairs))
+        cue_ids = {cues: n for n, cues in enumerate(self._cue_sets)}
+        self._cue_of = [cue_ids[p.cues] for p in self.pairs]
+        self._unnamed = [-0.25 * len(p.columns) for p in self.pairs]
+        self._holders: dict[tuple[str, str], list[int]] = {}
+        for i, pair in enumerate(self.pairs):
+            for column in pair.columns:
+                self._holders.setdefault(column, []).append(i)
+        self._sorted_columns = [tuple(sorted(p.columns)) for p in self.pairs]
+        self._compared = [{(s.table, s.column): s.kind for s in p.slots if s.column}
+                          for p in self.pairs]  # fmt: skip
+        self._open_slots = [sum(1 for s in p.slots if s.kind != "limit") for p in self.pairs]
+        # Each pair's columns as numbers of (column, compared in the pair, droppable in
+        # the pair): what a column's ceiling depends on besides the question, so a
+        # question works each out once for all the pairs that share it.
+        self._column_kinds: list[tuple[tuple[str, str], bool, bool]] = []
+        kind_ids: dict[tuple[tuple[str, str], bool, bool], int] = {}
+        self._column_ids: list[tuple[int, ...]] = []
+        for pair, compared, columns in zip(self.pairs, self._compared, self._sorted_columns,
+                                           strict=True):  # fmt: skip
+            ids = []
+            for column in columns:
+                kind = (column, column in compared, column in pair.droppable)
+                if kind not in kind_ids:
+                    kind_ids[kind] = len(self._column_kinds)
+                    self._column_kinds.append(kind)
+                ids.append(kind_ids[kind])
+            self._column_ids.append(tuple(ids))
+        self._by_cues: dict[frozenset[str], tuple[list[float], list[bool]]] = {}
+        # The ceiling below holds only when no weight turns a cost into a gain.
+        self._ceilings = prune and all(v >= 0 for v in vars(self.weights).values())
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def _structure(self, cues: frozenset[str]) -> tuple[list[float], list[bool]]:
+        """For a question's cues, each cue set's structure score and whether it is
+        turned round; kept per cue set of the question, as few recur."""
+        known = self._by_cues.get(cues)
+        if known is None:
+            if len(self._by_cues) >= _CUE_SETS_KEPT:
+                self._by_cues.clear()
+            w = self.weights
+            known = self._by_cues[cues] = (
+                [_structure(cues, pair_cues, w) for pair_cues in self._cue_sets],
+                [should_flip(cues, pair_cues) for pair_cues in self._cue_sets],
+            )  # fmt: skip
+        return known
 
     def search(self, query: Query, k: int = 1) -> list[Scored]:
         """The ``k`` best pairs for ``query``, best first."""
@@ -222,28 +282,50 @@ class PairIndex:
             return []
         lexical = self.bm25.scores(query.terms)
         top = max(lexical) or 1.0
-        named = _named_by_table(query)
+        asked = _Asked.of(query, self._structure(query.cues), self.weights)
         w = self.weights
         # A quick score first (words, structure, named columns); only the best
-        # ``shortlist`` pairs get the full score with its fitting steps.
-        structure: dict[frozenset[str], float] = {}
-        quick = []
-        for i, pair in enumerate(self.pairs):
-            cue_score = structure.get(pair.cues)
-            if cue_score is None:
-                cue_score = structure[pair.cues] = _structure(query.cues, pair.cues, w)
-            named_columns = sum(
-                1.0 if query.links.column(c) >= 0.75 or c in named.valued else -0.5
-                for c in pair.columns
-            )
-            quick.append((-(w.lexical * lexical[i] / top + cue_score + 0.5 * named_columns), i))
+        # ``shortlist`` pairs get the full score with its fitting steps. A pair's
+        # columns count 0.5 x (+1 when the question names them, -0.5 when not): from
+        # -0.25 per column, +0.75 per named one, sums exact in floating point.
+        named = self._unnamed.copy()
+        for column in asked.strong:
+            for i in self._holders.get(column, ()):
+                named[i] += 0.75
+        structure = asked.structure
+        quick = [
+            -(w.lexical * lex / top + structure[cue] + columns)
+            for lex, cue, columns in zip(lexical, self._cue_of, named, strict=True)
+        ]  # fmt: skip
+        # Best first, ties in pair order (a stable sort).
+        shortlist = sorted(range(len(quick)), key=quick.__getitem__)[: self.shortlist]
+        # The full score of a pair is at most its lexical score plus its ceiling
+        # (:meth:`_ceiling`). Pairs are fitted highest ceiling first, and once the
+        # ``k``-th best full score so far is above every ceiling left, no pair left
+        # can enter the ``k`` best (nor tie: the margin covers rounding), so the rest
+        # are not fitted. The result is the one fitting all of them would give.
+        if self._ceilings:
+            columns: list[float | None] = [None] * len(self._column_kinds)
+            order = sorted(
+                (-(w.lexical * lexical[i] / top + self._ceiling(i, query, asked, columns)), i)
+                for i in shortlist
+            )  # fmt: skip
+        else:
+            order = [(-math.inf, i) for i in shortlist]
         fitted: dict[int, _Fit] = {}
-        ranked = []
-        for _, i in heapq.nsmallest(self.shortlist, quick):
+        ranked: list[tuple[float, int, int]] = []
+        kth: list[float] = []  # the k best full scores so far (a heap: kth[0] is the k-th)
+        for negative_ceiling, i in order:
+            if len(kth) == k and -negative_ceiling + _MARGIN < kth[0]:
+                break
             pair = self.pairs[i]
-            fit_ = fitted[i] = self._fit(pair, query, named)
+            fit_ = fitted[i] = self._fit(i, query, asked)
             score = w.lexical * lexical[i] / top + fit_.score
             ranked.append((-score, len(pair.sql), i))
+            if len(kth) < k:
+                heapq.heappush(kth, score)
+            elif score > kth[0]:
+                heapq.heapreplace(kth, score)
         out = []
         for negative, _, i in heapq.nsmallest(k, ranked):
             f = fitted[i]
@@ -252,25 +334,84 @@ class PairIndex:
                               f.flip, f.adds))  # fmt: skip
         return out
 
-    def _fit(self, pair: Pair, query: Query, named: _Named) -> _Fit:
+    def _ceiling(self, i: int, query: Query, asked: _Asked, columns: list[float | None]) -> float:
+        """An upper bound of :meth:`_fit`'s score, in a few set lookups: each column
+        counted at its link strength when named, else at the best a swap, a drop or
+        nothing could give (``columns``: those worked out so far for this question, by
+        column number); the tables and missing tables as :meth:`_adapt` counts them;
+        each column that may be added at its gain; each slot filled as well as a slot
+        can be, as far as the question has values; the values no slot can take at
+        their least cost."""
+        w = self.weights
+        pair = self.pairs[i]
+        links = query.links
+        bound = 0.0
+        for n in self._column_ids[i]:
+            ceiling = columns[n]
+            if ceiling is None:
+                ceiling = columns[n] = self._column_ceiling(n, links, asked.named)
+            bound += ceiling
+        for table in pair.tables:
+            bound += 0.5 * (links.tables.get(table, 0.0) - 0.3)
+        if pair.plain:
+            for column, strength in asked.sure_columns:
+                if (column[0] in pair.outer_tables and column[0] in pair.tables
+                        and column not in pair.columns):  # fmt: skip
+                    bound += max(0.0, strength - w.add_cost)
+        for table in asked.sure_tables:
+            if table not in pair.tables:
+                bound -= w.missing_table
+        values = len(query.values)
+        slotted = min(len(pair.slots), values) - max(0, self._open_slots[i] - values)
+        left = asked.leftover[max(0, values - len(pair.slots))]
+        return (w.schema * bound + asked.structure[self._cue_of[i]]
+                + w.value * (w.slot * slotted - left))  # fmt: skip
+
+    def _column_ceiling(self, n: int, links: Links, named: _Named) -> float:
+        """The most one column of a pair can add in :meth:`_adapt` (see :meth:`_ceiling`)."""
+        w = self.weights
+        column, compared, droppable = self._column_kinds[n]
+        strength = links.column(column)
+        if compared and column in named.valued:
+            strength = max(strength, 0.9)
+        if strength >= 0.75:
+            return strength
+        best = -w.unlinked_column * (1 - strength)
+        if droppable:
+            best = max(best, -w.drop_cost)
+        # A swap for a named column of the same table and a kind that fits (whether the
+        # pair uses it already, or it is a key, is left to :meth:`_adapt`).
+        kind = self.kinds.get(column, "text")
+        for gain, other in named.columns.get(column[0], ()):
+            if other != column and compatible(kind, self.kinds.get(other, "")):
+                best = max(best, gain - w.swap_cost)
+                break  # strongest first
+        if compared:
+            for other in named.values.get(column[0], ()):
+                if other != column and compatible(kind, self.kinds.get(other, "")):
+                    best = max(best, 0.9 - w.swap_cost)
+                    break
+        return best
+
+    def _fit(self, i: int, query: Query, asked: _Asked) -> _Fit:
         """Every part of a pair's score but the lexical one, and the changes it needs."""
         w = self.weights
-        adapted = self._adapt(pair, query, named)
+        pair = self.pairs[i]
+        adapted = self._adapt(i, query, asked)
         slotted, unused = fit(adapted.slots, query.values)
-        inserts = self._inserts(pair, adapted, [query.values[j] for j in unused], named,
+        inserts = self._inserts(pair, adapted, [query.values[j] for j in unused], asked.named,
                                 query.links)  # fmt: skip
         left = sum(query.values[j].confidence for j in unused)
         left -= sum(ins.value.confidence for ins in inserts)
-        flip = should_flip(query.cues, pair.cues)
-        structure = _structure(query.cues, pair.cues, w)
+        cue = self._cue_of[i]
         parts = {
             "schema": w.schema * adapted.score,
-            "structure": structure,
+            "structure": asked.structure[cue],
             "value": w.value * (w.slot * slotted - w.unused_value * left
                                 - w.insert_cost * len(inserts)),
         }  # fmt: skip
-        return _Fit(sum(parts.values()), parts, adapted.swaps, adapted.drops, inserts, flip,
-                    adapted.adds)  # fmt: skip
+        return _Fit(sum(parts.values()), parts, adapted.swaps, adapted.drops, inserts,
+                    asked.flips[cue], adapted.adds)  # fmt: skip
 
     def _inserts(
         self,
@@ -307,17 +448,19 @@ class PairIndex:
                 out.append(Insert(options[0][0], options[0][1], op, value))
         return tuple(out)
 
-    def _adapt(self, pair: Pair, query: Query, named: _Named) -> _Adaptation:
+    def _adapt(self, i: int, query: Query, asked: _Asked) -> _Adaptation:
         """Score how well the pair's columns match the question's, swapping or leaving
         out the ones it does not name where the question names a fitting other."""
         w = self.weights
         links = query.links
+        named = asked.named
+        pair = self.pairs[i]
         score = 0.0
         used = set(pair.columns)
         swaps: dict[tuple[str, str], tuple[str, str]] = {}
         drops: set[tuple[str, str]] = set()
-        compared = {(s.table, s.column): s.kind for s in pair.slots if s.column}
-        for column in sorted(pair.columns):
+        compared = self._compared[i]
+        for column in self._sorted_columns[i]:
             strength = links.column(column)
             if column in compared and column in named.valued:
                 strength = max(strength, 0.9)
@@ -350,8 +493,8 @@ class PairIndex:
         for table in pair.tables:
             score += 0.5 * (links.table(table) - 0.3)
         adds: list[tuple[str, str]] = []
-        for column, strength in sorted(links.columns.items()):
-            if strength < 0.99 or column[0] not in pair.tables or column in used:
+        for column, strength in asked.sure_columns:
+            if column[0] not in pair.tables or column in used:
                 continue
             if pair.plain and column[0] in pair.outer_tables and len(adds) < 3:
                 # "the names, ages and countries of ...": list it too.
@@ -360,8 +503,8 @@ class PairIndex:
                 score += strength - w.add_cost
             else:
                 score -= w.missing_column
-        for table, strength in links.tables.items():
-            if strength >= 0.99 and table not in pair.tables:
+        for table in asked.sure_tables:
+            if table not in pair.tables:
                 score -= w.missing_table
         slots = pair.slots
         if swaps:
@@ -381,6 +524,46 @@ class _Named:
     columns: dict[str, list[tuple[float, tuple[str, str]]]]
     values: dict[str, list[tuple[str, str]]]
     valued: set[tuple[str, str]]
+
+
+@dataclass
+class _Asked:
+    """What ranking reads of one question, worked out once for all its pairs.
+
+    Attributes:
+        named: what it names, by table.
+        strong: the columns that count as named in the quick score.
+        sure_columns: ``(column, strength)`` linked for sure (>= 0.99), sorted.
+        sure_tables: the tables linked for sure, in link order.
+        structure, flips: the structure score, and whether the query is turned round,
+            for each of the index's cue sets.
+        leftover: ``leftover[u]``, the least that ``u`` of its values no slot takes can
+            cost: each costs its insert or, left out, its confidence's weight.
+    """
+
+    named: _Named
+    strong: set[tuple[str, str]]
+    sure_columns: list[tuple[tuple[str, str], float]]
+    sure_tables: list[str]
+    structure: list[float]
+    flips: list[bool]
+    leftover: list[float]
+
+    @classmethod
+    def of(cls, query: Query, structure: tuple[list[float], list[bool]], w: Weights) -> _Asked:
+        named = _named_by_table(query)
+        links = query.links
+        strong = {c for c, s in links.columns.items() if s >= 0.75} | named.valued
+        costs = sorted(min(w.insert_cost, w.unused_value * v.confidence) for v in query.values)
+        return cls(
+            named=named,
+            strong=strong,
+            sure_columns=[(c, s) for c, s in sorted(links.columns.items()) if s >= 0.99],
+            sure_tables=[t for t, s in links.tables.items() if s >= 0.99],
+            structure=structure[0],
+            flips=structure[1],
+            leftover=[sum(costs[:u]) for u in range(len(costs) + 1)],
+        )
 
 
 def _named_by_table(query: Query) -> _Named:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.synth.naming import humanize, singular
@@ -206,6 +207,17 @@ class SchemaLexicon:
                         self.cue_names.append(low)
         # Longest first, so "average attendance" goes before "attendance".
         self.cue_names.sort(key=len, reverse=True)
+        self._superlative_patterns = {
+            key: re.compile(rf"\b(?:{re.escape(high)}|{re.escape(lowest)})\b")
+            for key, (high, lowest) in self.superlatives.items()
+        }
+        # term -> the phrases holding it, so a question visits only the names it uses.
+        self._phrases_with: dict[str, list[tuple[bool, Any, int]]] = {}
+        for is_table, named in ((True, self.table_phrases), (False, self.column_phrases)):
+            for key, phrases in named.items():
+                for n, phrase in enumerate(phrases):
+                    for term in phrase:
+                        self._phrases_with.setdefault(term, []).append((is_table, key, n))
 
     def link(self, question_terms: Iterable[str], question: str = "") -> Links:
         """Link a question (its :func:`terms`, and its text for superlatives) to the schema."""
@@ -213,23 +225,28 @@ class SchemaLexicon:
         # "high schoolers" names the Highschooler table: join neighbouring words too.
         plain = words(question)
         present.update(stem(a + b) for a, b in zip(plain, plain[1:], strict=False))
-        tables = {t: self._strength(ps, present) for t, ps in self.table_phrases.items()}
-        columns = {c: self._strength(ps, present) for c, ps in self.column_phrases.items()}
-        low = question.lower()
-        for key, (high, lowest) in self.superlatives.items():
-            if re.search(rf"\b(?:{re.escape(high)}|{re.escape(lowest)})\b", low):
-                columns[key] = max(columns.get(key, 0.0), 0.9)
-        return Links({k: v for k, v in tables.items() if v > 0},
-                     {k: v for k, v in columns.items() if v > 0})  # fmt: skip
-
-    @staticmethod
-    def _strength(phrases: list[tuple[str, ...]], present: set[str]) -> float:
+        # How many words of each phrase the question uses (phrases hold each word once).
+        used: dict[tuple[bool, Any, int], int] = {}
+        for term in present:
+            for entry in self._phrases_with.get(term, ()):
+                used[entry] = used.get(entry, 0) + 1
         # The share of a name's words the question uses: "song name" is half named
         # by "name"; a name is only linked for sure when all its words are there.
-        best = 0.0
-        for phrase in phrases:
-            best = max(best, sum(1 for t in phrase if t in present) / len(phrase))
-        return best
+        tables: dict[str, float] = {}
+        columns: dict[tuple[str, str], float] = {}
+        for (is_table, key, n), count in used.items():
+            if is_table:
+                tables[key] = max(tables.get(key, 0.0), count / len(self.table_phrases[key][n]))
+            else:
+                phrase = self.column_phrases[key][n]
+                columns[key] = max(columns.get(key, 0.0), count / len(phrase))
+        low = question.lower()
+        for key, pattern in self._superlative_patterns.items():
+            if pattern.search(low):
+                columns[key] = max(columns.get(key, 0.0), 0.9)
+        # In schema order, as every use of the links expects.
+        return Links({t: tables[t] for t in self.table_phrases if t in tables},
+                     {c: columns[c] for c in self.column_phrases if c in columns})  # fmt: skip
 
 
 def _phrases(texts: Iterable[str]) -> list[tuple[str, ...]]:

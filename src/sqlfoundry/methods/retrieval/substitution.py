@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.methods.retrieval.values import NUMBER, QuestionValue
 from sqlfoundry.sql.literals import in_value_position, quoted_strings_to_literals
-from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
+from sqlfoundry.sql.parse import dialect_instance, parse_one, sqlglot_dialect
 
 # --------------------------------------------------------------------------- slots in SQL
 
@@ -127,6 +127,12 @@ def resolve_column(node: exp.Expression | None, columns: dict[str, set[str]]) ->
         return holders[0], name
     only = list(dict.fromkeys(sources.values()))
     return (only[0] if len(only) == 1 else ""), name
+
+
+def sql_text(tree: exp.Expression, dialect: str) -> str:
+    """``tree.sql(dialect=...)`` for a tree no one reads after: sqlglot copies a tree
+    before writing it (its transforms may change it), which is most of the cost."""
+    return dialect_instance(dialect).generate(tree, copy=False)
 
 
 # --------------------------------------------------------------------------- matching
@@ -250,6 +256,8 @@ def substitute(
     Returns:
         The new SQL and ``{old literal: new literal}`` for every literal changed.
     """
+    if not values:  # nothing to put in
+        return Substitution(sql)
     tree = quoted_strings_to_literals(parse_one(sql, dialect), dialect)
     located = _locate(tree, schema)
     chosen = assign([loc.slot for loc in located], values)
@@ -268,7 +276,7 @@ def substitute(
             replaced.setdefault(old, text)
     if not replaced:
         return Substitution(sql)
-    return Substitution(tree.sql(dialect=sqlglot_dialect(dialect)), replaced)
+    return Substitution(sql_text(tree, dialect), replaced)
 
 
 def _set_comparator(loc: _Located, value: QuestionValue) -> None:

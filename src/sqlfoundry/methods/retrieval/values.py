@@ -80,6 +80,13 @@ class ValueIndex:
     def __init__(self, entries: dict[str, list[DbValue]]) -> None:
         self.entries = entries
         self.max_words = max((k.count(" ") + 1 for k in entries), default=0)
+        # The first words of every value of several words ("new" and "new york" of
+        # "new york city"): a span of question words is looked up only when the span
+        # without its last word begins some value.
+        self.leads: set[str] = set()
+        for key in entries:
+            spaces = [i for i, c in enumerate(key) if c == " "]
+            self.leads.update(key[:i] for i in spaces)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -269,17 +276,22 @@ def comparator_at(question: str, start: int, end: int) -> str:
 def _database_values(question: str, index: ValueIndex, free) -> list[QuestionValue]:
     """Longest spans of question words that are database values, left to right."""
     words = list(_WORD.finditer(question))
+    low = [w.group().lower() for w in words]
     out: list[QuestionValue] = []
     i = 0
     longest = min(index.max_words, MAX_VALUE_WORDS)
     while i < len(words):
         hit = None
-        for n in range(min(longest, len(words) - i), 0, -1):
+        # The longest span that can be a value: each shorter one must begin a value.
+        most = 1
+        while most < min(longest, len(words) - i) and " ".join(low[i : i + most]) in index.leads:
+            most += 1
+        for n in range(most, 0, -1):
             span = words[i : i + n]
             start, end = span[0].start(), span[-1].end()
             if not free(start, end):
                 continue
-            lowered = [w.group().lower() for w in span]
+            lowered = low[i : i + n]
             if n == 1 and (lowered[0] in VALUE_STOP_WORDS or len(lowered[0]) < 2
                            or lowered[0].isdigit()):  # fmt: skip
                 continue
