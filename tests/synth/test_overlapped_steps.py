@@ -21,6 +21,7 @@ from synth_testing import answer_with, in_styles, styles_asked
 
 import sqlfoundry
 from sqlfoundry.core.context import RunContext
+from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.local import LocalExecutor
 from sqlfoundry.core.operator import Operator, StepOutput
 from sqlfoundry.core.pipeline import Pipeline
@@ -92,7 +93,7 @@ def test_overlapped_steps_write_the_bytes_of_steps_one_after_another(demo_root: 
     _synth(demo_root, fake, tmp_path / "overlapped", overlap=True)
     kinds = _kinds(fake.requests[asked:])
     # The steps ran at the same time: a step's requests went out before the last of
-    # the step before it.
+    # the step before it (the generator's first rounds are handed on before its last).
     for before, later in itertools.pairwise(STEPS):
         assert kinds.index(later) < len(kinds) - 1 - kinds[::-1].index(before), (before, later)
     assert len(after) > 12  # several batches in every step
@@ -101,7 +102,7 @@ def test_overlapped_steps_write_the_bytes_of_steps_one_after_another(demo_root: 
     assert sum(name.endswith("/done") for name in files) == len(after.summary["steps"])
 
 
-STEPS = ["question", "judge", "cot", "text_to_sql"]
+STEPS = ["sql", "question", "judge", "cot", "text_to_sql"]
 
 
 def _kinds(requests) -> list[str]:
@@ -112,7 +113,8 @@ def _kinds(requests) -> list[str]:
             continue
         text = request.body["messages"][-1]["content"]
         if "Target complexity" in text:
-            continue  # the generator runs first, alone: its records come all at once
+            kinds.append("sql")
+            continue
         kinds.append("judge" if "Verdict: yes" in text else "question"
                      if styles_asked(request.body["messages"]) else "cot"
                      if "Correct SQL query:" in text else "text_to_sql")  # fmt: skip
@@ -233,3 +235,31 @@ def test_step_bars_take_the_reports_of_steps_running_at_once():
     tasks = [(t.description, t.completed, t.total) for t in bars.progress.tasks]
     assert tasks == [("1. sql_generator", 1, 1), ("2. question_generator", 2, 2),
                      ("3. cot_generator", 2, 2)]  # fmt: skip
+
+
+class HandsOn(Operator):
+    """Hands its batch on early, then returns it (or, with ``change``, something else)."""
+
+    name = "overlap_test_hands_on"
+
+    async def process(self, batch, ctx):
+        from sqlfoundry.core.executors.stream import hand_on
+
+        hand_on(batch[:1])
+        await asyncio.sleep(0.01)
+        if getattr(self, "change", False):
+            batch = [batch[0].model_copy(update={"question": "changed"}), *batch[1:]]
+        return StepOutput(samples=list(batch))
+
+
+def test_records_handed_on_early_reach_the_next_step_and_must_begin_the_output(
+        fake, tmp_path: Path):  # fmt: skip
+    fake.handler = answer_with(lambda messages, n, i: f" answered {messages[-1]['content']}")
+    early = asyncio.run(_pipeline_run(fake, tmp_path / "early", [HandsOn(), Slow()]))
+    asyncio.run(_pipeline_run(fake, tmp_path / "in-turn", [HandsOn(), Slow()], False))
+    assert _files(tmp_path / "early") == _files(tmp_path / "in-turn")
+    assert [s.question for s in early.samples] == [f" answered q{i}" for i in range(10)]
+    changing = HandsOn()
+    changing.change = True
+    with pytest.raises(SqlfoundryError, match="handed on records its output does not begin with"):
+        asyncio.run(_pipeline_run(fake, tmp_path / "changed", [changing, Slow()]))

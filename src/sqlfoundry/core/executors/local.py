@@ -39,9 +39,10 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress, transient_failures
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
-from sqlfoundry.core.executors.stream import StepStream, batch_path
+from sqlfoundry.core.executors.stream import StepStream, batch_path, encode_line, handing_on
 from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
@@ -337,8 +338,18 @@ async def _run_step(
             finish(k, (kept, rejects))
             return
         failures_before = transient_failures(ctx)
-        with batch_progress(lambda fraction: advance(k, fraction)):
+        early: list[str] = []  # the lines of the records the batch handed on
+
+        def handed(samples: Sequence[Sample]) -> None:
+            lines = [encode_line(s.to_json_dict()) for s in samples]
+            early.extend(lines)
+            stream.handed_on(k, lines)
+
+        with batch_progress(lambda fraction: advance(k, fraction)), handing_on(handed):
             result = await op.process(batch, ctx)
+        if early and [encode_line(s.to_json_dict()) for s in result.samples[: len(early)]] != early:
+            raise SqlfoundryError(f"{op.name} handed on records its output does not begin with",
+                                  hint="hand_on() takes the first records of the output, final")  # fmt: skip
         # An LLM request that failed for a passing reason (timeout, 5xx, malformed answer)
         # must not become a final reject: the batch is written for the steps after it but
         # marked unfinished, so a re-run asks again (the answers that came are cached).
@@ -379,14 +390,17 @@ async def _run_step(
                     finished_tasks, pending = await asyncio.wait(
                         pending, return_when=asyncio.FIRST_COMPLETED
                     )
-                    for task in finished_tasks:
-                        task.result()
+                    failures = [task.exception() for task in finished_tasks]
+                    if error := next((e for e in failures if e is not None), None):
+                        raise error
                 pending.add(asyncio.ensure_future(one(k, batch, *paths(k))))
             if pending:
                 await asyncio.gather(*pending)
         except BaseException:
             for task in pending:
                 task.cancel()
+            # Collected, so a second failing batch is not reported as never retrieved.
+            await asyncio.gather(*pending, return_exceptions=True)
             raise
         # `upstream` has ended: the batches written before are final or not as it is.
         if upstream.unfinished:
