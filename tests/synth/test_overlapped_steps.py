@@ -267,12 +267,13 @@ def test_records_handed_on_early_reach_the_next_step_and_must_begin_the_output(
 
 
 def test_llm_runs_take_small_batches_unless_the_settings_say_otherwise():
-    from sqlfoundry.synth.pipelines import SynthSettings
-    from sqlfoundry.synth.run import with_llm_batches
+    from sqlfoundry.synth.pipelines import SynthSettings, build_pipeline
 
-    llm = with_llm_batches(SynthSettings(engine="llm"))
-    assert (llm.batch_size, llm.concurrent_batches) == (32, 16)
-    given = with_llm_batches(SynthSettings.from_sources({"batch_size": 256}, {"engine": "llm"}))
-    assert (given.batch_size, given.concurrent_batches) == (256, 16)
-    offline = with_llm_batches(SynthSettings())
-    assert (offline.batch_size, offline.concurrent_batches) == (256, None)
+    def batching(section, engine):
+        pipeline = build_pipeline("synth", SynthSettings.from_sources(section, {"engine": engine}))
+        return pipeline.batch_size, pipeline.concurrent_batches
+
+    assert batching({}, "llm") == (32, 16)
+    assert batching({"batch_size": 256}, "llm") == (256, 16)
+    assert batching({"concurrent_batches": 2}, "llm") == (32, 2)
+    assert batching({}, "offline") == (256, 1)

@@ -32,26 +32,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]
 
-# With an LLM the steps run at the same time and a batch goes on to the next step when
-# its slowest answer is in (see sqlfoundry.core.executors.local): small batches keep
-# the records moving, and more of them at once keep the endpoint's slots full. A step
-# holds 16 x 32 records at most (4 x 256 step after step).
-LLM_BATCH_SIZE = 32
-LLM_CONCURRENT_BATCHES = 16
-
-
-def with_llm_batches(settings: SynthSettings) -> SynthSettings:
-    """``settings`` with the LLM engine's batch size and batches in flight, where the
-    settings leave them to the default."""
-    if settings.engine != "llm":
-        return settings
-    update: dict[str, Any] = {}
-    if "batch_size" not in settings.model_fields_set:
-        update["batch_size"] = LLM_BATCH_SIZE
-    if settings.concurrent_batches is None:
-        update["concurrent_batches"] = LLM_CONCURRENT_BATCHES
-    return settings.model_copy(update=update)
-
 
 @dataclass
 class SynthesisRun:
@@ -230,7 +210,6 @@ async def arun_mode(
     """
     from sqlfoundry.synth.report import render_report, summarize
 
-    settings = with_llm_batches(settings)
     pipeline = pipeline or build_pipeline(mode, settings)
     run_dir = Path(run_dir)
     start = time.perf_counter()
