@@ -125,6 +125,15 @@ def _write_batch(result: Any, data_path: Path, reject_path: Path,
     return kept, dropped
 
 
+def _settle(step: Step, final: Sequence[Path], done: bool) -> None:
+    """The end of a step: the batches in ``final`` lose their unfinished markers, then,
+    when ``done``, the step is marked done."""
+    for data_path in final:
+        _unfinished_marker(data_path).unlink(missing_ok=True)
+    if done:
+        step.mark_done()
+
+
 def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[str, Any],
                   batch: list[Sample] | list[str], data_path: Path, reject_path: Path,
                   unfinished: bool) -> tuple[int, int, dict[str, int]]:  # fmt: skip
@@ -379,11 +388,17 @@ async def _run_step(
                 finish(k, counts)  # type: ignore[arg-type]
     if not reused:
         pending: set[asyncio.Task[None]] = set()
+        # What an earlier run left here (only this step writes in its folder): one listing,
+        # not a stat of each batch's files on this loop while others are being synced.
+        present = {path.name for path in step.dir.iterdir()}
         try:
             k = -1
             async for batch in _batches(upstream.records(lines=pool is not None), batch_size):
                 k += 1
-                counts = _batch_counts(*paths(k), reasons)
+                data_path, reject_path = paths(k)
+                counts = None
+                if reject_path.name in present:
+                    counts = _batch_counts(data_path, reject_path, reasons)
                 if counts is not None:
                     finish(k, counts)
                     continue
@@ -407,14 +422,11 @@ async def _run_step(
         # `upstream` has ended: the batches written before are final or not as it is.
         if upstream.unfinished:
             failed |= provisional
-        else:
-            for k in provisional:
-                _unfinished_marker(paths(k)[0]).unlink(missing_ok=True)
+        final = [] if upstream.unfinished else [paths(k)[0] for k in provisional]
         if failed:
             log.warning("%s: %d batch(es) had failed LLM requests; not final, a re-run "
                         "retries them", op.name, len(failed))  # fmt: skip
-        else:
-            step.mark_done()
+        await asyncio.to_thread(_settle, step, final, not failed)
     stream.end(unfinished=upstream.unfinished or bool(failed))
     return StepReport(op.name, step.signature, upstream.count, outputs, rejected,
                       time.perf_counter() - start, reused, reasons)  # fmt: skip
