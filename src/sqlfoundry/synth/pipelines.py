@@ -184,7 +184,7 @@ async def run_context(
     settings: SynthSettings, databases: Any, llm_config: Any = None, executor: Any = None
 ) -> AsyncIterator[RunContext]:
     """Open what a run needs: the SQL worker pool, and for the LLM engine the client
-    (checked with a preflight before any work) and an embedder.
+    (checked with a preflight alongside its first requests) and an embedder.
 
     Args:
         executor: where the run's pipelines go (an ``Executor``, ``ExecutorSettings``,
@@ -219,7 +219,8 @@ async def run_context(
                     "SQLFOUNDRY_LLM_MODEL, or --llm-base-url and --llm-model",
                 )
             llm = LLMClient(llm_config)
-            await llm.preflight()
+            # Checked alongside the first requests; a failed one raises what it found.
+            llm.start_preflight()
             if settings.embedder == "local" and not remote:
                 embedder = local_embedder()
         llm_spec = shared_llm_config(llm_config) if settings.engine == "llm" else None
