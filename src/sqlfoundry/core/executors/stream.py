@@ -132,6 +132,7 @@ class StepStream:
         self._notify()
 
     async def wait_ended(self) -> None:
+        """Return once the step has ended (every batch written, or its records given)."""
         while not self.ended:
             await self._changed.wait()
 
