@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
-from fake_openai import error_reply
+from fake_openai import Reply, error_reply
 from llm_testing import free_port, run, user
 
 from sqlfoundry.core.errors import (
@@ -131,3 +132,64 @@ def test_auto_preflight_off(fake, make_config):
 
     run(go())
     assert fake.count("/v1/models") == 0 and fake.chat_count == 1
+
+
+# ------------------------------------------------------------------ in the background
+
+
+def _slow_models(fake, seconds: float):
+    """The fake's handler with ``GET /models`` answering after ``seconds``."""
+
+    def handler(request):
+        if request.path == "/v1/models":
+            return Reply(json={"object": "list", "data": [{"id": m, "object": "model"}
+                                                          for m in fake.models]}, delay=seconds)  # fmt: skip
+        return None
+
+    return handler
+
+
+def test_a_background_preflight_lets_the_first_requests_go_meanwhile(fake, make_config):
+    fake.handler = _slow_models(fake, 0.3)
+
+    async def go():
+        async with LLMClient(make_config(), env={}) as client:
+            client.start_preflight()
+            start = time.perf_counter()
+            await run_batch(client, [LLMRequest(user(f"q{i}")) for i in range(5)])
+            answered = time.perf_counter() - start
+            await asyncio.sleep(0.4)
+            return answered, client._background_preflight.result()
+
+    answered, report = run(go())
+    assert answered < 0.25  # did not wait for the check's 0.3 s
+    assert report["models"] == ["fake-model", "fake-embed"]
+    assert fake.chat_count == 5 and fake.count("/v1/models") == 1
+
+
+def test_a_failed_request_raises_what_the_background_preflight_found(fake, make_config):
+    """A wrong model: the requests fail with 404 and the run stops with the preflight's
+    message (the models served there), not a per-request error."""
+
+    async def go():
+        async with LLMClient(make_config(model="gpt-9"), env={}) as client:
+            client.start_preflight()
+            await run_batch(client, [LLMRequest(user(f"q{i}")) for i in range(5)])
+
+    with pytest.raises(LLMModelNotFoundError, match="models served there: fake-model"):
+        run(go())
+
+
+def test_a_background_preflight_on_an_unreachable_endpoint_stops_without_retrying(make_config):
+    config = make_config(base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=6,
+                         retry_base_delay=1.0, retry_max_delay=1.0)  # fmt: skip
+
+    async def go():
+        async with LLMClient(config, env={"OPENAI_API_KEY": "x"}) as client:
+            client.start_preflight()
+            await run_batch(client, [LLMRequest(user(f"q{i}")) for i in range(20)])
+
+    start = time.perf_counter()
+    with pytest.raises(LLMUnreachableError, match="cannot reach the LLM endpoint: "):
+        run(go())
+    assert time.perf_counter() - start < 1.0  # no 1 s retry waits

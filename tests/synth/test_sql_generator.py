@@ -163,7 +163,7 @@ def test_llm_engine_keeps_runnable_queries_and_rejects_the_rest(llm_ctx, fake):
     for s in out.samples:
         assert s.hardness == spider_hardness(s.sql)
         assert s.meta["provenance"] == [
-            {"operator": "sql_generator", "engine": "llm", "requested": 4, "failed": 2}
+            {"operator": "sql_generator", "engine": "llm", "requested": 4}
         ]
     user = [m["content"] for m in prompts[3] if m["role"] == "user"][0]
     assert "CREATE TABLE books" in user and "SQLite" in user
@@ -228,3 +228,29 @@ def test_llm_engine_asks_once_for_wanted_queries_with_the_same_prompt(llm_ctx, f
     contents = ["\n".join(m["content"] for m in r.body["messages"]) for r in chats]
     assert len(set(contents)) == len(contents)  # no prompt sent twice
     assert len(out.samples) + len(out.rejects) == 40
+
+
+def test_llm_engine_hands_each_round_on_as_every_database_finishes_it(llm_ctx, fake):
+    """The output goes round by round over the databases, and each round is handed on
+    (to the step after, which starts on it) before the next rounds are done."""
+    from sqlfoundry.core.executors.stream import handing_on
+
+    tables = {"bookshop": ["books", "authors", "publishers"], "clinic": ["doctors", "patients"]}
+
+    def answer(messages, n, i):
+        text = messages[-1]["content"]
+        names = tables["bookshop" if "CREATE TABLE books" in text else "clinic"]
+        return f"```sql\nSELECT * FROM {names[i % len(names)]} LIMIT {len(text) % 89 + i + 1}\n```"
+
+    fake.handler = answer_with(answer)
+    handed: list[list[str]] = []
+    with handing_on(lambda samples: handed.append([s.id for s in samples])):
+        out = run(SQLGenerator(num_per_db=20).process(seeds("bookshop", "clinic"), llm_ctx))
+    assert [s.id for s in out.samples] == [i for ids in handed for i in ids]
+    assert len(handed) == 5  # one hand-on per round
+    # Round 1 asks for 2 of each database's 20 queries, round 2 for the next 3...
+    for ids, (start, end) in zip(handed, [(0, 2), (2, 5), (5, 9), (9, 14), (14, 20)], strict=True):
+        dbs = [i.split("-")[0] for i in ids]
+        assert dbs == sorted(dbs) and set(dbs) == {"bookshop", "clinic"}  # each database's
+        assert all(start <= int(i.split("-")[1]) < end for i in ids)
+    assert len(out.samples) > 30

@@ -203,13 +203,15 @@ class _StepProgress:
     """One rich progress bar per pipeline step, on stderr, with the time left.
 
     The count is of batches; a long batch that reports its own progress (the first
-    synthesis step, one database at a time) moves the bar between them.
+    synthesis step, one database at a time) moves the bar between them. With an LLM
+    the steps run at the same time, so reports of several steps come in turn; a step's
+    count of batches grows or shrinks as the step before it finds how many records
+    it makes.
     """
 
     def __init__(self) -> None:
         self.progress = steps_progress("[bold]{task.description:<24}")
-        self.task: Any = None
-        self.current: str | None = None  # the operator of the running step
+        self.tasks: dict[str, Any] = {}  # the latest step of each operator
         self.steps = 0
 
     def __enter__(self) -> _StepProgress:
@@ -221,11 +223,10 @@ class _StepProgress:
 
     def __call__(self, operator: str, done: float, total: int) -> None:
         # Every step starts with a report of 0 done, even a second step of one operator.
-        if self.current is None or self.current != operator or done == 0:
+        if operator not in self.tasks or done == 0:
             self.steps += 1
-            self.task = self.progress.add_task(f"{self.steps}. {operator}", total=total)
-        self.current = operator
-        self.progress.update(self.task, completed=done)
+            self.tasks[operator] = self.progress.add_task(f"{self.steps}. {operator}", total=total)
+        self.progress.update(self.tasks[operator], completed=done, total=total)
 
 
 def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:

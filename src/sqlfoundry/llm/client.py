@@ -118,6 +118,7 @@ class LLMClient:
         self._ready = not auto_preflight
         self._ready_error: LLMError | None = None
         self._ready_lock = asyncio.Lock()
+        self._background_preflight: asyncio.Future[dict[str, Any]] | None = None
         # Requests that failed for a reason a later run may not meet (see _failed).
         self.transient_failures = 0
         self._count_lock = threading.Lock()
@@ -134,6 +135,10 @@ class LLMClient:
 
     async def aclose(self) -> None:
         """Close the connections and commit the cache's buffered writes."""
+        check = self._background_preflight
+        if check is not None:
+            check.cancel()  # the run is over: what it would find no longer matters
+            await asyncio.gather(check, return_exceptions=True)
         try:
             await self.transport.aclose()
         finally:
@@ -180,6 +185,21 @@ class LLMClient:
             await self._probe(timeout, ids)
         self._ready = True
         return {"base_url": self.base_url, "model": self.model, "models": ids, "probed": probed}
+
+    def start_preflight(self) -> None:
+        """Begin :meth:`preflight` without waiting for it: the first requests go out
+        meanwhile (one round trip sooner). A request that fails waits for the check,
+        and raises what it found (a wrong URL, key or model) rather than retrying, so
+        a run on a bad endpoint still stops at its first requests, with the same message."""
+        if self._background_preflight is None:
+            self._background_preflight = asyncio.ensure_future(self.preflight())
+        self._ready = True  # requests need not wait for it
+
+    async def _raise_preflight_failure(self) -> None:
+        """After a failed request: the background preflight's error, if it found one."""
+        check = self._background_preflight
+        if check is not None:
+            await asyncio.shield(check)  # raises what the check found
 
     async def _probe(self, timeout: float, ids: list[str] | None) -> None:
         body = {
@@ -542,6 +562,21 @@ class LLMClient:
         overloaded server sends those now and then."""
         if not self._ready:
             await self._ensure_ready()
+        try:
+            return await self._post(path, body, operator, token_estimate, parse)
+        except LLMError:
+            await self._raise_preflight_failure()  # the endpoint's problem comes first
+            raise
+
+    async def _post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        operator: str,
+        token_estimate: int,
+        parse: Callable[[Any, str], Any] | None,
+    ) -> Any:
+        """:meth:`_call`'s requests and retries."""
         cfg = self.config
         attempt = 0
         while True:
@@ -589,6 +624,7 @@ class LLMClient:
                     log.debug("LLM %s answered %s; retrying", self.base_url, result.status)
             if delay is None:
                 delay = backoff_delay(attempt, cfg.retry_base_delay, cfg.retry_max_delay)
+            await self._raise_preflight_failure()  # no retries on an endpoint that fails it
             self.usage.record_retry(operator)
             attempt += 1
             await asyncio.sleep(delay)

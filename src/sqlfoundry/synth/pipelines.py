@@ -84,9 +84,10 @@ class SynthSettings(BaseModel):
         engine: ``offline`` (no model) or ``llm`` for every operator that has both.
         num_per_db: SQL queries the generator writes per database (synthesis mode).
         seed: every random choice derives from it: same seed, same data.
-        batch_size: records per batch and per checkpoint.
-        concurrent_batches: batches of a step in flight at once (LLM engine: keeps
-            the endpoint at its concurrency while a batch waits for its slowest answer).
+        batch_size: records per batch and per checkpoint (LLM engine: 32 unless set).
+        concurrent_batches: batches of a step in flight at once (LLM engine: 16 unless
+            set; keeps the endpoint at its concurrency while a batch waits for its
+            slowest answer).
         workers: worker processes (None: one per core). Offline, every step's batches
             run in them (each runs its own SQL); with an LLM, they run the SQL.
         timeout: seconds per query.
@@ -149,16 +150,33 @@ def step_list(mode: Mode, settings: SynthSettings) -> list[dict[str, Any]]:
     return steps
 
 
+# With an LLM the steps run at the same time and a batch goes on to the next step when
+# its slowest answer is in (see sqlfoundry.core.executors.local): small batches keep
+# the records moving, and more of them at once keep the endpoint's slots full. A step
+# holds 16 x 32 records at most.
+LLM_BATCH_SIZE = 32
+LLM_CONCURRENT_BATCHES = 16
+
+
+def batching(settings: SynthSettings) -> tuple[int, int]:
+    """(records per batch, batches of a step at once): the settings', or the engine's
+    defaults where they leave them."""
+    llm = settings.engine == "llm"
+    size = LLM_BATCH_SIZE if llm and "batch_size" not in settings.model_fields_set else None
+    concurrent = settings.concurrent_batches or (LLM_CONCURRENT_BATCHES if llm else 1)
+    return size or settings.batch_size, concurrent
+
+
 def build_pipeline(mode: Mode, settings: SynthSettings) -> Pipeline:
     """The mode's pipeline; every operator's parameters are checked here, before any work."""
     steps = step_list(mode, settings)
-    concurrent = settings.concurrent_batches or (4 if settings.engine == "llm" else 1)
+    batch_size, concurrent = batching(settings)
     operators = []
     for i, step in enumerate(steps, start=1):
         if not isinstance(step, dict) or "op" not in step:
             raise ConfigError(f"step {i} needs an 'op' naming a registered operator")
         operators.append(build(step["op"], {k: v for k, v in step.items() if k != "op"}))
-    return Pipeline(operators, batch_size=settings.batch_size, concurrent_batches=concurrent)
+    return Pipeline(operators, batch_size=batch_size, concurrent_batches=concurrent)
 
 
 @contextlib.asynccontextmanager
@@ -166,7 +184,7 @@ async def run_context(
     settings: SynthSettings, databases: Any, llm_config: Any = None, executor: Any = None
 ) -> AsyncIterator[RunContext]:
     """Open what a run needs: the SQL worker pool, and for the LLM engine the client
-    (checked with a preflight before any work) and an embedder.
+    (checked with a preflight alongside its first requests) and an embedder.
 
     Args:
         executor: where the run's pipelines go (an ``Executor``, ``ExecutorSettings``,
@@ -201,7 +219,8 @@ async def run_context(
                     "SQLFOUNDRY_LLM_MODEL, or --llm-base-url and --llm-model",
                 )
             llm = LLMClient(llm_config)
-            await llm.preflight()
+            # Checked alongside the first requests; a failed one raises what it found.
+            llm.start_preflight()
             if settings.embedder == "local" and not remote:
                 embedder = local_embedder()
         llm_spec = shared_llm_config(llm_config) if settings.engine == "llm" else None

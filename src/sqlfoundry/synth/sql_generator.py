@@ -27,7 +27,10 @@ LLM engine
     later rounds can avoid earlier answers. Wanted queries whose prompts come out
     the same are one request for that many samples (``n``), not that many
     requests. An answer is kept when it parses, is a read-only query, is new,
-    runs and returns rows; the others are rejected with their reason.
+    runs and returns rows; the others are rejected with their reason. The records
+    come round by round (each database's queries of the first round, then of the
+    second...), and each round is handed on to the next step when every database has
+    finished it (:func:`sqlfoundry.core.executors.stream.hand_on`).
 
 A seed whose database is unknown or has no usable table is rejected.
 """
@@ -52,6 +55,7 @@ from sqlglot import exp
 from sqlfoundry.core import progress
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError
+from sqlfoundry.core.executors.stream import hand_on
 from sqlfoundry.core.operator import Reject, StepOutput
 from sqlfoundry.core.orphans import die_with_parent
 from sqlfoundry.core.registry import register
@@ -160,7 +164,9 @@ class SQLGenerator(EngineOperator):
     # 3: candidates the semantic checks turn down are rejects with the check's reason;
     # undeclared references (country.Capital) are keys, 0/1 text is a flag, COUNT(key)
     # over a join uses the counted table's key.
-    version = 4  # 4: batches of 16 databases (older checkpoints are cut otherwise)
+    # 4: batches of 16 databases (older checkpoints are cut otherwise).
+    # 5: LLM: the output goes round by round, each handed on as it ends.
+    version = 5
     inputs = ("db_id",)
     outputs = ("sql", "hardness")
     Params = SQLGeneratorParams
@@ -302,19 +308,38 @@ class SQLGenerator(EngineOperator):
         # Each database runs its rounds on its own, so one database's checking gap
         # overlaps with the others' requests; rejects are gathered in plan order.
         per_plan: list[list[Reject]] = [[] for _ in plans]
+        # The queries each database kept in each round. The output goes round by round
+        # (every database's first round, then every second...), and each round is handed
+        # on to the next step as soon as every database has finished it: the steps after
+        # start on the first queries while the later rounds are out.
+        by_round: list[list[list[Sample]]] = [[] for _ in plans]
 
-        finished = 0
+        finished = handed = 0  # rounds finished (any database's), rounds handed on (every one's)
         feed = SQLFeed(ctx)
 
-        async def rounds(plan: _LLMPlan, rejects: list[Reject]) -> None:
+        def hand_on_finished_rounds() -> None:
+            nonlocal handed
+            while handed < min(len(kept) for kept in by_round):
+                ready = [stamp(child, self.name, "llm", requested=len(plan.targets))
+                         for plan, kept in zip(plans, by_round, strict=True)
+                         for child in kept[handed]]  # fmt: skip
+                out.samples.extend(ready)
+                hand_on(ready)
+                handed += 1
+
+        async def rounds(plan: _LLMPlan, rejects: list[Reject], kept: list[list[Sample]]) -> None:
             nonlocal finished
             for round_index in range(_LLM_ROUNDS):
+                before = len(plan.kept)
                 await self._llm_round([plan], round_index, ctx, rejects, feed)
+                kept.append(plan.kept[before:])
+                hand_on_finished_rounds()
                 finished += 1
                 progress.report(finished, len(plans) * _LLM_ROUNDS)
 
         try:
-            await asyncio.gather(*(rounds(p, r) for p, r in zip(plans, per_plan, strict=True)))
+            await asyncio.gather(*(rounds(p, r, k) for p, r, k in zip(plans, per_plan, by_round,
+                                                                      strict=True)))  # fmt: skip
         finally:
             await feed.aclose()
         for rejects in per_plan:
@@ -323,12 +348,6 @@ class SQLGenerator(EngineOperator):
             if not plan.kept:
                 out.rejects.append(
                     self.reject(plan.seed, "no usable SQL from the LLM for this database")
-                )
-                continue
-            failed = len(plan.targets) - len(plan.kept)
-            for child in plan.kept:
-                out.samples.append(
-                    stamp(child, self.name, "llm", requested=len(plan.targets), failed=failed)
                 )
         return out
 

@@ -12,11 +12,19 @@ worker builds each step's operator once, runs the batch and writes its checkpoin
 files, which are the same bytes the in-process path writes. Runs with an LLM stay in
 this process, where the client, its cache and its concurrency limit live.
 
+With an LLM the steps also run at the same time: a step cuts its next batch from the
+step before as soon as that step has written enough records, in order, so no step
+waits for the slowest answer of the one before it (:mod:`sqlfoundry.core.executors.stream`).
+The batches hold the same records as when the steps run one after another, so the
+checkpoints, ``data.jsonl`` and ``rejects.jsonl`` are the same bytes; each step still
+holds at most ``concurrent_batches`` batches.
+
 Step folder::
 
-    batch-<k>.jsonl     output of batch k (written atomically)
-    rejects-<k>.jsonl   its rejects, written after it: both there = batch finished
-    done                every batch written
+    batch-<k>.jsonl       output of batch k (written atomically)
+    rejects-<k>.jsonl     its rejects, written after it: both there = batch finished
+    unfinished-<k>.jsonl  batch k is not final: a re-run makes it again
+    done                  every batch written, all final
 """
 
 from __future__ import annotations
@@ -27,13 +35,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress, transient_failures
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
+from sqlfoundry.core.executors.stream import StepStream, batch_path, encode_line, handing_on
 from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
@@ -52,13 +61,6 @@ from sqlfoundry.core.sample import Sample
 log = logging.getLogger(__name__)
 
 
-def batches_of(records: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
-    """``records`` in lists of ``size`` (the last one shorter), read lazily."""
-    it = iter(records)
-    while batch := list(islice(it, size)):
-        yield batch
-
-
 def _data_files(step_dir: Path) -> list[Path]:
     return sorted(step_dir.glob("batch-*.jsonl"))
 
@@ -68,15 +70,6 @@ def step_samples(step_dir: Path) -> Iterator[Sample]:
     for path in _data_files(step_dir):
         for data in read_jsonl_dicts(path):
             yield Sample(**data)
-
-
-def step_lines(step_dir: Path) -> Iterator[str]:
-    """A finished local step's records as their JSON lines, in order, unparsed."""
-    for path in _data_files(step_dir):
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield line
 
 
 def _finished_on_ray(step_dir: Path) -> bool:
@@ -132,6 +125,15 @@ def _write_batch(result: Any, data_path: Path, reject_path: Path,
     return kept, dropped
 
 
+def _settle(step: Step, final: Sequence[Path], done: bool) -> None:
+    """The end of a step: the batches in ``final`` lose their unfinished markers, then,
+    when ``done``, the step is marked done."""
+    for data_path in final:
+        _unfinished_marker(data_path).unlink(missing_ok=True)
+    if done:
+        step.mark_done()
+
+
 def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[str, Any],
                   batch: list[Sample] | list[str], data_path: Path, reject_path: Path,
                   unfinished: bool) -> tuple[int, int, dict[str, int]]:  # fmt: skip
@@ -154,12 +156,15 @@ class LocalExecutor(Executor):
     Args:
         processes: worker processes for the batches of a run with no LLM (see the
             module doc); None, 0 or 1: every step runs in this process.
+        overlap: with an LLM, run the steps at the same time (the default); False runs
+            them one after another (the same files, later).
     """
 
     kind = "local"
 
-    def __init__(self, processes: int | None = None) -> None:
+    def __init__(self, processes: int | None = None, overlap: bool = True) -> None:
         self.processes = processes
+        self.overlap = overlap
         self._pool: WorkerPool | None = None
 
     def pool_for(self, ctx: Any) -> WorkerPool | None:
@@ -197,32 +202,30 @@ class LocalExecutor(Executor):
         run_dir = Path(run_dir)
         (run_dir / "steps").mkdir(parents=True, exist_ok=True)
         steps = plan_steps(pipeline.operators, records_signature(samples), run_dir / "steps", ctx)
-        source: Callable[[], Iterator[Any]] = functools.partial(iter, samples)
-        count = len(samples)
-        reports = []
         pool = self.pool_for(ctx)
-        unfinished = False  # once a step keeps a batch unfinished, so are the later ones
-        for step in steps:
-            if step.finished and not unfinished and _finished_on_ray(step.dir):
-                # A step a Ray run finished: its records are read back, not made again.
-                from sqlfoundry.core.executors import ray
-
-                reports.append(ray.step_report(step, True, 0.0)[0])
-                source = functools.partial(ray.ray_step_lines if pool else ray.ray_step_samples,
-                                           step.dir)  # fmt: skip
-                count = reports[-1].outputs
-                continue
-            size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
-            window = pipeline.concurrent_batches
-            if pool is not None:
-                window = max(window, 2 * pool.processes)  # a batch waiting for each worker
-            report, unfinished = await _run_step(step, source, count, size, window, ctx,
-                                                 progress, upstream_unfinished=unfinished,
-                                                 pool=pool)  # fmt: skip
-            reports.append(report)
-            # Through the pool, records pass as their checkpoint lines: parsed in the workers.
-            source = functools.partial(step_lines if pool else step_samples, step.dir)
-            count = report.outputs
+        # With an LLM the steps overlap: each waits on the endpoint, not on the CPU.
+        overlap = self.overlap and pool is None and getattr(ctx, "llm", None) is not None
+        window = pipeline.concurrent_batches
+        if pool is not None:
+            window = max(window, 2 * pool.processes)  # a batch waiting for each worker
+        upstream = StepStream.given(functools.partial(iter, samples), len(samples))
+        runs: list[asyncio.Future[StepReport]] = []
+        try:
+            for step in steps:
+                size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
+                stream = StepStream(step.dir, upstream)
+                run = asyncio.ensure_future(_run_or_read_back(step, upstream, stream, size, window,
+                                                              ctx, progress, pool))  # fmt: skip
+                runs.append(run)
+                if not overlap:
+                    await run
+                upstream = stream
+            reports = list(await asyncio.gather(*runs))
+        except BaseException:
+            for run in runs:
+                run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)
+            raise
         source = functools.partial(step_samples, steps[-1].dir)
         if _finished_on_ray(steps[-1].dir):
             from sqlfoundry.core.executors.ray import ray_step_samples
@@ -242,36 +245,74 @@ class LocalExecutor(Executor):
         return finish_run(run_dir, reports, source, rejects, record)
 
 
+async def _run_or_read_back(step: Step, upstream: StepStream, stream: StepStream, size: int,
+                            window: int, ctx: Any, progress: Progress | None,
+                            pool: WorkerPool | None) -> StepReport:  # fmt: skip
+    """Run one step, or read back the records of a step a Ray run finished."""
+    if step.finished and _finished_on_ray(step.dir):
+        await upstream.wait_ended()
+        if not upstream.unfinished:
+            from sqlfoundry.core.executors import ray
+
+            report = ray.step_report(step, True, 0.0)[0]
+            read = ray.ray_step_lines if pool else ray.ray_step_samples
+            stream.end(unfinished=False, source=functools.partial(read, step.dir),
+                       count=report.outputs)  # fmt: skip
+            return report
+    return await _run_step(step, upstream, stream, size, window, ctx, progress, pool=pool)
+
+
+async def _batches(records: AsyncIterator[Any], size: int) -> AsyncIterator[list[Any]]:
+    """``records`` in lists of ``size`` (the last one shorter), as they come."""
+    batch: list[Any] = []
+    async for item in records:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 async def _run_step(
     step: Step,
-    source: Callable[[], Iterator[Any]],
-    count: int,
+    upstream: StepStream,
+    stream: StepStream,
     batch_size: int,
     window: int,
     ctx: Any,
     progress: Progress | None,
     *,
-    upstream_unfinished: bool,
     pool: WorkerPool | None = None,
-) -> tuple[StepReport, bool]:
-    """Run one step; also whether it left batches unfinished. After a step with unfinished
-    batches nothing is final: a re-run brings the missing records through again.
+) -> StepReport:
+    """Run one step over ``upstream``'s records, telling ``stream`` of each batch it writes.
 
-    ``source`` gives Samples, or their JSON lines when the batches go to ``pool``."""
+    ``upstream`` may still be running: a batch is cut as soon as its records are written.
+    After a step with unfinished batches nothing is final (a re-run brings the missing
+    records through again), so a batch written before ``upstream`` has ended is marked
+    unfinished until it ends finished; a run stopped in between leaves it to run again.
+    Through ``pool``, records pass as their JSON lines."""
     op = step.op
-    unfinished = 0
     step.dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    reused = step.finished
-    total = -(-count // batch_size)
     reasons: dict[str, int] = {}
     outputs = rejected = done = 0
+    failed: set[int] = set()  # batches not final, whatever happens upstream
+    provisional: set[int] = set()  # not final until `upstream` ends finished
     # How far each running batch says it is (see sqlfoundry.core.progress).
     partial: dict[int, float] = {}
     finished: set[int] = set()
     loop, loop_thread = asyncio.get_running_loop(), threading.get_ident()
+
+    def total() -> int:
+        return max(-(-upstream.expected // batch_size), done + len(partial))
+
+    def report() -> None:
+        if progress:
+            progress(op.name, done + sum(partial.values()), total())
+
     if progress:
-        progress(op.name, 0, total)  # the step starts
+        progress(op.name, 0, total())  # the step starts
 
     def advance(k: int, fraction: float) -> None:
         if threading.get_ident() != loop_thread:  # a worker thread of the batch
@@ -280,8 +321,7 @@ async def _run_step(
         if k in finished:
             return  # the batch finished before this late report arrived
         partial[k] = fraction
-        if progress:
-            progress(op.name, done + sum(partial.values()), total)
+        report()
 
     def finish(k: int, counts: tuple[int, int]) -> None:
         nonlocal outputs, rejected, done
@@ -290,50 +330,75 @@ async def _run_step(
         finished.add(k)
         partial.pop(k, None)
         done += 1
-        if progress:
-            progress(op.name, done + sum(partial.values()), total)
+        stream.written(k, counts[0])
+        report()
 
     async def one(k: int, batch: list[Any], data_path: Path, reject_path: Path) -> None:
-        nonlocal unfinished
         if pool is not None:  # no LLM there: only an unfinished upstream leaves it unfinished
-            unfinished += upstream_unfinished
+            await upstream.wait_ended()
+            if upstream.unfinished:
+                failed.add(k)
             kept, rejects, found = await pool.call(
                 _pooled_batch, step.signature, type(op), op.params.model_dump(), batch,
-                data_path, reject_path, upstream_unfinished,
+                data_path, reject_path, upstream.unfinished,
                 progress=lambda fraction: advance(k, fraction))  # fmt: skip
             for reason, n in found.items():
                 reasons[reason] = reasons.get(reason, 0) + n
             finish(k, (kept, rejects))
             return
         failures_before = transient_failures(ctx)
-        with batch_progress(lambda fraction: advance(k, fraction)):
+        early: list[str] = []  # the lines of the records the batch handed on
+
+        def handed(samples: Sequence[Sample]) -> None:
+            lines = [encode_line(s.to_json_dict()) for s in samples]
+            early.extend(lines)
+            stream.handed_on(k, lines)
+
+        with batch_progress(lambda fraction: advance(k, fraction)), handing_on(handed):
             result = await op.process(batch, ctx)
+        if early and [encode_line(s.to_json_dict()) for s in result.samples[: len(early)]] != early:
+            raise SqlfoundryError(f"{op.name} handed on records its output does not begin with",
+                                  hint="hand_on() takes the first records of the output, final")  # fmt: skip
         # An LLM request that failed for a passing reason (timeout, 5xx, malformed answer)
         # must not become a final reject: the batch is written for the steps after it but
         # marked unfinished, so a re-run asks again (the answers that came are cached).
-        marked = upstream_unfinished or transient_failures(ctx) > failures_before
-        unfinished += marked
-        kept, dropped = _write_batch(result, data_path, reject_path, marked)
+        if transient_failures(ctx) > failures_before or (upstream.ended and upstream.unfinished):
+            failed.add(k)
+        elif not upstream.ended:
+            provisional.add(k)
+        # In a thread: each file is synced to disk (~5-10 ms), which would hold up the
+        # answers of every other batch waiting on this loop.
+        kept, dropped = await asyncio.to_thread(
+            _write_batch, result, data_path, reject_path, k in failed or k in provisional
+        )
         finish(k, (kept, count_reasons(dropped, reasons)))
 
     def paths(k: int) -> tuple[Path, Path]:
-        return step.dir / f"batch-{k:05d}.jsonl", step.dir / f"rejects-{k:05d}.jsonl"
+        return batch_path(step.dir, k), step.dir / f"rejects-{k:05d}.jsonl"
 
+    reused = step.finished
     if reused:
-        for k in range(total):
-            counts = _batch_counts(*paths(k), reasons)
-            if counts is None:  # a done step with a missing batch: run it properly
-                reused = False
-                outputs = rejected = done = 0
-                reasons.clear()
-                finished.clear()
-                break
-            finish(k, counts)
+        await upstream.wait_ended()
+        found: dict[str, int] = {}
+        kept = [_batch_counts(*paths(k), found) for k in range(-(-upstream.count // batch_size))]
+        reused = None not in kept  # else a done step with a missing batch: run it properly
+        if reused:
+            reasons.update(found)
+            for k, counts in enumerate(kept):
+                finish(k, counts)  # type: ignore[arg-type]
     if not reused:
         pending: set[asyncio.Task[None]] = set()
+        # What an earlier run left here (only this step writes in its folder): one listing,
+        # not a stat of each batch's files on this loop while others are being synced.
+        present = {path.name for path in step.dir.iterdir()}
         try:
-            for k, batch in enumerate(batches_of(source(), batch_size)):
-                counts = _batch_counts(*paths(k), reasons)
+            k = -1
+            async for batch in _batches(upstream.records(lines=pool is not None), batch_size):
+                k += 1
+                data_path, reject_path = paths(k)
+                counts = None
+                if reject_path.name in present:
+                    counts = _batch_counts(data_path, reject_path, reasons)
                 if counts is not None:
                     finish(k, counts)
                     continue
@@ -342,20 +407,26 @@ async def _run_step(
                     finished_tasks, pending = await asyncio.wait(
                         pending, return_when=asyncio.FIRST_COMPLETED
                     )
-                    for task in finished_tasks:
-                        task.result()
+                    failures = [task.exception() for task in finished_tasks]
+                    if error := next((e for e in failures if e is not None), None):
+                        raise error
                 pending.add(asyncio.ensure_future(one(k, batch, *paths(k))))
             if pending:
                 await asyncio.gather(*pending)
         except BaseException:
             for task in pending:
                 task.cancel()
+            # Collected, so a second failing batch is not reported as never retrieved.
+            await asyncio.gather(*pending, return_exceptions=True)
             raise
-        if unfinished:
+        # `upstream` has ended: the batches written before are final or not as it is.
+        if upstream.unfinished:
+            failed |= provisional
+        final = [] if upstream.unfinished else [paths(k)[0] for k in provisional]
+        if failed:
             log.warning("%s: %d batch(es) had failed LLM requests; not final, a re-run "
-                        "retries them", op.name, unfinished)  # fmt: skip
-        else:
-            step.mark_done()
-    report = StepReport(op.name, step.signature, count, outputs, rejected,
-                        time.perf_counter() - start, reused, reasons)  # fmt: skip
-    return report, upstream_unfinished or unfinished > 0
+                        "retries them", op.name, len(failed))  # fmt: skip
+        await asyncio.to_thread(_settle, step, final, not failed)
+    stream.end(unfinished=upstream.unfinished or bool(failed))
+    return StepReport(op.name, step.signature, upstream.count, outputs, rejected,
+                      time.perf_counter() - start, reused, reasons)  # fmt: skip
