@@ -169,3 +169,50 @@ def test_a_run_folder_that_cannot_be_made_stops_before_any_step(tmp_path):
         Pipeline([Upper()]).run([Sample(id="a", db_id="d", question="q")], blocker / "run")
     assert str(info.value) == f"{blocker / 'run'}: {blocker} is a file, not a folder"
     assert CALLS == []
+
+
+def _outputs(run_dir) -> tuple[str, str]:
+    return (run_dir / "data.jsonl").read_text(), (run_dir / "rejects.jsonl").read_text()
+
+
+def test_a_rerun_with_another_batch_size_reads_the_batches_as_they_were_cut(tmp_path):
+    Pipeline([Upper(), Double()], batch_size=2).run(seeds(7), tmp_path / "clean")
+    # Interrupted after its first batch, then resumed with batches of 3: the step keeps
+    # its batches of 2, and nothing is repeated or lost.
+    Pipeline([Upper(), Double()], batch_size=2).run(seeds(7), tmp_path / "run")
+    first = sorted((tmp_path / "run" / "steps").iterdir())[0]
+    assert (first / "batch-size").read_text() == "2"
+    (first / "done").unlink()
+    for k in (1, 2, 3):
+        (first / f"batch-{k:05d}.jsonl").unlink()
+    CALLS.clear()
+    Pipeline([Upper(), Double()], batch_size=3).run(seeds(7), tmp_path / "run")
+    assert CALLS[:3] == ["test_upper:2", "test_upper:2", "test_upper:1"]
+    assert _outputs(tmp_path / "run") == _outputs(tmp_path / "clean")
+    # A finished step is read back whatever the batch size now.
+    CALLS.clear()
+    again = Pipeline([Upper(), Double()], batch_size=5).run(seeds(7), tmp_path / "run")
+    assert CALLS == [] and all(step.reused for step in again.steps)
+    assert _outputs(tmp_path / "run") == _outputs(tmp_path / "clean")
+
+
+def test_batches_of_an_unknown_size_are_set_aside_and_made_again(tmp_path):
+    Pipeline([Upper()], batch_size=4).run(seeds(7), tmp_path / "run")
+    step_dir = next((tmp_path / "run" / "steps").iterdir())
+    # A folder an earlier version left half done: no record of its batches' size.
+    (step_dir / "batch-size").unlink()
+    (step_dir / "done").unlink()
+    (step_dir / "batch-00001.jsonl").unlink()
+    CALLS.clear()
+    result = Pipeline([Upper()], batch_size=2).run(seeds(7), tmp_path / "run")
+    assert CALLS == ["test_upper:2"] * 3 + ["test_upper:1"]
+    assert [s.id for s in result.samples] == ["0", "1", "3", "4", "5", "6"]
+    assert sorted(p.name for p in (step_dir / "set-aside").iterdir()) == [
+        "batch-00000.jsonl", "rejects-00000.jsonl", "rejects-00001.jsonl"
+    ]  # fmt: skip
+    assert (step_dir / "batch-size").read_text() == "2"
+    # A finished folder with no record is read back by its files.
+    (step_dir / "batch-size").unlink()
+    CALLS.clear()
+    again = Pipeline([Upper()], batch_size=3).run(seeds(7), tmp_path / "run")
+    assert CALLS == [] and [s.id for s in again.samples] == ["0", "1", "3", "4", "5", "6"]

@@ -24,6 +24,8 @@ Step folder::
     batch-<k>.jsonl       output of batch k (written atomically)
     rejects-<k>.jsonl     its rejects, written after it: both there = batch finished
     unfinished-<k>.jsonl  batch k is not final: a re-run makes it again
+    batch-size            how many input records each batch took: a re-run cuts the
+                          same batches whatever its own batch size
     done                  every batch written, all final
 """
 
@@ -123,6 +125,39 @@ def _write_batch(result: Any, data_path: Path, reject_path: Path,
     kept = atomic_write_jsonl(data_path, (s.to_json_dict() for s in result.samples))
     atomic_write_jsonl(reject_path, dropped)
     return kept, dropped
+
+
+_SIZE_FILE = "batch-size"
+
+
+def _recorded_size(step_dir: Path) -> int | None:
+    """The batch size a step folder's batches were cut with; None when not recorded."""
+    try:
+        size = int((step_dir / _SIZE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return size if size > 0 else None
+
+
+def _claim_slicing(step_dir: Path, size: int) -> None:
+    """Record ``size`` as the folder's batch size before its first batch is written.
+
+    Batches an earlier version left with no record of their size cannot be trusted as
+    batch k of this slicing (a batch of 256 read as one of 32 would repeat or drop
+    records): they are moved to ``set-aside/``, and their records made again (an LLM's
+    answers come from the response cache)."""
+    if _recorded_size(step_dir) is not None:
+        return
+    left = [p for p in step_dir.iterdir() if p.suffix == ".jsonl"
+            and p.name.startswith(("batch-", "rejects-", "unfinished-"))]  # fmt: skip
+    if left:
+        aside = step_dir / "set-aside"
+        aside.mkdir(exist_ok=True)
+        for path in left:
+            path.replace(aside / path.name)
+        log.warning("%s: %d checkpoint file(s) of unknown batch size moved to %s; their "
+                    "batches run again", step_dir.name, len(left), aside)  # fmt: skip
+    atomic_write_text(step_dir / _SIZE_FILE, str(size))
 
 
 def _settle(step: Step, final: Sequence[Path], done: bool) -> None:
@@ -294,6 +329,10 @@ async def _run_step(
     Through ``pool``, records pass as their JSON lines."""
     op = step.op
     step.dir.mkdir(parents=True, exist_ok=True)
+    # A folder keeps the slicing it was started with, so a re-run with another batch size
+    # (or another default) reads its batches as what they are.
+    recorded = _recorded_size(step.dir)
+    batch_size = recorded or batch_size
     start = time.perf_counter()
     reasons: dict[str, int] = {}
     outputs = rejected = done = 0
@@ -380,13 +419,16 @@ async def _run_step(
     if reused:
         await upstream.wait_ended()
         found: dict[str, int] = {}
-        kept = [_batch_counts(*paths(k), found) for k in range(-(-upstream.count // batch_size))]
+        # With no record of the slicing (an earlier version's folder), its files say how many.
+        batches = -(-upstream.count // batch_size) if recorded else len(_data_files(step.dir))
+        kept = [_batch_counts(*paths(k), found) for k in range(batches)]
         reused = None not in kept  # else a done step with a missing batch: run it properly
         if reused:
             reasons.update(found)
             for k, counts in enumerate(kept):
                 finish(k, counts)  # type: ignore[arg-type]
     if not reused:
+        await asyncio.to_thread(_claim_slicing, step.dir, batch_size)
         pending: set[asyncio.Task[None]] = set()
         # What an earlier run left here (only this step writes in its folder): one listing,
         # not a stat of each batch's files on this loop while others are being synced.
