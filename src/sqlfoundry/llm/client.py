@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
+from sqlfoundry.core.batch_failures import note_transient_failure
 from sqlfoundry.core.errors import (
     LLMAuthError,
     LLMBadRequestError,
@@ -130,6 +131,7 @@ class LLMClient:
             # may well succeed, so what they dropped must not be checkpointed as final.
             with self._count_lock:
                 self.transient_failures += 1
+            note_transient_failure()
 
     # ------------------------------------------------------------------ lifecycle
 

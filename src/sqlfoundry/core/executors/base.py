@@ -24,12 +24,6 @@ from sqlfoundry.core.sample import Sample
 Progress = Callable[[str, float, int], None]
 
 
-def transient_failures(ctx: Any) -> int:
-    """How many LLM requests of the context's client have failed for a passing reason
-    (a batch during which this rose is not final on either executor)."""
-    return int(getattr(getattr(ctx, "llm", None), "transient_failures", 0) or 0)
-
-
 class Executor(ABC):
     """Runs a pipeline's steps over records into a run directory."""
 

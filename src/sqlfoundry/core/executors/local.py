@@ -41,8 +41,9 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlfoundry.core.batch_failures import batch_failures
 from sqlfoundry.core.errors import SqlfoundryError
-from sqlfoundry.core.executors.base import Executor, Progress, transient_failures
+from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
 from sqlfoundry.core.executors.stream import StepStream, batch_path, encode_line, handing_on
 from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
@@ -385,7 +386,6 @@ async def _run_step(
                 reasons[reason] = reasons.get(reason, 0) + n
             finish(k, (kept, rejects))
             return
-        failures_before = transient_failures(ctx)
         early: list[str] = []  # the lines of the records the batch handed on
 
         def handed(samples: Sequence[Sample]) -> None:
@@ -393,7 +393,8 @@ async def _run_step(
             early.extend(lines)
             stream.handed_on(k, lines)
 
-        with batch_progress(lambda fraction: advance(k, fraction)), handing_on(handed):
+        with (batch_progress(lambda fraction: advance(k, fraction)), handing_on(handed),
+              batch_failures() as failures):  # fmt: skip
             result = await op.process(batch, ctx)
         if early and [encode_line(s.to_json_dict()) for s in result.samples[: len(early)]] != early:
             raise SqlfoundryError(f"{op.name} handed on records its output does not begin with",
@@ -401,7 +402,7 @@ async def _run_step(
         # An LLM request that failed for a passing reason (timeout, 5xx, malformed answer)
         # must not become a final reject: the batch is written for the steps after it but
         # marked unfinished, so a re-run asks again (the answers that came are cached).
-        if transient_failures(ctx) > failures_before or (upstream.ended and upstream.unfinished):
+        if failures[0] or (upstream.ended and upstream.unfinished):
             failed.add(k)
         elif not upstream.ended:
             provisional.add(k)

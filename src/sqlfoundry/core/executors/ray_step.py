@@ -36,8 +36,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlfoundry.core.batch_failures import batch_failures
 from sqlfoundry.core.errors import SqlfoundryError
-from sqlfoundry.core.executors.base import transient_failures
 from sqlfoundry.core.io import atomic_write_text
 from sqlfoundry.core.lru import LRU
 from sqlfoundry.core.operator import Reject, StepOutput
@@ -146,10 +146,10 @@ class _StepRunner:
             else:
                 todo.append((key, Sample(**json.loads(text))))
         if todo:
-            failures = transient_failures(ctx)
-            made = loop.run_until_complete(self._process(todo, ctx))
+            with batch_failures() as failures:
+                made = loop.run_until_complete(self._process(todo, ctx))
             # Requests failed for a passing reason: nothing this batch made is final.
-            failed = transient_failures(ctx) > failures
+            failed = failures[0] > 0
             not_final = {k for k, u in zip(keys, upstream, strict=True) if u}
             for m in made:
                 if failed or m["p"] in not_final:
