@@ -178,3 +178,20 @@ def test_step_bars_follow_fractional_progress_and_repeated_operators():
                      ("3. sql_execution_filter", 1, 1)]  # fmt: skip
     columns = [type(c).__name__ for c in bars.progress.columns]
     assert "TimeRemainingColumn" in columns  # the ETA
+
+
+def test_run_bars_take_a_total_that_changes():
+    from sqlfoundry.cli.run import _Progress
+
+    bars = _Progress()
+    with bars.bar:
+        # With an LLM a stage starts before the one before it knows how many records it makes.
+        for report in [
+            ("dev", "generate", 0, 1),
+            ("dev", "generate", 1, 3),
+            ("dev", "generate", 3, 3),
+        ]:
+            bars(*report)
+    assert [(t.description, t.completed, t.total) for t in bars.bar.tasks] == [
+        ("dev: generate", 3, 3)
+    ]

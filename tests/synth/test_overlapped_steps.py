@@ -229,11 +229,12 @@ def test_step_bars_take_the_reports_of_steps_running_at_once():
     bars = _StepProgress()
     reports = [("sql_generator", 0, 1), ("question_generator", 0, 1), ("sql_generator", 1, 1),
                ("question_generator", 0.5, 3), ("cot_generator", 0, 3), ("question_generator", 2, 2),
-               ("cot_generator", 2, 2)]  # fmt: skip
+               ("cot_generator", 0, 2), ("cot_generator", 2, 2)]  # fmt: skip
     with bars:
         for report in reports:
             bars(*report)
     tasks = [(t.description, t.completed, t.total) for t in bars.progress.tasks]
+    # A step still running that reports 0 again keeps its bar.
     assert tasks == [("1. sql_generator", 1, 1), ("2. question_generator", 2, 2),
                      ("3. cot_generator", 2, 2)]  # fmt: skip
 

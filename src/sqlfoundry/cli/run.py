@@ -122,7 +122,9 @@ class _Progress:
         key = (task, operator)
         if key not in self._tasks:
             self._tasks[key] = self.bar.add_task(f"{task}: {operator}", total=total)
-        self.bar.update(self._tasks[key], completed=done)
+        # The total may change: with an LLM the steps run at once, and a step learns how
+        # many batches it has as the step before it makes records.
+        self.bar.update(self._tasks[key], completed=done, total=total)
 
 
 def _pct(value: Any) -> str:

@@ -212,6 +212,7 @@ class _StepProgress:
     def __init__(self) -> None:
         self.progress = steps_progress("[bold]{task.description:<24}")
         self.tasks: dict[str, Any] = {}  # the latest step of each operator
+        self.ended: set[str] = set()  # operators whose latest step has done every batch
         self.steps = 0
 
     def __enter__(self) -> _StepProgress:
@@ -222,11 +223,15 @@ class _StepProgress:
         self.progress.__exit__(*exc)
 
     def __call__(self, operator: str, done: float, total: int) -> None:
-        # Every step starts with a report of 0 done, even a second step of one operator.
-        if operator not in self.tasks or done == 0:
+        # Every step starts with a report of 0 done; a second step of one operator gets a
+        # bar of its own once the first has ended (a running step may report 0 again).
+        if operator not in self.tasks or (done == 0 and operator in self.ended):
             self.steps += 1
             self.tasks[operator] = self.progress.add_task(f"{self.steps}. {operator}", total=total)
+            self.ended.discard(operator)
         self.progress.update(self.tasks[operator], completed=done, total=total)
+        if total and done >= total:
+            self.ended.add(operator)
 
 
 def _print_summary(summary: dict[str, Any], run_dir: Path) -> None:
