@@ -7,6 +7,7 @@ modules can rely on one place for dialect names and error wrapping.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from sqlglot import exp
@@ -135,8 +136,10 @@ def ensure_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> e
 
 
 # Trees of the texts parsed last by read_tree: one record's analyses (its hardness, its
-# components, its filters) read the same SQL one after the other. Small, so memory stays flat.
+# components, its filters) read the same SQL one after the other. Small, so memory stays
+# flat; locked, as threads may read SQL at once (the LRU is not).
 _READ_TREES: LRU[tuple[str, str], exp.Expression] = LRU(64)
+_READ_TREES_LOCK = threading.Lock()
 
 
 def read_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> exp.Expression:
@@ -146,9 +149,12 @@ def read_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> exp
     if isinstance(sql_or_tree, exp.Expression):
         return sql_or_tree
     key = (sql_or_tree, dialect)
-    tree = _READ_TREES.get(key)
+    with _READ_TREES_LOCK:
+        tree = _READ_TREES.get(key)
     if tree is None:
-        tree = _READ_TREES.put(key, parse_one(sql_or_tree, dialect))
+        tree = parse_one(sql_or_tree, dialect)
+        with _READ_TREES_LOCK:
+            _READ_TREES.put(key, tree)
     return tree
 
 
