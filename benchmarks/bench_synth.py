@@ -136,18 +136,20 @@ def sizes_table(root: Path, sizes: list[int], args: argparse.Namespace) -> None:
     rows = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            run_dir = Path(tmp) / "run"
+            # --keep: each size's run stays in <keep>/<n>-per-db (to compare outputs with cmp).
+            run_dir = args.keep / f"{n}-per-db" if args.keep else Path(tmp) / "run"
             before = load()
             wall, peak, cpu = run_measuring_memory(_command(root, n, run_dir, args))
             records = sum(1 for _ in (run_dir / "data.jsonl").open())
         rows.append((n, records, wall, cpu, peak, f"{before} -> {load()}"))
         print(f"{n}/db: {records} records, {wall:.1f} s, {records / wall:.1f}/s, "
-              f"CPU {cpu / wall:.2f}x wall, peak PSS {peak:.0f} MiB", flush=True)  # fmt: skip
+              f"CPU {cpu / wall:.2f}x wall ({1000 * cpu / records:.2f} ms a record), "
+              f"peak PSS {peak:.0f} MiB", flush=True)  # fmt: skip
     print(f"\n{'per db':>6} {'records':>8} {'wall s':>7} {'samples/s':>9} {'CPU/wall':>8} "
-          f"{'peak PSS':>9}  load average")  # fmt: skip
+          f"{'CPU ms/rec':>10} {'peak PSS':>9}  load average")  # fmt: skip
     for n, records, wall, cpu, peak, loads in rows:
         print(f"{n:>6} {records:>8} {wall:>7.1f} {records / wall:>9.1f} {cpu / wall:>7.2f}x "
-              f"{peak:>5.0f} MiB  {loads}")  # fmt: skip
+              f"{1000 * cpu / records:>10.2f} {peak:>5.0f} MiB  {loads}")  # fmt: skip
 
 
 def _generated(run_dir: Path) -> list[dict]:

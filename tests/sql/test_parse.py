@@ -104,3 +104,52 @@ def test_split_statements(sql, expected):
 def test_split_statements_raises_on_untokenizable_text():
     with pytest.raises(SQLSyntaxError):
         split_statements("SELECT 'open")
+
+
+TREE_SQL = "SELECT a / b, COUNT(*) FROM t WHERE c = 'x' GROUP BY a ORDER BY 2 DESC LIMIT 3"
+
+
+@pytest.mark.parametrize("dialect", [None, "sqlite", "postgres", "mysql", "duckdb"])
+def test_sql_text_prints_as_sqlglot_does(dialect):
+    from sqlfoundry.sql.parse import sql_text
+
+    tree = parse_one(TREE_SQL)
+    expected = tree.sql(dialect=dialect)
+    assert sql_text(tree, dialect) == expected
+    assert tree.sql(dialect=dialect) == expected  # the default copies: the tree is unchanged
+    own = parse_one(TREE_SQL)
+    assert sql_text(own, dialect, copy=False) == expected
+
+
+def test_sql_text_without_a_copy_leaves_the_tree_as_sqlglot_rewrote_it():
+    from sqlfoundry.sql.parse import sql_text
+
+    # SQLite's division printed in the default dialect becomes a / NULLIF(b, 0), in place
+    # when not copied: why only a caller's own trees, or those printed in their dialect, go uncopied.
+    tree = parse_one("SELECT a / b FROM t")
+    assert sql_text(tree) == "SELECT a / NULLIF(b, 0) FROM t"
+    assert tree.sql(dialect="sqlite") == "SELECT a / b FROM t"
+    assert sql_text(tree, "sqlite", copy=False) == "SELECT a / b FROM t"  # its own dialect
+    assert tree.sql(dialect="sqlite") == "SELECT a / b FROM t"
+    sql_text(tree, copy=False)
+    assert tree.sql(dialect="sqlite") == "SELECT a / NULLIF(b, 0) FROM t"
+
+
+def test_sql_text_passes_generator_options():
+    from sqlfoundry.sql.parse import sql_text
+
+    tree = parse_one("select count(*) from t")
+    assert sql_text(tree, "sqlite", normalize_functions="lower") == "SELECT count(*) FROM t"
+
+
+def test_read_tree_shares_a_texts_tree_and_passes_trees_through():
+    from sqlfoundry.sql.parse import read_tree
+
+    first = read_tree(TREE_SQL)
+    assert read_tree(TREE_SQL) is first  # parsed once for every reader of the same text
+    assert read_tree(TREE_SQL, "postgres") is not first  # the dialect is part of the key
+    assert first.sql() == parse_one(TREE_SQL).sql()
+    tree = parse_one("SELECT 1")
+    assert read_tree(tree) is tree
+    with pytest.raises(SQLSyntaxError):
+        read_tree("SELECT FROM WHERE")

@@ -434,3 +434,30 @@ def test_a_count_over_a_join_is_written_with_the_counted_tables_key(spider_root)
     tree = parse_one("SELECT T1.grade, COUNT(*) FROM Highschooler AS T1 JOIN Likes AS T2 "
                      "ON T1.ID = T2.student_id GROUP BY T1.grade")  # fmt: skip
     assert restyle(tree, column, profile).sql() == tree.sql()
+
+
+def test_restyle_in_place_changes_the_tree_it_is_given(spider_root):
+    from sqlfoundry.synth.sampling.styles import Style, restyle
+
+    with DatabaseManager(root=spider_root / "database").open("concert_singer") as db:
+        profile = load_profile(db)
+    sql = ("SELECT T1.Name, COUNT(*) FROM stadium AS T1 JOIN concert AS T2 "
+           "ON T1.Stadium_ID = T2.Stadium_ID GROUP BY T1.Name")  # fmt: skip
+    restyled = "COUNT(T2.concert_ID)"
+    tree = parse_one(sql)
+    copied = restyle(tree, Style(count="column"), profile)
+    assert copied is not tree and restyled in copied.sql() and tree.sql() == parse_one(sql).sql()
+    in_place = restyle(tree, Style(count="column"), profile, copy=False)
+    assert in_place is tree and restyled in tree.sql()
+
+
+def test_plain_rows_keeps_plain_rows_and_converts_server_values():
+    import datetime
+    from decimal import Decimal
+
+    from sqlfoundry.synth.sampling.profile import plain_rows
+
+    row = (1, 2.5, "a", None, b"x", True)
+    rows = plain_rows([row, (Decimal("1.5"), datetime.date(2024, 1, 2)), [3, "b"]])
+    assert rows == [row, (1.5, "2024-01-02"), (3, "b")]
+    assert rows[0] is row and type(rows[2]) is tuple

@@ -214,3 +214,16 @@ def test_what_the_generator_checked_is_not_run_twice(demo_ctx):
         "operator": "sql_semantic_filter", "engine": "offline", "reused": True
     }  # fmt: skip
     assert [r.reason for r in out.rejects] == ["tautology: price > 0 keeps every row"]
+
+
+def test_contrived_filters_leave_the_callers_and_the_shared_tree_alone(demo_root):
+    from sqlfoundry.sql.parse import parse_one, read_tree
+
+    schema = DatabaseManager(root=demo_root).schema("bookshop", sample_values=0)
+    # SQLite reads "Poetry" as a string here: checked as 'Poetry', on a copy of the tree.
+    sql = 'SELECT title FROM books WHERE genre = "Poetry" AND author_id = 3'
+    tree = parse_one(sql)
+    assert contrived_filters(tree, schema, "sqlite") == ["filter on a key column: author_id = 3"]
+    assert tree.sql() == parse_one(sql).sql()  # the caller's tree keeps its quoted name
+    assert contrived_filters(sql, schema, "sqlite") == ["filter on a key column: author_id = 3"]
+    assert read_tree(sql).sql() == parse_one(sql).sql()  # so does the shared one

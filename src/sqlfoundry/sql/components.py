@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from sqlglot import exp
 
 from sqlfoundry.sql.hardness import spider_counts
-from sqlfoundry.sql.parse import ensure_tree
+from sqlfoundry.sql.parse import read_tree
 
 # The fields summed over the whole tree, in the order of Components.
 _SUMMED = (
@@ -83,7 +83,7 @@ def components(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> Co
     Raises:
         SQLSyntaxError: the SQL does not parse or is not a query.
     """
-    tree = ensure_tree(sql_or_tree, dialect)
+    tree = read_tree(sql_or_tree, dialect)
     spider = spider_counts(tree)
     counts = dict.fromkeys(_SUMMED, 0)
     for node in tree.walk():

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from sqlglot import exp
 
 from sqlfoundry.core.errors import SQLSyntaxError
-from sqlfoundry.sql.parse import ensure_tree
+from sqlfoundry.sql.parse import read_tree
 
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
 
@@ -92,7 +92,7 @@ def spider_counts(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") ->
     Raises:
         SQLSyntaxError: the SQL does not parse or is not a query.
     """
-    tree = ensure_tree(sql_or_tree, dialect)
+    tree = read_tree(sql_or_tree, dialect)
     select, has_set_operation = _outer_select(tree)
 
     join_conditions = [

@@ -62,6 +62,13 @@ def is_quoted_string(column: exp.Column, dialect: str = "sqlite") -> bool:
     )
 
 
+def has_quoted_strings(tree: exp.Expression, dialect: str = "sqlite") -> bool:
+    """Whether :func:`quoted_strings_to_literals` would change ``tree``."""
+    if sqlglot_dialect(dialect) != "sqlite":
+        return False
+    return any(is_quoted_string(column, dialect) for column in tree.find_all(exp.Column))
+
+
 def quoted_strings_to_literals(tree: exp.Expression, dialect: str = "sqlite") -> exp.Expression:
     """Replace each double-quoted SQLite string in ``tree`` with a string literal, in place.
 

@@ -7,6 +7,8 @@ modules can rely on one place for dialect names and error wrapping.
 from __future__ import annotations
 
 import functools
+import threading
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -14,6 +16,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from sqlfoundry.core.errors import ConfigError, SQLSyntaxError
+from sqlfoundry.core.lru import LRU
 
 # Our dialect names -> sqlglot's. MariaDB speaks MySQL as far as sqlglot knows.
 _DIALECTS = {
@@ -48,6 +51,25 @@ def sqlglot_dialect(name: str) -> str:
 def dialect_instance(name: str) -> Dialect:
     """One shared sqlglot Dialect per name: building one per call costs more than tokenizing."""
     return Dialect.get_or_raise(sqlglot_dialect(name))
+
+
+@functools.cache
+def _default_dialect() -> Dialect:
+    return Dialect.get_or_raise(None)
+
+
+def sql_text(
+    tree: exp.Expression, dialect: str | None = None, *, copy: bool = True, **opts: Any
+) -> str:
+    """``tree.sql(dialect=dialect, copy=copy, **opts)``, through the shared Dialect.
+
+    ``tree.sql`` builds a Dialect per call. ``copy=False`` skips sqlglot's copy of the
+    whole tree, which costs as much as parsing it: pass it only for a tree that is not
+    used after (sqlglot's generator may rewrite the tree it prints, e.g. a division or
+    a subquery with its own ORDER BY), or one printed in the dialect it was parsed in.
+    """
+    chosen = dialect_instance(dialect) if dialect else _default_dialect()
+    return chosen.generate(tree, copy=copy, **opts)
 
 
 def tokens_of(sql: str, dialect: str = "sqlite") -> list[Token]:
@@ -111,6 +133,29 @@ def ensure_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> e
     if isinstance(sql_or_tree, exp.Expression):
         return sql_or_tree
     return parse_one(sql_or_tree, dialect)
+
+
+# Trees of the texts parsed last by read_tree: one record's analyses (its hardness, its
+# components, its filters) read the same SQL one after the other. Small, so memory stays
+# flat; locked, as threads may read SQL at once (the LRU is not).
+_READ_TREES: LRU[tuple[str, str], exp.Expression] = LRU(64)
+_READ_TREES_LOCK = threading.Lock()
+
+
+def read_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> exp.Expression:
+    """Like :func:`ensure_tree`, for a caller that only reads the tree: the tree of a
+    text is shared with the next readers of the same text, so it must not be modified
+    (copy it first)."""
+    if isinstance(sql_or_tree, exp.Expression):
+        return sql_or_tree
+    key = (sql_or_tree, dialect)
+    with _READ_TREES_LOCK:
+        tree = _READ_TREES.get(key)
+    if tree is None:
+        tree = parse_one(sql_or_tree, dialect)
+        with _READ_TREES_LOCK:
+            _READ_TREES.put(key, tree)
+    return tree
 
 
 def validate(sql: str, dialect: str = "sqlite") -> list[str]:

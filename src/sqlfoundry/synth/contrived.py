@@ -25,8 +25,8 @@ from typing import Any
 from sqlglot import exp
 
 from sqlfoundry.core.errors import SqlfoundryError
-from sqlfoundry.sql.literals import quoted_strings_to_literals
-from sqlfoundry.sql.parse import ensure_tree
+from sqlfoundry.sql.literals import has_quoted_strings, quoted_strings_to_literals
+from sqlfoundry.sql.parse import read_tree, sql_text
 from sqlfoundry.synth.naming import words
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T](\d{2}):(\d{2})(?::(\d{2}))?")
@@ -113,9 +113,11 @@ def contrived_filters(sql: str | exp.Expression, schema: Any, dialect: str = "sq
     An unparseable query gives no reasons (the execution filter judges it).
     """
     try:
-        tree = quoted_strings_to_literals(ensure_tree(sql, dialect).copy(), dialect)
+        tree = read_tree(sql, dialect)
     except SqlfoundryError:
         return []
+    if has_quoted_strings(tree, dialect):  # the tree is the caller's or shared: change a copy
+        tree = quoted_strings_to_literals(tree.copy(), dialect)
     keys = _Keys(schema)
     found: list[str] = []
     for node in _comparisons(tree):
@@ -136,27 +138,31 @@ def contrived_filters(sql: str | exp.Expression, schema: Any, dialect: str = "sq
         strings = [s for s in (_string(v) for v in values) if s is not None]
         if not numbers and not strings:
             continue
-        text = node.sql(dialect=dialect)
-        if isinstance(column, exp.Column) and numbers and keys.is_key(column.name):
-            found.append(f"filter on a key column: {text}")
-            continue
-        stamp = next((s for s in strings if _to_the_minute(s)), None)
-        if stamp is not None:
-            found.append(f"timestamp to the minute: {text}")
-            continue
-        if isinstance(node, (exp.EQ, exp.NEQ, exp.In)) and any(
-            not float(n).is_integer() for n in numbers
-        ):
-            found.append(f"exact float equality: {text}")
-            continue
-        if isinstance(node, (*_RANGES, exp.Between)):
-            counts = isinstance(column, exp.Count)
-            if not counts and not _year_like(column) and any(not is_round(n) for n in numbers):
-                found.append(f"non-round threshold: {text}")
-                continue
-            if any(_DATE.match(s) and not _period_bound(s) for s in strings):
-                found.append(f"non-round date threshold: {text}")
+        problem = _problem(node, column, numbers, strings, keys)
+        if problem:  # the comparison's text only for a reason given (printing costs)
+            found.append(f"{problem}: {sql_text(node, dialect)}")
     return found
+
+
+def _problem(
+    node: exp.Expression, column: exp.Expression, numbers: list, strings: list[str], keys: _Keys
+) -> str | None:
+    """What makes one comparison contrived, or None."""
+    if isinstance(column, exp.Column) and numbers and keys.is_key(column.name):
+        return "filter on a key column"
+    if any(_to_the_minute(s) for s in strings):
+        return "timestamp to the minute"
+    if isinstance(node, (exp.EQ, exp.NEQ, exp.In)) and any(
+        not float(n).is_integer() for n in numbers
+    ):
+        return "exact float equality"
+    if isinstance(node, (*_RANGES, exp.Between)):
+        counts = isinstance(column, exp.Count)
+        if not counts and not _year_like(column) and any(not is_round(n) for n in numbers):
+            return "non-round threshold"
+        if any(_DATE.match(s) and not _period_bound(s) for s in strings):
+            return "non-round date threshold"
+    return None
 
 
 def _period_bound(day: str) -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from sqlfoundry.sql.parse import sqlglot_dialect
+from sqlfoundry.sql.parse import sql_text, sqlglot_dialect
 
 NESTED = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
@@ -57,8 +57,9 @@ class Probe:
     detail: str = ""
 
 
-def _render(tree: exp.Expression, dialect: str) -> str:
-    return tree.sql(dialect=sqlglot_dialect(dialect))
+def _render(probe: exp.Expression, dialect: str) -> str:
+    # Each probe is a tree of its own, printed once: no copy of it first.
+    return sql_text(probe, dialect, copy=False)
 
 
 def _int_limit(node: exp.Expression) -> int | None:

@@ -15,6 +15,7 @@ import re
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema
+from sqlfoundry.sql.parse import sql_text
 from sqlfoundry.synth.realiser import plan_of
 from sqlfoundry.synth.realiser.describe import aggregate_in
 from sqlfoundry.synth.realiser.grammar import join_words
@@ -231,7 +232,8 @@ class Explainer(Realiser):
             return None
 
     def _code(self, node: exp.Expression) -> str:
-        return f"`{node.sql(dialect=self.dialect)}`"
+        # The plan's tree is its own, parsed in this dialect: printed without a copy.
+        return f"`{sql_text(node, self.dialect, copy=False)}`"
 
     def _ref(self, source: Source, column: str) -> str:
         return f"`{source.written}.{column}`"

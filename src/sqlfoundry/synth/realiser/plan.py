@@ -234,10 +234,12 @@ class _Builder:
             )  # fmt: skip
             if isinstance(raw, exp.Alias)
         }
+        # One walk of the select's own nodes serves both passes below.
+        own = list(_own_nodes(node))
         # Nested queries first, so their columns are theirs and not ours.
-        for sub in _nested_nodes(node):
+        for sub in _nested_nodes(node, own):
             q.nested[id(sub)] = self.query(sub, q, ctes)
-        self._resolve(q, aliases)
+        self._resolve(q, aliases, own)
         conditions: list[exp.Expression] = []
         for join in joins:
             on = join.args.get("on")
@@ -284,7 +286,9 @@ class _Builder:
             return Source(alias=alias, query=self.query(node.this, q.outer, ctes), label=label)
         raise RealiseError(f"unsupported FROM item: {type(node).__name__}")
 
-    def _resolve(self, q: SelectQuery, aliases: dict[str, exp.Expression]) -> None:
+    def _resolve(
+        self, q: SelectQuery, aliases: dict[str, exp.Expression], own: list[exp.Expression]
+    ) -> None:
         by_alias: dict[str, Source] = {}
         for s in q.sources:
             by_alias.setdefault(s.alias, s)
@@ -292,7 +296,7 @@ class _Builder:
             if s.table is not None:
                 by_alias.setdefault(s.table.table.name.lower(), s)
         q_by_alias = by_alias
-        for node in _own_nodes(q.node):
+        for node in own:
             if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
                 continue
             name = node.name
@@ -519,12 +523,13 @@ def _own_nodes(select: exp.Select):
             queue.append(value)
 
 
-def _nested_nodes(select: exp.Select) -> list[exp.Expression]:
-    """The nested queries directly inside ``select`` (outside its FROM, which are sources)."""
+def _nested_nodes(select: exp.Select, own: list[exp.Expression]) -> list[exp.Expression]:
+    """The nested queries directly inside ``select`` (outside its FROM, which are sources);
+    ``own``: the select's own nodes (:func:`_own_nodes`)."""
     out = []
     from_items = {id(select.args["from_"].this)} if select.args.get("from_") else set()
     from_items |= {id(j.this) for j in select.args.get("joins") or []}
-    for node in _own_nodes(select):
+    for node in own:
         if isinstance(node, NESTED):
             parent = node.parent
             if isinstance(parent, exp.Subquery) and id(parent) in from_items:

@@ -211,9 +211,19 @@ def plain(value: Any) -> Any:
     return value
 
 
+# What SQLite gives: already plain, so most rows are kept as they are.
+_PLAIN_TYPES = frozenset((int, float, str, bytes, bool, type(None)))
+
+
 def plain_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Result rows with every value made plain (see :func:`plain`)."""
-    return [tuple(plain(v) for v in row) for row in rows]
+    out = []
+    for row in rows:
+        if type(row) is tuple and all(type(v) in _PLAIN_TYPES for v in row):
+            out.append(row)
+        else:
+            out.append(tuple(plain(v) for v in row))
+    return out
 
 
 def window_query(table: Table, dialect: str) -> str:

@@ -29,7 +29,7 @@ from sqlfoundry.core.errors import DatabaseError, SqlfoundryError, SQLSyntaxErro
 from sqlfoundry.db.base import Database, DatabaseSpec
 from sqlfoundry.db.manager import open_database
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
-from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
+from sqlfoundry.sql.parse import parse_one, sql_text
 from sqlfoundry.sql.skeleton import mask_values
 from sqlfoundry.synth.sampling.builder import Builder, Draft
 from sqlfoundry.synth.sampling.levels import draw
@@ -187,19 +187,20 @@ class _Data:
             return scope.sources[0].table.rows
         key = scope.key
         if key not in self._rows:
-            sql = scope.rows_query(self.profile.dialect).sql(
-                dialect=sqlglot_dialect(self.profile.dialect)
-            )
+            # A query built for this call alone: printed without sqlglot's copy.
+            sql = sql_text(scope.rows_query(self.profile.dialect), self.profile.dialect,
+                           copy=False)  # fmt: skip
             self.stats.probes += 1
             result = self.db.execute(sql, timeout=self.timeout, max_rows=None)
             self._rows[key] = plain_rows(result.rows) if result.ok else []
         return self._rows[key]
 
     def probe(self, query: exp.Expression) -> list[tuple[Any, ...]] | None:
-        query = query.limit(PROBE_ROWS, copy=True) if isinstance(query, exp.Select) else query
+        own = isinstance(query, exp.Select)  # a copy with the LIMIT, printed once
+        query = query.limit(PROBE_ROWS, copy=True) if own else query
         self.stats.probes += 1
         result = self.db.execute(
-            query.sql(dialect=sqlglot_dialect(self.profile.dialect)),
+            sql_text(query, self.profile.dialect, copy=not own),
             timeout=self.timeout,
             max_rows=PROBE_ROWS,
         )
@@ -287,7 +288,8 @@ class Sampler:
             if draft is None:
                 stats.unbuildable += 1
                 continue
-            canonical = draft.tree.sql(dialect=sqlglot_dialect(self.profile.dialect))
+            # draft.tree is only read from here on (restyle works on its own copy).
+            canonical = sql_text(draft.tree, self.profile.dialect, copy=False)
             if canonical in seen:
                 stats.duplicates += 1
                 continue
@@ -301,7 +303,7 @@ class Sampler:
             if len(kept[level]) >= quota[level] and len(spare[level]) >= _spare_cap(quota[level]):
                 stats.level_full += 1
                 continue
-            skeleton = mask_values(parsed).sql()
+            skeleton = sql_text(mask_values(parsed), copy=False)  # parsed is not used after
             # A skeleton seen before is worth a query only late, when fresh ones run out.
             if skeletons[skeleton] and self.rng.random() > stats.drawn / budget:
                 stats.repeated_skeleton += 1
@@ -320,8 +322,10 @@ class Sampler:
 
     def _check(self, draft: Draft, level: str, attempts: int) -> GeneratedQuery | None:
         style = draw_style(self.rng)
-        tree = restyle(draft.tree, style, self.profile)
-        sql = render(tree, style, self.profile.dialect)
+        # The draft is not used after: restyled in place, printed without copies (a tree
+        # built in the database's dialect, which sqlglot's generator does not rewrite).
+        tree = restyle(draft.tree, style, self.profile, copy=False)
+        sql = render(tree, style, self.profile.dialect, copy=False)
         stats = self.stats
         stats.executed += 1
         result = self.db.execute(sql, timeout=self.timeout, max_rows=RESULT_ROWS)
@@ -345,11 +349,11 @@ class Sampler:
             kind = problem.split(":", 1)[0]
             stats.semantic[kind] = stats.semantic.get(kind, 0) + 1
             if self.dialect != self.profile.dialect:
-                sql = render(tree, style, self.dialect)
+                sql = render(tree, style, self.dialect, copy=False)  # its last use
             self.rejected.append(RejectedQuery(sql, level, draft.shape, problem))
             return None
         if self.dialect != self.profile.dialect:
-            sql = render(tree, style, self.dialect)
+            sql = render(tree, style, self.dialect, copy=False)  # its last use
         return GeneratedQuery(
             sql=sql,
             hardness=level,

@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from sqlfoundry.sql.parse import sqlglot_dialect, tokens_of
+from sqlfoundry.sql.parse import sql_text, tokens_of
 from sqlfoundry.synth.naming import words
 from sqlfoundry.synth.sampling.profile import DatabaseProfile, TableProfile, needs_quotes
 
@@ -65,9 +65,13 @@ def draw_style(rng: random.Random) -> Style:
     )
 
 
-def restyle(tree: exp.Expression, style: Style, profile: DatabaseProfile) -> exp.Expression:
-    """A copy of ``tree`` rewritten in ``style`` (same result, different text)."""
-    tree = tree.copy()
+def restyle(
+    tree: exp.Expression, style: Style, profile: DatabaseProfile, *, copy: bool = True
+) -> exp.Expression:
+    """A copy of ``tree`` rewritten in ``style`` (same result, different text); with
+    ``copy=False``, ``tree`` itself, for a caller that has no further use for it."""
+    if copy:
+        tree = tree.copy()
     for select in list(tree.find_all(exp.Select)):
         sources = _sources(select)
         if style.aliases != "spider" and any(t.alias for t in sources):
@@ -212,10 +216,13 @@ def _never_null_key(table: TableProfile) -> str | None:
     return None
 
 
-def render(tree: exp.Expression, style: Style, dialect: str) -> str:
-    """The SQL text of ``tree`` in ``dialect``, cased and spelled as ``style`` says."""
+def render(tree: exp.Expression, style: Style, dialect: str, *, copy: bool = True) -> str:
+    """The SQL text of ``tree`` in ``dialect``, cased and spelled as ``style`` says.
+
+    ``copy=False`` prints without sqlglot's copy of the tree: for a tree built in
+    ``dialect`` (see :func:`sqlfoundry.sql.parse.sql_text`), or not used after."""
     functions = "upper" if style.case == "upper" else "lower"
-    sql = tree.sql(dialect=sqlglot_dialect(dialect), normalize_functions=functions)
+    sql = sql_text(tree, dialect, copy=copy, normalize_functions=functions)
     return _respell(sql, dialect, style.case == "lower", style.not_equal)
 
 
