@@ -148,7 +148,9 @@ def listing(fn):
     def answer(messages, n, i):
         count = wanted_in(messages)
         blocks = [f"```sql\n{fn(messages, i, j)}\n```" for j in range(count)]
-        return blocks[0] if count == 1 else "\n".join(f"{j + 1}.\n{b}" for j, b in enumerate(blocks))
+        return (
+            blocks[0] if count == 1 else "\n".join(f"{j + 1}.\n{b}" for j, b in enumerate(blocks))
+        )
 
     return answer
 
@@ -316,16 +318,23 @@ def test_llm_engine_asks_for_several_queries_in_one_request_and_checks_each(llm_
     levels = {s.id: s.meta["target_level"] for s in out.samples}
     levels |= {r.sample.id: r.sample.meta["target_level"] for r in out.rejects}
     names = {"easy": "simple", "medium": "moderate", "hard": "complex", "extra": "highly complex"}
-    assert "Write one new SQL query" in user[0] and "Target complexity: " + names[levels["bookshop-00000"]] in user[0]
+    assert (
+        "Write one new SQL query" in user[0]
+        and "Target complexity: " + names[levels["bookshop-00000"]] in user[0]
+    )
     assert user[3].startswith("Write 3 new SQL queries for the SQLite database")
     asked = re.findall(r"^(\d+)\. Target complexity: ([a-z ]+)", user[3], flags=re.M)
-    assert asked == [(str(j), names[levels[f"bookshop-{k:05d}"]]) for j, k in ((1, 4), (2, 5), (3, 6))]
+    assert asked == [
+        (str(j), names[levels[f"bookshop-{k:05d}"]]) for j, k in ((1, 4), (2, 5), (3, 6))
+    ]
     # What earlier rounds kept is listed to avoid.
     assert "- SELECT COUNT(*) FROM books" in user[3]
     assert "Answer with exactly 3 queries" in user[3]
     for s in out.samples:
         assert s.hardness == spider_hardness(s.sql)
-        assert s.meta["provenance"] == [{"operator": "sql_generator", "engine": "llm", "requested": 10}]
+        assert s.meta["provenance"] == [
+            {"operator": "sql_generator", "engine": "llm", "requested": 10}
+        ]
 
 
 def test_llm_engine_asks_fewer_requests_than_queries(llm_ctx, fake):

@@ -66,7 +66,14 @@ from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.base import DatabaseSpec
 from sqlfoundry.db.render import to_ddl
-from sqlfoundry.llm import BatchItem, LLMRequest, parse_sql, render_prompt, run_batch, strip_thinking
+from sqlfoundry.llm import (
+    BatchItem,
+    LLMRequest,
+    parse_sql,
+    render_prompt,
+    run_batch,
+    strip_thinking,
+)
 from sqlfoundry.llm.parse import _SQL_LANGS, _SQL_START, _fences
 from sqlfoundry.sql.guard import check_read_only
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
@@ -372,7 +379,9 @@ class SQLGenerator(EngineOperator):
         return _LLMPlan(seed=seed, dialect=schema.dialect, ddl=to_ddl(schema, examples=3),
                         targets=targets, rng=rng)  # fmt: skip
 
-    def format_input(self, plan: _LLMPlan, levels: Sequence[str]) -> tuple[list[dict[str, str]], list[str]]:
+    def format_input(
+        self, plan: _LLMPlan, levels: Sequence[str]
+    ) -> tuple[list[dict[str, str]], list[str]]:
         """The chat messages asking for queries at ``levels``, and the function hint of each."""
         hints = [_function_hint(plan.rng, plan.dialect, level) for level in levels]
         # A model repeats itself most at the same complexity: those kept queries first,
@@ -388,7 +397,8 @@ class SQLGenerator(EngineOperator):
                                      avoid=avoid)  # fmt: skip
             return messages, hints
         wanted = "\n".join(
-            f"{j}. Target complexity: {COMPLEXITY[level]}" + (f"; consider using: {hint}" if hint else "")
+            f"{j}. Target complexity: {COMPLEXITY[level]}"
+            + (f"; consider using: {hint}" if hint else "")
             for j, (level, hint) in enumerate(zip(levels, hints, strict=True), 1)
         )
         messages = render_prompt("sql_generation_several", dialect=dialect, schema=plan.ddl,
