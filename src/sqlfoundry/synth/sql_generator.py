@@ -31,10 +31,10 @@ LLM engine
     the wanted queries in order; each is checked as a single answer is: kept
     when it parses, is a read-only query, is new, runs and returns rows. The
     others are rejected with their reason, a wanted query the answer left out
-    as ``missing query``. The records
-    come round by round (each database's queries of the first round, then of the
-    second...), and each round is handed on to the next step when every database has
-    finished it (:func:`sqlfoundry.core.executors.stream.hand_on`).
+    as ``missing query``. The records come round by round (each database's
+    queries of the first round, then of the second...), and each round is handed
+    on to the next step when every database has finished it
+    (:func:`sqlfoundry.core.executors.stream.hand_on`).
 
 A seed whose database is unknown or has no usable table is rejected.
 """
