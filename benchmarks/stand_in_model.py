@@ -9,7 +9,10 @@ and kept samples compare:
   one query drawn from a finite pool built from the CREATE TABLE statements in the
   prompt (counts, columns, groups, extremes, distinct values, per table), as a
   model at temperature ~0.8 repeats itself; a query the prompt lists to avoid is
-  not drawn again, as a model told so would not write it.
+  not drawn again, as a model told so would not write it. sqlfoundry's
+  ``sql_generation_several`` (a numbered list of wanted queries) gets that many
+  numbered ```sql blocks, distinct within the answer; one such answer in
+  ``SHORT_EVERY`` stops a query short, as a model does now and then.
 - questions (sqlfoundry's JSON styles, DataFlow's ``[QUESTION-START]`` blocks),
   judges (``Verdict: yes``; DataFlow's ``<Conclusion> YES </Conclusion>``) and
   chains of thought that end in the prompt's SQL;
@@ -80,10 +83,28 @@ def draw(text: str, index: int, avoid: str = "") -> str:
     return queries[seed % len(queries)]
 
 
+SHORT_EVERY = 20
+_WANTED = re.compile(r"^\d+\. Target complexity", re.M)
+
+
+def several(text: str, index: int, avoid: str) -> str:
+    """Numbered ```sql blocks for the wanted queries a prompt lists, none repeated."""
+    count = len(_WANTED.findall(text))
+    digest = int(hashlib.sha256(f"{text}\0{index}".encode()).hexdigest(), 16)
+    if digest % SHORT_EVERY == 0:
+        count -= 1
+    written: list[str] = []
+    for j in range(count):
+        written.append(draw(text, index * 100 + j, avoid + "\n".join(written)))
+    return "\n".join(f"{j}.\n```sql\n{sql}\n```" for j, sql in enumerate(written, 1))
+
+
 def answer(text: str, index: int) -> tuple[str, str]:
     """(kind, content) for one sample of a chat prompt."""
     if "Target complexity" in text:  # sqlfoundry's SQL generation
         avoid = text.split("Do not repeat", 1)[1] if "Do not repeat" in text else ""
+        if _WANTED.search(text):
+            return "sql_generation", several(text, index, avoid)
         return "sql_generation", f"```sql\n{draw(text, index, avoid)}\n```"
     if "SQL Query Requirements" in text:  # DataFlow's SQL synthesis
         return "sql_generation", f"Step by step.\n```sql\n{draw(text, index)}\n```"

@@ -58,9 +58,12 @@ class ReadmeModel:
                 {"style": s, "question": f"How many rows does the {table} table have?",
                  "evidence": ""} for s in styles]})  # fmt: skip
         if "Target complexity" in text and tables:
-            # A new query each time, so none is a repeat of another.
-            k = next(self._drawn)
-            return f"```sql\nSELECT * FROM {tables[k % len(tables)]} LIMIT {k}\n```"
+            # A new query each time, so none is a repeat of another; one ```sql block
+            # for each query the prompt lists (one when it asks for one).
+            count = len(re.findall(r"^\d+\. Target complexity", text, flags=re.M)) or 1
+            drawn = [next(self._drawn) for _ in range(count)]
+            return "\n".join(f"{j}.\n```sql\nSELECT * FROM {tables[k % len(tables)]} LIMIT {k}\n```"
+                             for j, k in enumerate(drawn, 1))  # fmt: skip
         shown = _SQL_BLOCK.findall(text)
         if shown:
             return f"Step by step, the query counts the rows.\n```sql\n{shown[-1].strip()}\n```"

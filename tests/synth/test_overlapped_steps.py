@@ -53,7 +53,13 @@ def _pick(text: str, index: int) -> str:
 def model(messages: list[dict], n: int, index: int) -> str:
     text = messages[-1]["content"]
     if "Target complexity" in text:
-        return f"```sql\n{_pick(text, index)}\n```"
+        # One ```sql block for each query the prompt lists (one when it asks for one),
+        # none repeating another.
+        written: list[str] = []
+        for j in range(len(re.findall(r"^\d+\. Target complexity", text, flags=re.M)) or 1):
+            seen = "\nDo not repeat\n" + "\n".join(written)
+            written.append(_pick(text + seen, index * 100 + j) if written else _pick(text, index))
+        return "\n".join(f"{j}.\n```sql\n{sql}\n```" for j, sql in enumerate(written, 1))
     if "Verdict: yes" in text:
         return "It asks for what the query returns.\nVerdict: yes"
     if styles_asked(messages):

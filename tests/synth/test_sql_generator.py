@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections import Counter
@@ -135,6 +136,25 @@ def scripted(answers: list[str], prompts: list[list[dict]]):
     return answer_with(fn)
 
 
+def wanted_in(messages: list[dict]) -> int:
+    """How many queries a generation prompt asks for (its numbered list, else one)."""
+    return len(re.findall(r"^\d+\. Target complexity", messages[-1]["content"], flags=re.M)) or 1
+
+
+def listing(fn):
+    """An ``answer_with`` function answering each wanted query with ``fn(messages, i, j)``,
+    as numbered ```sql blocks when a prompt asks for several."""
+
+    def answer(messages, n, i):
+        count = wanted_in(messages)
+        blocks = [f"```sql\n{fn(messages, i, j)}\n```" for j in range(count)]
+        return (
+            blocks[0] if count == 1 else "\n".join(f"{j + 1}.\n{b}" for j, b in enumerate(blocks))
+        )
+
+    return answer
+
+
 def test_llm_engine_keeps_runnable_queries_and_rejects_the_rest(llm_ctx, fake):
     prompts: list[list[dict]] = []
     fake.handler = scripted(
@@ -220,7 +240,7 @@ def test_llm_engine_asks_once_for_wanted_queries_with_the_same_prompt(llm_ctx, f
     tables = ["books", "authors", "publishers"]
     fake.handler = answer_with(lambda messages, n, i: (
         f"```sql\nSELECT * FROM {tables[i % 3]} LIMIT {len(messages[-1]['content']) % 97 + i}\n```"))  # fmt: skip
-    op = SQLGenerator(num_per_db=40, difficulty_mix={"easy": 1.0})
+    op = SQLGenerator(num_per_db=40, difficulty_mix={"easy": 1.0}, queries_per_request=1)
     out = run(op.process(seeds("bookshop"), llm_ctx))
     chats = [r for r in fake.requests if r.path == "/v1/chat/completions"]
     ns = [int(r.body.get("n") or 1) for r in chats]
@@ -237,12 +257,12 @@ def test_llm_engine_hands_each_round_on_as_every_database_finishes_it(llm_ctx, f
 
     tables = {"bookshop": ["books", "authors", "publishers"], "clinic": ["doctors", "patients"]}
 
-    def answer(messages, n, i):
+    def answer(messages, i, j):
         text = messages[-1]["content"]
         names = tables["bookshop" if "CREATE TABLE books" in text else "clinic"]
-        return f"```sql\nSELECT * FROM {names[i % len(names)]} LIMIT {len(text) % 89 + i + 1}\n```"
+        return f"SELECT * FROM {names[(i + j) % len(names)]} LIMIT {len(text) % 89 + i + 7 * j + 1}"
 
-    fake.handler = answer_with(answer)
+    fake.handler = answer_with(listing(answer))
     handed: list[list[str]] = []
     with handing_on(lambda samples: handed.append([s.id for s in samples])):
         out = run(SQLGenerator(num_per_db=20).process(seeds("bookshop", "clinic"), llm_ctx))
@@ -254,3 +274,77 @@ def test_llm_engine_hands_each_round_on_as_every_database_finishes_it(llm_ctx, f
         assert dbs == sorted(dbs) and set(dbs) == {"bookshop", "clinic"}  # each database's
         assert all(start <= int(i.split("-")[1]) < end for i in ids)
     assert len(out.samples) > 30
+
+
+def test_llm_engine_asks_for_several_queries_in_one_request_and_checks_each(llm_ctx, fake):
+    """A round's wanted queries go out in one request; each query of the answer is
+    checked as a single answer is, and one the answer left out is a reject."""
+    prompts: list[list[dict]] = []
+    fake.handler = scripted(
+        [
+            # Rounds 1 and 2 ask for one query each: the one-query prompt.
+            "```sql\nSELECT title FROM books WHERE genre = 'Fiction'\n```",
+            "```sql\nSELECT name FROM publishers ORDER BY founded_year LIMIT 3\n```",
+            # Round 3 asks for two: the second repeats the first.
+            "1.\n```sql\nSELECT COUNT(*) FROM books\n```\n2.\n```sql\nselect count(*)  from books;\n```",
+            # Round 4 asks for three: one is not read-only, one is left out.
+            "1.\n```sql\nSELECT DISTINCT genre FROM books\n```\n2.\n```sql\nDELETE FROM books\n```",
+            # Round 5 asks for three: a list without its ```sql blocks.
+            "1. SELECT title FROM books\n2. SELECT name FROM authors\n3. SELECT 1",
+        ],
+        prompts,
+    )
+    out = run(SQLGenerator(num_per_db=10).process(seeds("bookshop"), llm_ctx))
+    assert len(prompts) == 5  # 10 wanted queries, one request a round
+    assert [(s.id, s.sql) for s in out.samples] == [
+        ("bookshop-00000", "SELECT title FROM books WHERE genre = 'Fiction'"),
+        ("bookshop-00001", "SELECT name FROM publishers ORDER BY founded_year LIMIT 3"),
+        ("bookshop-00002", "SELECT COUNT(*) FROM books"),
+        ("bookshop-00004", "SELECT DISTINCT genre FROM books"),
+    ]
+    unparsable = ("unparsable answer: no SQL found: no ```sql block and the text does not "
+                  "start with SELECT/WITH")  # fmt: skip
+    assert [(r.sample.id, r.reason) for r in out.rejects] == [
+        ("bookshop-00003", "duplicate SQL: the LLM repeated a query"),
+        ("bookshop-00005", "not a read-only query: not a query: DELETE statements are refused"),
+        ("bookshop-00006", "missing query: the answer holds 2 of the 3 queries asked"),
+        ("bookshop-00007", unparsable),
+        ("bookshop-00008", unparsable),
+        ("bookshop-00009", unparsable),
+    ]
+    assert out.rejects[2].sample.meta["parse_raw"].endswith("DELETE FROM books\n```")
+    # Each query keeps the level it was asked at, in the order asked.
+    user = [[m["content"] for m in p if m["role"] == "user"][0] for p in prompts]
+    levels = {s.id: s.meta["target_level"] for s in out.samples}
+    levels |= {r.sample.id: r.sample.meta["target_level"] for r in out.rejects}
+    names = {"easy": "simple", "medium": "moderate", "hard": "complex", "extra": "highly complex"}
+    assert (
+        "Write one new SQL query" in user[0]
+        and "Target complexity: " + names[levels["bookshop-00000"]] in user[0]
+    )
+    assert user[3].startswith("Write 3 new SQL queries for the SQLite database")
+    asked = re.findall(r"^(\d+)\. Target complexity: ([a-z ]+)", user[3], flags=re.M)
+    assert asked == [
+        (str(j), names[levels[f"bookshop-{k:05d}"]]) for j, k in ((1, 4), (2, 5), (3, 6))
+    ]
+    # What earlier rounds kept is listed to avoid.
+    assert "- SELECT COUNT(*) FROM books" in user[3]
+    assert "Answer with exactly 3 queries" in user[3]
+    for s in out.samples:
+        assert s.hardness == spider_hardness(s.sql)
+        assert s.meta["provenance"] == [
+            {"operator": "sql_generator", "engine": "llm", "requested": 10}
+        ]
+
+
+def test_llm_engine_asks_fewer_requests_than_queries(llm_ctx, fake):
+    """20 wanted queries in rounds of 2, 3, 4, 5 and 6: six requests of up to five."""
+    tables = ["books", "authors", "publishers"]
+    fake.handler = answer_with(listing(lambda messages, i, j: (
+        f"SELECT * FROM {tables[j % 3]} LIMIT {len(messages[-1]['content']) % 97 + j + 1}")))  # fmt: skip
+    out = run(SQLGenerator(num_per_db=20).process(seeds("bookshop"), llm_ctx))
+    chats = [r for r in fake.requests if r.path == "/v1/chat/completions"]
+    asked = [wanted_in(r.body["messages"]) for r in chats]
+    assert asked[:4] == [2, 3, 4, 5] and sorted(asked[4:]) == [1, 5]  # the last round's at once
+    assert len(out.samples) + len(out.rejects) == 20
+    assert len(out.samples) >= 15
