@@ -53,6 +53,14 @@ def _fences(text: str) -> list[tuple[str, str]]:
     return [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
 
 
+def sql_blocks(text: str) -> list[str]:
+    """The code blocks of ``text`` that hold SQL, in order: its ```sql blocks (any SQL
+    dialect tag), else its untagged blocks that start like a query."""
+    fences = _fences(text)
+    blocks = [code for lang, code in fences if lang in _SQL_LANGS]
+    return blocks or [code for lang, code in fences if not lang and _SQL_START.match(code)]
+
+
 def parse_sql(text: str | None) -> ParseResult:
     """The SQL of an answer.
 
@@ -64,16 +72,13 @@ def parse_sql(text: str | None) -> ParseResult:
     body = strip_thinking(raw).strip()
     if not body:
         return _fail(raw, "empty answer")
-    fences = _fences(body)
-    candidates = [code for lang, code in fences if lang in _SQL_LANGS]
-    if not candidates:
-        candidates = [code for lang, code in fences if not lang and _SQL_START.match(code)]
+    candidates = sql_blocks(body)
     if candidates:
         sql = _clean_sql(candidates[-1])
         if sql:
             return ParseResult(True, sql, raw)
         return _fail(raw, "the SQL block is empty")
-    if fences:
+    if _FENCE.search(body):
         return _fail(raw, "no ```sql block and no code block holding a query")
     bare = _SQL_LABEL.sub("", body, count=1)
     if _SQL_START.match(bare):

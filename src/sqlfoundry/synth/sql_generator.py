@@ -74,7 +74,7 @@ from sqlfoundry.llm import (
     run_batch,
     strip_thinking,
 )
-from sqlfoundry.llm.parse import _SQL_LANGS, _SQL_START, _fences
+from sqlfoundry.llm.parse import sql_blocks
 from sqlfoundry.sql.guard import check_read_only
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
 from sqlfoundry.sql.parse import parse_one, sqlglot_dialect
@@ -581,9 +581,7 @@ def _nth(item: BatchItem, j: int) -> BatchItem:
 def _sql_blocks(text: str | None) -> list[str]:
     """The ```sql blocks of an answer in order (else its untagged blocks that hold a
     query), each one wanted query."""
-    fences = _fences(strip_thinking(text or ""))
-    blocks = [code for lang, code in fences if lang in _SQL_LANGS]
-    return blocks or [code for lang, code in fences if not lang and _SQL_START.match(code)]
+    return sql_blocks(strip_thinking(text or ""))
 
 
 def _round_slice(total: int, round_index: int) -> range:
