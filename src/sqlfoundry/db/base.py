@@ -61,11 +61,35 @@ class DatabaseSpec(NamedTuple):
         return f"{self.kind}://{self.user or ''}@{self.host}:{self.port}/{self.database}"
 
 
-class ExecResult:
+class FieldRecord:
+    """Equality and ``repr`` field by field over ``_FIELDS``, as a dataclass gives them,
+    without importing ``dataclasses`` (its ``inspect`` costs a one-query command more
+    start-up than the db layer itself). Unhashable: the fields may change."""
+
+    __slots__ = ()
+    _FIELDS: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIELDS)
+        return f"{type(self).__name__}({shown})"
+
+
+class ExecResult(FieldRecord):
     """What running one statement gave. ``rows`` stop at the row cap (``truncated``)."""
 
-    __slots__ = ("status", "columns", "rows", "elapsed_ms", "error", "error_type", "truncated",
-                 "db_id", "index")  # fmt: skip
+    _FIELDS = ("status", "columns", "rows", "elapsed_ms", "error", "error_type", "truncated",
+               "db_id", "index")  # fmt: skip
+    __slots__ = _FIELDS
 
     def __init__(self, status: Status, columns: list[str] | None = None,
                  rows: list[tuple] | None = None, elapsed_ms: float = 0.0,
@@ -81,20 +105,6 @@ class ExecResult:
         self.truncated = truncated
         self.db_id = db_id
         self.index = index
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
-        return f"ExecResult({shown})"
 
     @property
     def ok(self) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from sqlfoundry.core.errors import ConfigError, DatabaseNotFoundError
-from sqlfoundry.db.base import Database, DatabaseSpec
+from sqlfoundry.db.base import Database, DatabaseSpec, FieldRecord
 
 if TYPE_CHECKING:
     from sqlfoundry.db.schema import Schema
@@ -22,15 +22,13 @@ SERVER_SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "mysql": "my
                   "mariadb": "mysql"}  # fmt: skip
 
 
-class ServerSettings:
+class ServerSettings(FieldRecord):
     """Connection settings for a PostgreSQL or MySQL/MariaDB server.
 
     Each database on the server is one db_id. ``databases`` limits which ones
     are offered; by default every non-system database is.
     """
 
-    # A plain class, not a dataclass: importing dataclasses (inspect) costs a
-    # one-query command more start-up than the rest of this module.
     _FIELDS = ("kind", "host", "port", "user", "password_env", "databases", "schema_name",
                "connect_timeout")  # fmt: skip
 
@@ -46,17 +44,6 @@ class ServerSettings:
         self.databases = databases
         self.schema_name = schema_name
         self.connect_timeout = connect_timeout
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in self._FIELDS)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._FIELDS)
-        return f"ServerSettings({shown})"
 
     def replace(self, **changes: Any) -> ServerSettings:
         """A copy with ``changes`` applied."""
