@@ -323,6 +323,11 @@ def _write(path: str | Path, chunks: Iterable[str]) -> None:
                 _reraise(path, err)
 
 
+# How a JSON Lines file written here holds a record (one encoder: json.dumps makes one per
+# call); the local executor compares records handed on early with it.
+encode_line = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]],
                        default: Callable[[Any], Any] | None = None) -> int:  # fmt: skip
     """Write one JSON object per line, atomically; returns the number of lines.
@@ -331,8 +336,11 @@ def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]],
     ``default`` turns what JSON cannot hold into what it can (as ``json.dumps``'s).
     """
     count = 0
-    # One encoder for the file: json.dumps makes one per call.
-    encode = json.JSONEncoder(ensure_ascii=False, default=default).encode
+    encode = (
+        encode_line
+        if default is None
+        else json.JSONEncoder(ensure_ascii=False, default=default).encode
+    )
 
     def lines() -> Iterator[str]:
         nonlocal count

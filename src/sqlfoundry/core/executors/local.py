@@ -45,8 +45,8 @@ from sqlfoundry.core.batch_failures import batch_failures
 from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
-from sqlfoundry.core.executors.stream import StepStream, batch_path, encode_line, handing_on
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
+from sqlfoundry.core.executors.stream import StepStream, batch_path, handing_on
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, encode_line
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.runs import (

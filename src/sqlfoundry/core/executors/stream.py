@@ -30,8 +30,6 @@ from sqlfoundry.core.sample import Sample
 _hook: ContextVar[Callable[[Sequence[Sample]], None] | None] = ContextVar(
     "sqlfoundry_hand_on", default=None
 )
-# How a checkpoint writes a record (sqlfoundry.core.io.atomic_write_jsonl).
-encode_line = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def hand_on(samples: Sequence[Sample]) -> None:
