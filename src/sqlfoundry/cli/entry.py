@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 _INT = re.compile(r"[+-]?\d+")
 
@@ -163,7 +163,8 @@ def stop_like_ctrl_c(signum: int, frame: object) -> None:
 
 def main() -> None:
     """The ``sqlfoundry`` command: a library error anywhere ends in one line, exit code 2;
-    a reader that closes the pipe early (``| head``) ends it quietly, as SIGPIPE would."""
+    a reader that closes the pipe early (``| head``) ends it quietly, as SIGPIPE would.
+    A command that has ended (well or with its error) leaves through :func:`leave`."""
     import signal
 
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
@@ -173,12 +174,46 @@ def main() -> None:
         print(f"sqlfoundry {__version__}")
         return
     fast = parse(sys.argv[1:])
-    if fast is None:
-        from sqlfoundry.cli.main import app
+    try:
+        if fast is None:
+            from sqlfoundry.cli.main import app
 
-        guarded(app)
-    else:
-        guarded(lambda: _run(*fast))
+            guarded(app)
+        else:
+            guarded(lambda: _run(*fast))
+    except SystemExit as stop:
+        leave(stop.code)
+    leave(0)
+
+
+def leave(code: object) -> NoReturn:
+    """End the process as ``sys.exit(code)`` would, without the interpreter's teardown.
+
+    Running threads are waited for, the exit handlers run (logging's, Ray's, the worker
+    pools') and both streams are flushed, as at a normal exit; then the process ends
+    without freeing every module and object one by one, which takes 0.1-0.25 s after a
+    synthesis run (its imports alone: sqlglot, pydantic, aiohttp...) and does nothing a
+    finished command needs."""
+    import atexit
+    import threading
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message goes to stderr, the status is 1
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    threading._shutdown()  # type: ignore[attr-defined]  # what a normal exit waits for
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader left: the shell's status for SIGPIPE
+            status = status or 141
+        except (OSError, ValueError):  # a full disk, a closed stream: Python's own status
+            status = status or 120
+    os._exit(status & 0xFF)
 
 
 def guarded(command: Callable[[], Any]) -> None:
