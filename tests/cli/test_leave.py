@@ -54,3 +54,12 @@ def test_the_command_leaves_with_its_status_and_output(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr == f"error: {missing}: no such file\n"
     assert not out.exists()
+
+
+def test_a_profiled_command_exits_normally_so_the_profile_is_written(tmp_path):
+    profile = tmp_path / "run.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m",
+                           "sqlfoundry", "--help"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0 and "Usage" in done.stdout
+    assert profile.stat().st_size > 0

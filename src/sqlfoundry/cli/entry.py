@@ -182,8 +182,20 @@ def main() -> None:
         else:
             guarded(lambda: _run(*fast))
     except SystemExit as stop:
+        if _watched():
+            raise
         leave(stop.code)
-    leave(0)
+    if not _watched():
+        leave(0)
+
+
+def _watched() -> bool:
+    """Whether a profiler or a tracer (cProfile, coverage, a debugger) watches the process:
+    it writes what it found at the normal exit, so the command does not :func:`leave`."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return True
+    monitoring = getattr(sys, "monitoring", None)  # Python 3.12+: coverage's own hooks
+    return monitoring is not None and any(monitoring.get_tool(i) for i in range(6))
 
 
 def leave(code: object) -> NoReturn:
