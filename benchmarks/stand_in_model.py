@@ -14,8 +14,9 @@ and kept samples compare:
   numbered ```sql blocks, distinct within the answer; one such answer in
   ``SHORT_EVERY`` stops a query short, as a model does now and then.
 - questions (sqlfoundry's JSON styles, DataFlow's ``[QUESTION-START]`` blocks),
-  judges (``Verdict: yes``; DataFlow's ``<Conclusion> YES </Conclusion>``) and
-  chains of thought that end in the prompt's SQL;
+  judges (``Verdict: yes``, under ``Pair N`` for each pair of a several-pairs prompt;
+  DataFlow's ``<Conclusion> YES </Conclusion>``) and chains of thought that end in
+  the prompt's SQL;
 - anything else (the execution classifiers' text-to-SQL prompts): a query from
   the pool of the prompt's schema, varied across the ``n`` samples.
 
@@ -108,8 +109,12 @@ def answer(text: str, index: int) -> tuple[str, str]:
         return "sql_generation", f"```sql\n{draw(text, index, avoid)}\n```"
     if "SQL Query Requirements" in text:  # DataFlow's SQL synthesis
         return "sql_generation", f"Step by step.\n```sql\n{draw(text, index)}\n```"
-    if "Verdict: yes" in text:
-        return "judge", "It asks for what the query returns.\nVerdict: yes"
+    if "Verdict: yes" in text:  # sqlfoundry's judge: one pair, or "Pair 1".."Pair N"
+        verdict = "It asks for what the query returns.\nVerdict: yes"
+        pairs = len(re.findall(r"^Pair \d+\nQuestion: ", text, flags=re.M))
+        if not pairs:
+            return "judge", verdict
+        return "judge", "\n".join(f"Pair {k}\n{verdict}" for k in range(1, pairs + 1))
     if "<Conclusion>" in text:
         return (
             "judge",

@@ -20,7 +20,7 @@ for sub in ("llm", "methods", "synth"):
 from fake_methods import MethodResponder, completion, kind_of  # noqa: E402
 from fake_openai import FakeRequest, Reply  # noqa: E402
 from producer_fakes import PairModel  # noqa: E402
-from synth_testing import styles_asked  # noqa: E402
+from synth_testing import judge_answer, styles_asked  # noqa: E402
 
 _TABLE = re.compile(r'CREATE TABLE\s+[`"\[]?([^\s`"\](]+)', re.IGNORECASE)
 _SQL_BLOCK = re.compile(r"```sql\s*(.*?)```", re.DOTALL)
@@ -49,7 +49,8 @@ class ReadmeModel:
     def _synth_answer(self, messages: list[dict[str, Any]]) -> str:
         text = "\n".join(str(m.get("content", "")) for m in messages)
         if "Verdict: yes" in text:  # the consistency judge (its checklist looks like styles)
-            return "The query reads the right table and returns what is asked.\nVerdict: yes"
+            return judge_answer(text, "The query reads the right table and returns what is "
+                                      "asked.\nVerdict: yes")
         styles = styles_asked(messages)
         tables = _TABLE.findall(text)
         if styles:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sqlfoundry.llm import parse_json, parse_sql, parse_yes_no
+from sqlfoundry.llm import pair_sections, parse_json, parse_sql, parse_yes_no
 
 SQL_CASES = [
     # (model text, expected SQL or None when parsing must fail)
@@ -111,3 +111,29 @@ def test_parse_yes_no(text, expected):
     result = parse_yes_no(text)
     assert result.ok is (expected is not None)
     assert result.value is expected
+
+
+# ------------------------------------------------------------------ several pairs
+
+
+def test_pair_sections_cut_an_answer_at_its_pair_headings():
+    text = ("<think>Pair 1 looks odd</think>Pair 1\nRight table.\nVerdict: yes\n\n"
+            "**Pair 2:** wrong aggregate.\nVerdict: no\n### Pair #3 -\nfine\nVerdict: yes")  # fmt: skip
+    assert pair_sections(text, 3) == ["Right table.\nVerdict: yes",
+                                      "wrong aggregate.\nVerdict: no", "fine\nVerdict: yes"]  # fmt: skip
+
+
+def test_pair_sections_mark_what_the_answer_leaves_out():
+    # pair 2 missing, pair 4 beyond the count, pair 1 twice (the first counts)
+    text = "Pair 1\nyes\nPair 3\nno\nPair 1\nno\nPair 4\nyes"
+    assert pair_sections(text, 3) == ["yes", None, "no"]
+    assert pair_sections("", 2) == [None, None]
+    assert pair_sections(None, 1) == [None]
+
+
+def test_pair_sections_without_headings_need_one_verdict_a_pair():
+    text = "The first is right.\nVerdict: yes\nThe second counts names.\nVerdict: no"
+    assert pair_sections(text, 2) == ["The first is right.\nVerdict: yes",
+                                      "The second counts names.\nVerdict: no"]  # fmt: skip
+    assert pair_sections(text, 3) == [None, None, None]  # cannot tell which is which
+    assert pair_sections("They all look fine.", 2) == [None, None]

@@ -16,6 +16,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
 from fake_openai import FakeRequest, Reply  # noqa: E402
 
 
+def judge_pairs(text: str) -> list[tuple[str, str]]:
+    """The (question, SQL) pairs a consistency-judge prompt asks about, in order: one for
+    ``consistency_judge``, each "Pair N" of ``consistency_judge_several``."""
+    found = re.findall(r"^Question: ([^\n]*)$.*?^```sql\n(.*?)\n```", text, flags=re.M | re.S)
+    return [(q.strip(), sql.strip()) for q, sql in found]
+
+
+def judge_answer(text: str, part: Callable[[str, str], str] | str) -> str:
+    """The judge's answer to prompt ``text``: ``part`` (or ``part(question, sql)``) for each
+    pair it asks about, under "Pair N" headings when it asks about several."""
+    pairs = judge_pairs(text)
+    parts = [part if isinstance(part, str) else part(q, sql) for q, sql in pairs]
+    if len(pairs) == 1 and "Pair 1" not in text:
+        return parts[0]
+    return "\n".join(f"Pair {k}\n{p}" for k, p in enumerate(parts, start=1))
+
+
 def answer_with(fn: Callable[[list[dict[str, Any]], int, int], str]) -> Callable:
     """A fake-server handler answering chat requests with ``fn(messages, n, index)``."""
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import sqlglot
 from sqlglot import exp
-from synth_testing import answer_with, run
+from fake_openai import FakeRequest, error_reply
+from synth_testing import answer_with, judge_answer, judge_pairs, run
 
 from sqlfoundry.core.context import RunContext
 from sqlfoundry.core.errors import ConfigError
@@ -194,7 +195,7 @@ def test_llm_judge_keeps_yes_and_drops_no_with_its_reason(llm_ctx, fake):
         pair("garbled", "bookshop", "List customers from Germany.",
              "SELECT first_name FROM customers WHERE country = 'Germany'", evidence="nothing"),
     ]  # fmt: skip
-    out = run(SQLConsistencyFilter().process(batch, llm_ctx))
+    out = run(SQLConsistencyFilter(pairs_per_request=1).process(batch, llm_ctx))
     assert [s.id for s in out.samples] == ["ok"]
     kept = out.samples[0].meta["consistency"]
     assert kept["method"] == "llm" and kept["verdict"] is True
@@ -214,6 +215,108 @@ def test_llm_judge_keeps_yes_and_drops_no_with_its_reason(llm_ctx, fake):
     assert "Question: How many customers live in Spain?" in spain
     assert "External knowledge" not in spain
     assert "External knowledge: nothing" in next(p for p in prompts if "from Germany." in p)
+
+
+# Seven pairs over two databases; the questions say what the judge answers.
+SEVERAL = [
+    ("b1", "bookshop", "How many Fantasy books are there?", "SELECT COUNT(*) FROM books WHERE genre = 'Fantasy'"),
+    ("b2", "bookshop", "List every genre.", "SELECT DISTINCT genre FROM books"),
+    ("b3", "bookshop", "How many customers live in Spain? (wrong)", "SELECT first_name FROM customers WHERE country = 'Spain'"),
+    ("b4", "bookshop", "What is the highest book price?", "SELECT MAX(price) FROM books"),
+    ("b5", "bookshop", "List the titles of History books.", "SELECT title FROM books WHERE genre = 'History'"),
+    ("c1", "clinic", "How many doctors are there?", "SELECT COUNT(*) FROM doctors"),
+    ("c2", "clinic", "List the departments. (wrong)", "SELECT COUNT(*) FROM departments"),
+]  # fmt: skip
+
+
+def _verdict(question: str, sql: str) -> str:
+    if "(wrong)" in question:
+        return "The question asks for a list, the query returns something else.\nVerdict: no"
+    return f"It reads what is asked: {sql.split()[1]}.\nVerdict: yes"
+
+
+def _several_batch() -> list[Sample]:
+    return [pair(i, db, q, sql) for i, db, q, sql in SEVERAL]
+
+
+def test_llm_judge_takes_the_pairs_of_one_database_several_to_a_request(llm_ctx, fake):
+    prompts: list[str] = []
+
+    def judge(messages, n, index):
+        prompts.append(messages[-1]["content"])
+        return judge_answer(messages[-1]["content"], _verdict)
+
+    fake.handler = answer_with(judge)
+    out = run(SQLConsistencyFilter(pairs_per_request=3).process(_several_batch(), llm_ctx))
+    # bookshop's five pairs go 3 + 2, clinic's two together: three requests
+    assert [[q for q, _ in judge_pairs(p)] for p in prompts] == [
+        [SEVERAL[0][2], SEVERAL[1][2], SEVERAL[2][2]], [SEVERAL[3][2], SEVERAL[4][2]],
+        [SEVERAL[5][2], SEVERAL[6][2]]]  # fmt: skip
+    first = prompts[0]
+    assert first.count("CREATE TABLE books (") == 1  # the schema once for the three
+    assert "Review each of these 3 question/SQL pairs" in first
+    assert "Pair 1\nQuestion: How many Fantasy books are there?\nSQL query:\n```sql\n" in first
+    assert [s.id for s in out.samples] == ["b1", "b2", "b4", "b5", "c1"]
+    assert {r.sample.id: r.reason for r in out.rejects} == {
+        "b3": "judge: inconsistent: The question asks for a list, the query returns something else.",
+        "c2": "judge: inconsistent: The question asks for a list, the query returns something else.",
+    }  # fmt: skip
+    b2 = out.samples[1].meta["consistency"]
+    # each record keeps its own part of the shared answer
+    assert b2 == {"method": "llm", "judge": "It reads what is asked: DISTINCT.\nVerdict: yes",
+                  "verdict": True, "pairs_in_request": 3}  # fmt: skip
+    assert out.samples[4].meta["consistency"]["pairs_in_request"] == 2
+
+
+def test_pairs_a_shared_answer_leaves_unclear_are_asked_alone(llm_ctx, fake):
+    """A shared answer that leaves a pair out, or gives a part without a verdict, sends
+    those pairs again one by one; a single answer without a verdict is unreadable."""
+    asked_alone: list[str] = []
+
+    def judge(messages, n, index):
+        text = messages[-1]["content"]
+        pairs = judge_pairs(text)
+        if "Pair 1" not in text:  # a one-pair prompt
+            asked_alone.append(pairs[0][0])
+            return "Hard to say." if "highest" in pairs[0][0] else _verdict(*pairs[0])
+        if len(pairs) == 5:  # bookshop: pair 2 left out, pair 4 without a verdict
+            return ("**Pair 1:** fine.\nVerdict: yes\n\n**Pair 3:** lists names.\nVerdict: no\n"
+                    "**Pair 4:** I could not decide.\n### Pair 5\nlooks right\nVerdict: yes")
+        return "Both look fine to me."  # clinic: prose, no parts to tell apart
+
+    fake.handler = answer_with(judge)
+    out = run(SQLConsistencyFilter().process(_several_batch(), llm_ctx))
+    assert sorted(asked_alone) == sorted(q for i, _, q, _ in SEVERAL if i in ("b2", "b4", "c1", "c2"))
+    assert [s.id for s in out.samples] == ["b1", "b2", "b5", "c1"]
+    assert {r.sample.id: r.reason for r in out.rejects} == {
+        "b3": "judge: inconsistent: lists names.",
+        "b4": "consistency: judge answer unreadable",
+        "c2": "judge: inconsistent: The question asks for a list, the query returns something else.",
+    }  # fmt: skip
+    kept = {s.id: s.meta["consistency"] for s in out.samples}
+    assert kept["b1"] == {"method": "llm", "judge": "fine.\nVerdict: yes", "verdict": True,
+                          "pairs_in_request": 5}  # fmt: skip
+    assert kept["b5"]["judge"] == "looks right\nVerdict: yes"
+    assert "pairs_in_request" not in kept["b2"]  # answered on its own
+    b4 = next(r.sample for r in out.rejects if r.sample.id == "b4")
+    assert b4.meta["consistency"]["judge"] == "Hard to say."
+
+
+def test_a_failed_shared_request_rejects_each_of_its_pairs(llm_ctx, fake):
+    def handler(request: FakeRequest):
+        text = (request.body or {}).get("messages", [{}])[-1].get("content", "")
+        if "CREATE TABLE doctors" in text:
+            return error_reply(400, "This model's maximum context length is 8 tokens.",
+                               code="context_length_exceeded")  # fmt: skip
+        return answer_with(lambda m, n, i: judge_answer(m[-1]["content"], _verdict))(request)
+
+    fake.handler = handler
+    out = run(SQLConsistencyFilter().process(_several_batch(), llm_ctx))
+    assert [s.id for s in out.samples] == ["b1", "b2", "b4", "b5"]
+    failed = {r.sample.id: r.reason for r in out.rejects if r.sample.db_id == "clinic"}
+    assert set(failed) == {"c1", "c2"}
+    assert all(r.startswith("LLM request failed: ") and "context length" in r
+               for r in failed.values())  # fmt: skip
 
 
 def test_llm_engine_without_an_llm_is_a_config_error(demo_ctx):

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from synth_testing import answer_with, in_styles, styles_asked
+from synth_testing import answer_with, in_styles, judge_answer, styles_asked
 
 import sqlfoundry
 from sqlfoundry.core.context import RunContext
@@ -61,7 +61,7 @@ def model(messages: list[dict], n: int, index: int) -> str:
             written.append(_pick(text + seen, index * 100 + j) if written else _pick(text, index))
         return "\n".join(f"{j}.\n```sql\n{sql}\n```" for j, sql in enumerate(written, 1))
     if "Verdict: yes" in text:
-        return "It asks for what the query returns.\nVerdict: yes"
+        return judge_answer(text, "It asks for what the query returns.\nVerdict: yes")
     if styles_asked(messages):
         digest = hashlib.sha256(text.encode()).hexdigest()[:6]
         return in_styles(lambda style: {"question": f"Which rows ({style}, {digest})?",

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from synth_testing import answer_with, in_styles, styles_asked
+from synth_testing import answer_with, in_styles, judge_answer, styles_asked
 from typer.testing import CliRunner
 
 from sqlfoundry.cli import app
@@ -229,7 +229,7 @@ def test_synth_llm_engine_against_the_fake_endpoint(demo_root: Path, tmp_path: P
                 else "```sql\nSELECT count(*) FROM patients\n```"
             )
         if "Verdict: yes" in text:  # the consistency judge
-            return "The query lists the doctors' last names.\nVerdict: yes"
+            return judge_answer(text, "The query lists the doctors' last names.\nVerdict: yes")
         if styles_asked(messages):  # question_candidates: several questions for one SQL
             return asked(messages, n, index)
         return "Let me think.\n```sql\nSELECT last_name FROM doctors\n```"

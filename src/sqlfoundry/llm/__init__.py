@@ -19,7 +19,14 @@ from sqlfoundry.llm.client import LLMClient, SyncLLMClient
 from sqlfoundry.llm.config import CLI_FLAGS, ENV_FIELDS, LLMConfig, Price
 from sqlfoundry.llm.generation import Generation, TokenLogprob
 from sqlfoundry.llm.local_embed import LocalEmbedder
-from sqlfoundry.llm.parse import ParseResult, parse_json, parse_sql, parse_yes_no, strip_thinking
+from sqlfoundry.llm.parse import (
+    ParseResult,
+    pair_sections,
+    parse_json,
+    parse_sql,
+    parse_yes_no,
+    strip_thinking,
+)
 from sqlfoundry.llm.similarity import cosine_similarity, medoid, normalize, top_k
 from sqlfoundry.llm.templates import (
     QUESTION_STYLES,
@@ -57,6 +64,7 @@ __all__ = [
     "load_template",
     "medoid",
     "normalize",
+    "pair_sections",
     "parse_json",
     "parse_sql",
     "parse_yes_no",

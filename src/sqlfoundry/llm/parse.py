@@ -156,6 +156,9 @@ _VERDICT_LINE = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z]+", re.IGNORECASE)
+# "Pair 2", "**Pair 2:**", "### Pair #2 -": a heading at the start of a line.
+_PAIR_HEADING = re.compile(r"^[ \t>#*_]*pair[ \t]*#?(\d+)\b[ \t]*[:.)*_\-\u2013\u2014]*",
+                           re.IGNORECASE | re.MULTILINE)  # fmt: skip
 
 
 def parse_yes_no(text: str | None) -> ParseResult:
@@ -200,3 +203,33 @@ def _as_verdict(value: Any) -> bool | None:
     if word in _NO:
         return False
     return None
+
+
+def pair_sections(text: str | None, count: int) -> list[str | None]:
+    """Each of ``count`` numbered pairs' part of one answer, in order; None for a pair the
+    answer leaves out.
+
+    A part is the text after its "Pair N" heading (the rest of the heading line
+    included) up to the next heading; the first heading of a number counts. An answer
+    without such headings but with exactly ``count`` verdict lines is cut after each
+    of them; otherwise nothing can be told apart and every pair is None.
+    """
+    body = strip_thinking(text or "")
+    found: list[str | None] = [None] * count
+    heads = list(_PAIR_HEADING.finditer(body))
+    if heads:
+        for head, after in zip(heads, [*heads[1:], None]):
+            k = int(head.group(1))
+            if 1 <= k <= count and found[k - 1] is None:
+                found[k - 1] = body[head.end() : after.start() if after else len(body)].strip()
+        return found
+    verdicts = list(_VERDICT_LINE.finditer(body))
+    if len(verdicts) != count:
+        return found
+    start = 0
+    for k, verdict in enumerate(verdicts):
+        end = body.find("\n", verdict.end())
+        end = len(body) if end < 0 else end
+        found[k] = body[start:end].strip()
+        start = end
+    return found
