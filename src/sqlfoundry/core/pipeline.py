@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlfoundry.core.collector import fewer_collections
 from sqlfoundry.core.errors import ConfigError, InputError
 from sqlfoundry.core.executors.base import make_executor
 from sqlfoundry.core.io import check_output
@@ -177,8 +178,10 @@ class Pipeline:
         chosen = make_executor(
             executor if executor is not None else getattr(ctx, "pipeline_executor", None)
         )
-        return await chosen.execute(self, list(samples), Path(run_dir), ctx, progress=progress,
-                                    input_rejects=input_rejects, record=record)  # fmt: skip
+        with fewer_collections():
+            return await chosen.execute(self, list(samples), Path(run_dir), ctx,
+                                        progress=progress, input_rejects=input_rejects,
+                                        record=record)  # fmt: skip
 
 
 def load_samples(path: str | Path) -> list[Sample]:

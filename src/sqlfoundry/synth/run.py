@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlfoundry.core.collector import fewer_collections
 from sqlfoundry.core.io import atomic_write_text
 from sqlfoundry.core.pipeline import Pipeline
 from sqlfoundry.core.runs import RunResult, read_jsonl_dicts
@@ -218,12 +219,13 @@ async def arun_mode(
         return databases.schema(db_id, sample_values=0)
 
     async with run_context(settings, databases, llm, executor) as ctx:
-        result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
-                                     input_rejects=input_rejects, record=output_record)  # fmt: skip
-        usage = ctx.llm.usage if ctx.llm is not None else None
-        # The records stream past once (on the workers, when the run has them); only
-        # their counts and the few examples the report shows are kept.
-        tally = await tally_run(result, run_dir, ctx, schema_of)
+        with fewer_collections():  # the run and its tally: see sqlfoundry.core.collector
+            result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
+                                         input_rejects=input_rejects, record=output_record)  # fmt: skip
+            usage = ctx.llm.usage if ctx.llm is not None else None
+            # The records stream past once (on the workers, when the run has them); only
+            # their counts and the few examples the report shows are kept.
+            tally = await tally_run(result, run_dir, ctx, schema_of)
         seconds = time.perf_counter() - start
     summary = summarize(result, mode=mode, engine=settings.engine, seconds=seconds,
                         input_count=len(seeds) + len(input_rejects),
