@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from string import Template
 from typing import Any
@@ -68,7 +68,7 @@ class PromptTemplate:
         text_values = {name: "" if name in empty else str(values[name]) for name in self.variables}
         messages = []
         for role, text in self.sections:
-            kept = _drop_paragraphs(text, empty) if empty else text
+            kept = _drop_paragraphs(text, frozenset(empty)) if empty else text
             content = Template(kept).substitute(text_values)
             messages.append({"role": role, "content": content.strip("\n")})
         return messages
@@ -98,7 +98,10 @@ def _names(text: str) -> set[str]:
     return set(Template(text).get_identifiers())
 
 
-def _drop_paragraphs(text: str, empty: set[str]) -> str:
+# A synthesis run renders the same few templates thousands of times with the same
+# optional variables left empty: each text is cut once.
+@lru_cache(maxsize=256)
+def _drop_paragraphs(text: str, empty: frozenset[str]) -> str:
     """Remove each paragraph (run of non-blank lines) that uses an empty optional variable."""
     out: list[str] = []
     paragraph: list[str] = []
