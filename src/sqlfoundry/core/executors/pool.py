@@ -44,9 +44,6 @@ log = logging.getLogger(__name__)
 # a job, with freed memory handed back) is replaced by a fresh one.
 MAX_WORKER_GROWTH = 64 * 2**20
 _LIBC: Any = None
-# A worker's collector goes through all its objects once per this many of its middle
-# generation's passes (Python's default is 10).
-FULL_COLLECTION_EVERY = 100
 # The parent ends of every live worker's pipe: a worker forked later closes its copies,
 # so a dead parent's pipes reach EOF in every worker.
 _PARENT_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()
@@ -121,10 +118,6 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
     send_lock = threading.Lock()
     # A fork starts resident with every page of its parent: growth is measured from here.
     start_size = release_memory()
-    # Full collections are rare: each goes through every object the worker keeps (its
-    # schemas, words, caches), and a long run's jobs made them a tenth of its CPU. The
-    # cycles they would find (parse trees) are collected before the worker is measured.
-    gc.set_threshold(*gc.get_threshold()[:2], FULL_COLLECTION_EVERY)
 
     def send(message: tuple[str, Any]) -> None:
         with send_lock:
@@ -149,9 +142,6 @@ def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
             # still grown past ``max_growth`` (caches, a heap left in pieces) ends after this
             # job, and a fresh one forked from the parent takes its place.
             retire = release_memory() - start_size > max_growth
-            if retire:  # perhaps only garbage the collector has not reached yet
-                gc.collect()
-                retire = release_memory() - start_size > max_growth
             send(("retire" if retire else "ok", result))
             if retire:
                 return
