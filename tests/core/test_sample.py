@@ -49,3 +49,35 @@ def test_copy_data_copies_containers_and_hands_other_values_to_deepcopy():
     data = {"a": [1, {"b": None}], "c": {1, 2}}
     copied = copy_data(data)
     assert copied == data and copied["a"] is not data["a"] and copied["c"] is not data["c"]
+
+
+def test_a_json_line_is_the_compact_dict_encoded():
+    from dataclasses import dataclass
+
+    from pydantic import BaseModel
+
+    from sqlfoundry.core.io import encode_line
+
+    class Usage(BaseModel):
+        tokens: int = 0
+        model: str | None = None
+
+    @dataclass
+    class Span:
+        start: int
+
+    records = [
+        Sample(id="a", db_id="shop"),
+        Sample(id="a", db_id="shop", sql="", candidates=[], meta={}, schema_subset={}),
+        Sample(id="b", db_id="shop", question="Qué?", sql="SELECT 1", candidates=["SELECT 2"],
+               meta={"pair": ("kept", 1), "score": 0.5, "n": [{"k": None}]}),
+        # What JSON cannot hold as it is takes pydantic's dump (a model loses its defaults).
+        Sample(id="c", db_id="shop", meta={"usage": Usage(tokens=3)}),
+        Sample(id="d", db_id="shop", meta={"span": Span(1)}),
+    ]  # fmt: skip
+    lines = [s.to_json_line() for s in records]
+    assert lines == [encode_line(s.to_json_dict()) for s in records]
+    assert lines[:2] == ['{"id": "a", "db_id": "shop"}',
+                         '{"id": "a", "db_id": "shop", "sql": "", "schema_subset": {}}']  # fmt: skip
+    assert lines[3] == '{"id": "c", "db_id": "shop", "meta": {"usage": {"tokens": 3}}}'
+    assert lines[4] == '{"id": "d", "db_id": "shop", "meta": {"span": {"start": 1}}}'

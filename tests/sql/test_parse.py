@@ -153,3 +153,20 @@ def test_read_tree_shares_a_texts_tree_and_passes_trees_through():
     assert read_tree(tree) is tree
     with pytest.raises(SQLSyntaxError):
         read_tree("SELECT FROM WHERE")
+
+
+def test_parsing_after_an_error_or_in_another_thread_reads_the_new_text_alone():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlfoundry.sql.parse import tokens_of
+
+    with pytest.raises(SQLSyntaxError):
+        parse_one("SELECT (")
+    assert validate("SELECT FROM") and not validate("SELECT a FROM t")
+    assert parse_one("SELECT a FROM t WHERE b = 1").sql() == "SELECT a FROM t WHERE b = 1"
+    texts = [f"SELECT c{i} FROM t{i} WHERE x > {i}" for i in range(200)]
+    with ThreadPoolExecutor(4) as pool:
+        printed = list(pool.map(lambda sql: parse_one(sql).sql(), texts))
+    assert printed == texts
+    assert [t.text for t in tokens_of("SELECT `a`", "mysql")] == ["SELECT", "a"]
+    assert isinstance(parse_one("SELECT a::INT", "postgres").selects[0], exp.Cast)

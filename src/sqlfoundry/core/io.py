@@ -335,20 +335,26 @@ def atomic_write_jsonl(path: str | Path, records: Iterable[dict[str, Any]],
     Lines are streamed to the temporary file, so a large run is never held as text.
     ``default`` turns what JSON cannot hold into what it can (as ``json.dumps``'s).
     """
-    count = 0
     encode = (
         encode_line
         if default is None
         else json.JSONEncoder(ensure_ascii=False, default=default).encode
     )
+    return atomic_write_lines(path, (encode(record) for record in records))
 
-    def lines() -> Iterator[str]:
+
+def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> int:
+    """Write JSON lines already encoded (no newline of their own), atomically and
+    streamed as :func:`atomic_write_jsonl` does; returns the number of lines."""
+    count = 0
+
+    def ended() -> Iterator[str]:
         nonlocal count
-        for record in records:
+        for line in lines:
             count += 1
-            yield encode(record) + "\n"
+            yield line + "\n"
 
-    _write(path, lines())
+    _write(path, ended())
     return count
 
 

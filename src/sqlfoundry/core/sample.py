@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -82,3 +83,29 @@ class Sample(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """A compact dict: fields left at their empty defaults are dropped."""
         return self.model_dump(exclude_defaults=True)
+
+    def to_json_line(self) -> str:
+        """:meth:`to_json_dict` as one JSON line (no newline), the way a checkpoint holds it.
+
+        The fields are encoded as they are, with no dump copying every nested value first
+        (a tenth of a record's cost in a long pipeline); a value JSON cannot hold as it is
+        (a model or dataclass in ``meta``) takes the dump's path."""
+        from sqlfoundry.core.io import encode_line
+
+        fields = self.__dict__
+        compact = {name: fields[name] for name, default in _json_defaults(type(self))
+                   if fields[name] != default}  # fmt: skip
+        try:
+            return encode_line(compact)
+        except (TypeError, ValueError):
+            return encode_line(self.to_json_dict())
+
+
+@functools.cache
+def _json_defaults(model: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
+    """(field, default) of each of ``model``'s fields, in order, as ``exclude_defaults``
+    compares them (a default factory's value)."""
+    return tuple(
+        (name, field.default_factory() if field.default_factory else field.default)  # type: ignore[call-arg]
+        for name, field in model.model_fields.items()
+    )

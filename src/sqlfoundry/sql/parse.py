@@ -72,14 +72,33 @@ def sql_text(
     return chosen.generate(tree, copy=copy, **opts)
 
 
+# Each thread's tokenizer and parser per dialect: sqlglot's Dialect.parse builds both for
+# every call (the tokenizer's core from all its tables), a quarter of a short query's
+# parse. Both reset themselves at the start of each call.
+_READERS = threading.local()
+
+
+def _reader(dialect: str) -> tuple[Any, Any]:
+    """This thread's (tokenizer, parser) for ``dialect``."""
+    readers = getattr(_READERS, "by_dialect", None)
+    if readers is None:
+        readers = _READERS.by_dialect = {}
+    pair = readers.get(dialect)
+    if pair is None:
+        chosen = dialect_instance(dialect)
+        pair = readers[dialect] = (chosen.tokenizer(), chosen.parser(error_level=ErrorLevel.RAISE))
+    return pair
+
+
 def tokens_of(sql: str, dialect: str = "sqlite") -> list[Token]:
     """sqlglot's tokens for ``sql``; raises sqlglot's TokenError."""
-    return dialect_instance(dialect).tokenize(sql)
+    return _reader(dialect)[0].tokenize(sql)
 
 
 def _parse_all(sql: str, dialect: str) -> list[exp.Expression]:
     """Parse every statement, collecting all parse errors instead of stopping at the first."""
-    statements = dialect_instance(dialect).parse(sql, error_level=ErrorLevel.RAISE)
+    tokenizer, parser = _reader(dialect)
+    statements = parser.parse(tokenizer.tokenize(sql), sql)
     return [s for s in statements if s is not None]
 
 

@@ -46,7 +46,12 @@ from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
 from sqlfoundry.core.executors.stream import StepStream, batch_path, handing_on
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, encode_line
+from sqlfoundry.core.io import (
+    atomic_write_jsonl,
+    atomic_write_lines,
+    atomic_write_text,
+    encode_line,
+)
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.runs import (
@@ -123,7 +128,7 @@ def _write_batch(result: Any, data_path: Path, reject_path: Path,
     elif marker.exists():
         marker.unlink()
     # The rejects file is written last, so its presence marks a finished batch.
-    kept = atomic_write_jsonl(data_path, (s.to_json_dict() for s in result.samples))
+    kept = atomic_write_lines(data_path, (s.to_json_line() for s in result.samples))
     atomic_write_jsonl(reject_path, dropped)
     return kept, dropped
 
