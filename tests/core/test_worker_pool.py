@@ -172,3 +172,25 @@ def test_a_context_the_workers_cannot_open_is_the_jobs_error():
             await pool.call(where, 1)
 
     asyncio.run(main())
+
+
+def thresholds(worker) -> tuple[int, ...]:
+    import gc
+
+    return gc.get_threshold()
+
+
+def test_workers_forked_during_a_run_collect_as_outside_it():
+    import gc
+
+    from sqlfoundry.core.collector import YOUNG, fewer_collections
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        with fewer_collections(), WorkerPool(Spec(), 1) as pool:
+            assert gc.get_threshold()[0] == YOUNG  # the run's process
+            assert asyncio.run(pool.call(thresholds)) == (700, 10, 10)  # its worker
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

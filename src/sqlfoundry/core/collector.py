@@ -9,6 +9,11 @@ run of 260 records that was 1,200 passes and a quarter of the main thread's CPU
 it are frozen (never scanned, ``gc.freeze``) and a young pass starts every
 ``YOUNG`` allocations; both are put back when it ends. Cyclic garbage (a parse
 tree's nodes point to their parents) still goes, a few passes later.
+
+Worker processes forked during a run go back to the thresholds of outside a run
+(:func:`outside_thresholds`): a worker's memory is checked after each job, and
+young garbage left for 50,000 allocations made workers reach their growth limit
+and be replaced more often (offline synthesis: 8.6 ms of CPU a record against 7.8).
 """
 
 from __future__ import annotations
@@ -44,3 +49,10 @@ def fewer_collections(young: int = YOUNG) -> Iterator[None]:
             if _depth == 0:
                 gc.set_threshold(*_saved)
                 gc.unfreeze()
+
+
+def outside_thresholds() -> tuple[int, ...]:
+    """The collector's thresholds as they are outside any run (those in force now when
+    no :func:`fewer_collections` is open)."""
+    with _lock:
+        return _saved if _depth else gc.get_threshold()
