@@ -194,3 +194,19 @@ def test_workers_forked_during_a_run_collect_as_outside_it():
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+def doubled(worker, payload: bytes) -> bytes:
+    return payload * 2
+
+
+def test_messages_larger_than_a_pipe_both_ways_on_a_loop_that_makes_files_non_blocking():
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is in the llm and serve extras")
+    payload = b"x" * (3 * 2**20)  # the pipe holds 64 KiB
+
+    async def main() -> list[int]:
+        with WorkerPool(Spec(), 1) as pool:
+            return [len(await pool.call(doubled, payload)) for _ in range(3)]
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(main()) == [6 * 2**20] * 3

@@ -302,10 +302,15 @@ class WorkerPool:
                     answer.set_result(("died", None))
 
         try:
+            os.set_blocking(conn.fileno(), True)  # see below
             conn.send((fn, args))
         except (BrokenPipeError, OSError):
             raise _Died from None
         loop.add_reader(conn.fileno(), readable)
+        # A message is read whole once it starts: some loops (uvloop) make a watched
+        # file non-blocking, and a result larger than the pipe's buffer then broke off
+        # half-read (EAGAIN), which looked like a dead worker.
+        os.set_blocking(conn.fileno(), True)
         try:
             kind, value = await answer
         finally:
