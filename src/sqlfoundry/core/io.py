@@ -324,7 +324,7 @@ def _write(path: str | Path, chunks: Iterable[str]) -> None:
 
 
 # How a JSON Lines file written here holds a record (one encoder: json.dumps makes one per
-# call); the local executor compares records handed on early with it.
+# call); Sample.to_json_line writes a checkpoint's record with it.
 encode_line = json.JSONEncoder(ensure_ascii=False).encode
 
 

@@ -46,12 +46,7 @@ from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
 from sqlfoundry.core.executors.stream import StepStream, batch_path, handing_on
-from sqlfoundry.core.io import (
-    atomic_write_jsonl,
-    atomic_write_lines,
-    atomic_write_text,
-    encode_line,
-)
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_lines, atomic_write_text
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.runs import (
@@ -394,14 +389,14 @@ async def _run_step(
         early: list[str] = []  # the lines of the records the batch handed on
 
         def handed(samples: Sequence[Sample]) -> None:
-            lines = [encode_line(s.to_json_dict()) for s in samples]
+            lines = [s.to_json_line() for s in samples]
             early.extend(lines)
             stream.handed_on(k, lines)
 
         with (batch_progress(lambda fraction: advance(k, fraction)), handing_on(handed),
               batch_failures() as failures):  # fmt: skip
             result = await op.process(batch, ctx)
-        if early and [encode_line(s.to_json_dict()) for s in result.samples[: len(early)]] != early:
+        if early and [s.to_json_line() for s in result.samples[: len(early)]] != early:
             raise SqlfoundryError(f"{op.name} handed on records its output does not begin with",
                                   hint="hand_on() takes the first records of the output, final")  # fmt: skip
         # An LLM request that failed for a passing reason (timeout, 5xx, malformed answer)
