@@ -4,6 +4,7 @@ put back after it, whatever happens."""
 from __future__ import annotations
 
 import gc
+import os
 import weakref
 from collections.abc import Sequence
 
@@ -80,3 +81,24 @@ def test_a_pipeline_runs_with_fewer_collections(tmp_path):
         [Sample(id=str(i), db_id="d") for i in range(3)], tmp_path / "run")
     assert _Thresholds.seen == [(YOUNG, 10, 10)] * 2
     assert gc.get_threshold() == (700, 10, 10)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_during_a_run_collects_as_outside_it():
+    gc.set_threshold(700, 10, 10)
+    with fewer_collections():
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: the thresholds of outside the run, and a run of its own
+            seen = [gc.get_threshold()]
+            with fewer_collections():
+                seen.append(gc.get_threshold())
+            seen.append(gc.get_threshold())
+            os.write(write, repr(seen).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as answer:
+            seen = answer.read()
+        os.waitpid(pid, 0)
+        assert gc.get_threshold() == (YOUNG, 10, 10)  # the parent's run goes on
+    assert seen == repr([(700, 10, 10), (YOUNG, 10, 10), (700, 10, 10)])

@@ -10,15 +10,17 @@ it are frozen (never scanned, ``gc.freeze``) and a young pass starts every
 ``YOUNG`` allocations; both are put back when it ends. Cyclic garbage (a parse
 tree's nodes point to their parents) still goes, a few passes later.
 
-Worker processes forked during a run go back to the thresholds of outside a run
-(:func:`outside_thresholds`): a worker's memory is checked after each job, and
-young garbage left for 50,000 allocations made workers reach their growth limit
-and be replaced more often (offline synthesis: 8.6 ms of CPU a record against 7.8).
+A process forked during a run (a pool worker, an SQL worker) goes back to the
+thresholds of outside a run: a worker's memory is checked after each job, and young
+garbage left for 50,000 allocations made workers reach their growth limit and be
+replaced more often (offline synthesis: 8.6 ms of CPU a record against 7.8). What
+the parent froze stays frozen in the child, so the pages they share stay shared.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,8 +53,13 @@ def fewer_collections(young: int = YOUNG) -> Iterator[None]:
                 gc.unfreeze()
 
 
-def outside_thresholds() -> tuple[int, ...]:
-    """The collector's thresholds as they are outside any run (those in force now when
-    no :func:`fewer_collections` is open)."""
-    with _lock:
-        return _saved if _depth else gc.get_threshold()
+def _forked_child() -> None:
+    """In a child forked during a run: the thresholds of outside it, and no run open."""
+    global _depth, _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it at the fork
+    if _depth:
+        gc.set_threshold(*_saved)
+        _depth = 0
+
+
+os.register_at_fork(after_in_child=_forked_child)

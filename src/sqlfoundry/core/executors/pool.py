@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from sqlfoundry.core.collector import outside_thresholds
 from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.orphans import die_with_parent, forked_from_main_thread, next_message
 from sqlfoundry.core.progress import batch_progress
@@ -103,10 +102,9 @@ def release_memory() -> int:
 
 
 def _worker_main(conn: Connection, parent_pid: int, use_prctl: bool, spec: Any,
-                 max_growth: int, thresholds: tuple[int, ...]) -> None:  # fmt: skip
+                 max_growth: int) -> None:  # fmt: skip
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     die_with_parent(parent_pid, use_prctl=use_prctl)
-    gc.set_threshold(*thresholds)  # a run's fewer collections are not for workers
     for inherited in list(_PARENT_ENDS):
         inherited.close()
     loop = asyncio.new_event_loop()
@@ -158,10 +156,7 @@ class _Worker:
     def __init__(self, mp: multiprocessing.context.BaseContext, spec: Any, max_growth: int) -> None:
         parent, child = mp.Pipe(duplex=True)
         _PARENT_ENDS.add(parent)
-        # Its memory is checked after each job: the collector as outside a run (see
-        # sqlfoundry.core.collector).
-        args = (child, os.getpid(), forked_from_main_thread(), spec, max_growth,
-                outside_thresholds())  # fmt: skip
+        args = (child, os.getpid(), forked_from_main_thread(), spec, max_growth)
         self.process = mp.Process(target=_worker_main, args=args, daemon=True)
         self.process.start()
         child.close()
