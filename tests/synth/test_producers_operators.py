@@ -72,6 +72,20 @@ def test_validator_and_filter_reject_with_the_reason(demo_ctx, tmp_path):
     ]
 
 
+def test_a_step_that_only_checks_keeps_the_order_it_was_given(demo_ctx):
+    # Records evolved earlier carry their parent in meta; checking them must not regroup them.
+    batch = [
+        Sample(id="a", db_id="clinic", question="Q?", sql="SELECT name FROM departments"),
+        Sample(id="a-d0", db_id="clinic", question="Q?", sql="SELECT count(*) FROM departments",
+               meta={"evolved_from": "a"}),
+        Sample(id="b", db_id="clinic", question="Q?", sql="SELECT count(*) FROM doctors"),
+        Sample(id="a-d0-b0", db_id="clinic", question="Q?", sql="SELECT count(*) FROM departments",
+               meta={"evolved_from": "a-d0"}),
+    ]  # fmt: skip
+    out = run(build("pair_validator", {}).process(batch, demo_ctx))
+    assert [s.id for s in out.samples] == ["a", "a-d0", "b", "a-d0-b0"]
+
+
 def test_depth_operator_with_the_llm_rejects_unanswerable_evolutions(llm_ctx, fake):
     model = PairModel()
     fake.handler = model.handler

@@ -412,3 +412,31 @@ def test_schema_words_read_run_together_and_passive_names():
         "What are the titles of cartoons directed by Ben Jones and with a channel with series name "
         "Sky Radio?"
     )
+
+
+def test_a_plan_is_shared_and_wording_it_leaves_it_as_it_was(schemas, monkeypatch):
+    from sqlfoundry.core.lru import LRU
+    from sqlfoundry.synth import realiser
+    from sqlfoundry.synth.realiser.explain import explain
+
+    def unshared(say):
+        monkeypatch.setattr(realiser, "_PLANS", LRU(320))  # nothing planned before
+        return say()
+
+    expected = {}
+    for db, sql, _ in CASES:
+        expected[sql] = (unshared(lambda: realise(sql, schemas[db], rng=random.Random(1))),  # noqa: B023
+                         unshared(lambda: explain(sql, schemas[db], "q")))  # noqa: B023  # fmt: skip
+    monkeypatch.setattr(realiser, "_PLANS", LRU(320))
+    for _ in range(2):  # each text is planned once, then every wording reads that plan
+        for db, sql, _ in CASES:
+            assert explain(sql, schemas[db], "q") == expected[sql][1]
+            assert realise(sql, schemas[db], rng=random.Random(1)) == expected[sql][0]
+            assert realise(sql, schemas[db]) == expected_plain(sql)
+    db, sql, _ = CASES[0]
+    assert realiser.plan_of(sql, schemas[db]) is realiser.plan_of(sql, schemas[db])
+    assert realiser.plan_of(sql, schemas[db], "postgres") is not realiser.plan_of(sql, schemas[db])
+
+
+def expected_plain(sql: str) -> str:
+    return next(text for _, case_sql, text in CASES if case_sql == sql)

@@ -205,7 +205,7 @@ async def run_context(
 
         # Offline, every step is CPU work: its batches go to that many worker processes
         # (which run their SQL themselves), so the run has every core.
-        chosen = LocalExecutor(processes=sql.workers)
+        chosen = LocalExecutor(processes=sql.workers, fuse=getattr(chosen, "fuse", True))
     llm = None
     try:
         embedder = None

@@ -62,7 +62,9 @@ class ExecutorSettings(BaseModel):
             (a shared file system). Default ``RUN_DIR/steps``.
         init: extra ``ray.init`` keyword arguments when this process starts Ray.
         fuse: a Ray run takes each batch through all its steps on one actor (one
-            pool, one actor start); False gives each step a pool of its own.
+            pool, one actor start); False gives each step a pool of its own. A local
+            run with no LLM takes each batch through consecutive steps in one go
+            (:mod:`sqlfoundry.core.executors.stage`); False runs step after step.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -105,7 +107,7 @@ def make_executor(settings: ExecutorSettings | Executor | str | None) -> Executo
     if settings.kind == "local":
         from sqlfoundry.core.executors.local import LocalExecutor
 
-        return LocalExecutor()
+        return LocalExecutor(fuse=settings.fuse)
     from sqlfoundry.core.executors.ray import RayExecutor
 
     return RayExecutor(address=settings.address, actors=settings.actors,

@@ -32,12 +32,13 @@ Step folder::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,14 @@ from sqlfoundry.core.batch_failures import batch_failures
 from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
+from sqlfoundry.core.executors.stage import (
+    FOLLOWS,
+    Link,
+    LinkResult,
+    run_links,
+    written_in_thread,
+    written_now,
+)
 from sqlfoundry.core.executors.stream import StepStream, batch_path, handing_on
 from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_lines, atomic_write_text
 from sqlfoundry.core.operator import Reject
@@ -131,23 +140,46 @@ def _write_batch(result: Any, data_path: Path, reject_path: Path,
 _SIZE_FILE = "batch-size"
 
 
-def _recorded_size(step_dir: Path) -> int | None:
-    """The batch size a step folder's batches were cut with; None when not recorded."""
+def _recorded_slicing(step_dir: Path) -> int | str | None:
+    """How a step folder's batches were cut: a batch size, ``follows`` (batch k is the
+    step before's batch k: see :mod:`sqlfoundry.core.executors.stage`), or None when
+    not recorded."""
     try:
-        size = int((step_dir / _SIZE_FILE).read_text())
-    except (OSError, ValueError):
+        text = (step_dir / _SIZE_FILE).read_text().strip()
+    except OSError:
+        return None
+    if text == FOLLOWS:
+        return FOLLOWS
+    try:
+        size = int(text)
+    except ValueError:
         return None
     return size if size > 0 else None
 
 
-def _claim_slicing(step_dir: Path, size: int) -> None:
-    """Record ``size`` as the folder's batch size before its first batch is written.
+def _recorded_size(step_dir: Path) -> int | None:
+    """The batch size a step folder's batches were cut with; None when not recorded
+    (or when they follow the step before's)."""
+    slicing = _recorded_slicing(step_dir)
+    return slicing if isinstance(slicing, int) else None
 
-    Batches an earlier version left with no record of their size cannot be trusted as
-    batch k of this slicing (a batch of 256 read as one of 32 would repeat or drop
-    records): they are moved to ``set-aside/``, and their records made again (an LLM's
-    answers come from the response cache)."""
-    if _recorded_size(step_dir) is not None:
+
+def _has_checkpoints(step_dir: Path) -> bool:
+    return step_dir.is_dir() and any(
+        p.name.startswith(("batch-", "rejects-", "unfinished-")) and p.suffix == ".jsonl"
+        for p in step_dir.iterdir()
+    )
+
+
+def _claim_slicing(step_dir: Path, slicing: int | str) -> None:
+    """Record ``slicing`` (a batch size, or ``follows``) as the folder's before its first
+    batch is written.
+
+    Batches cut another way, or left by an earlier version with no record of their
+    size, cannot be trusted as batch k of this slicing (a batch of 256 read as one of
+    32 would repeat or drop records): they are moved to ``set-aside/``, and their
+    records made again (an LLM's answers come from the response cache)."""
+    if _recorded_slicing(step_dir) == slicing:
         return
     left = [p for p in step_dir.iterdir() if p.suffix == ".jsonl"
             and p.name.startswith(("batch-", "rejects-", "unfinished-"))]  # fmt: skip
@@ -156,9 +188,9 @@ def _claim_slicing(step_dir: Path, size: int) -> None:
         aside.mkdir(exist_ok=True)
         for path in left:
             path.replace(aside / path.name)
-        log.warning("%s: %d checkpoint file(s) of unknown batch size moved to %s; their "
+        log.warning("%s: %d checkpoint file(s) cut another way moved to %s; their "
                     "batches run again", step_dir.name, len(left), aside)  # fmt: skip
-    atomic_write_text(step_dir / _SIZE_FILE, str(size))
+    atomic_write_text(step_dir / _SIZE_FILE, str(slicing))
 
 
 def _settle(step: Step, final: Sequence[Path], done: bool) -> None:
@@ -186,6 +218,37 @@ def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[st
     return kept, count_reasons(dropped, reasons), reasons
 
 
+def _pooled_stage(worker: WorkerState, links: list[Link], batch: list[Sample] | list[str],
+                  unfinished: bool) -> list[LinkResult | None]:  # fmt: skip
+    """In a worker: take one batch of the stage's input (records, or their JSON lines)
+    through the stage's steps, writing each step's checkpoint (see :func:`run_links`)."""
+    operators = [worker.operator(link.key, link.op_class, link.params) for link in links]
+    records = [Sample(**json.loads(x)) if isinstance(x, str) else x for x in batch]
+    return worker.run(run_links(links, operators, records, worker.ctx, unfinished,
+                                written_now(_write_batch)))  # fmt: skip
+
+
+def _can_follow(before: Step, step: Step) -> bool:
+    """Whether ``step`` can take the batches of ``before`` as its own, in one stage."""
+    if before.op.max_batch is not None or step.op.max_batch is not None:
+        return False  # an expander's batches are not bounded by the pipeline's size
+    if _finished_on_ray(before.dir) or _finished_on_ray(step.dir):
+        return False
+    return _recorded_slicing(step.dir) == FOLLOWS or not _has_checkpoints(step.dir)
+
+
+def _stages(steps: Sequence[Step], fuse: bool) -> list[list[Step]]:
+    """The steps in stages (see :mod:`sqlfoundry.core.executors.stage`): each its own,
+    unless ``fuse``."""
+    stages: list[list[Step]] = []
+    for step in steps:
+        if fuse and stages and _can_follow(stages[-1][-1], step):
+            stages[-1].append(step)
+        else:
+            stages.append([step])
+    return stages
+
+
 class LocalExecutor(Executor):
     """Runs each step in this process's event loop, batch by batch (the default).
 
@@ -194,13 +257,19 @@ class LocalExecutor(Executor):
             module doc); None, 0 or 1: every step runs in this process.
         overlap: with an LLM, run the steps at the same time (the default); False runs
             them one after another (the same files, later).
+        fuse: with no LLM, join consecutive steps into stages that take each batch
+            through all their steps at once (the default; see
+            :mod:`sqlfoundry.core.executors.stage`); False runs each step over all its
+            batches before the next starts.
     """
 
     kind = "local"
 
-    def __init__(self, processes: int | None = None, overlap: bool = True) -> None:
+    def __init__(self, processes: int | None = None, overlap: bool = True,
+                 fuse: bool = True) -> None:  # fmt: skip
         self.processes = processes
         self.overlap = overlap
+        self.fuse = fuse
         self._pool: WorkerPool | None = None
 
     def pool_for(self, ctx: Any) -> WorkerPool | None:
@@ -239,24 +308,40 @@ class LocalExecutor(Executor):
         (run_dir / "steps").mkdir(parents=True, exist_ok=True)
         steps = plan_steps(pipeline.operators, records_signature(samples), run_dir / "steps", ctx)
         pool = self.pool_for(ctx)
-        # With an LLM the steps overlap: each waits on the endpoint, not on the CPU.
-        overlap = self.overlap and pool is None and getattr(ctx, "llm", None) is not None
+        # With an LLM the steps overlap: each waits on the endpoint, not on the CPU. On a
+        # pool, a stage starts on the step before's first batches while it makes the rest,
+        # so no worker waits for that step's last batch.
+        fuse = self.fuse and getattr(ctx, "llm", None) is None
+        overlap = self.overlap and (
+            pool is None and getattr(ctx, "llm", None) is not None or pool is not None and fuse
+        )
         window = pipeline.concurrent_batches
         if pool is not None:
             window = max(window, 2 * pool.processes)  # a batch waiting for each worker
         upstream = StepStream.given(functools.partial(iter, samples), len(samples))
-        runs: list[asyncio.Future[StepReport]] = []
+        runs: list[asyncio.Future[Any]] = []
         try:
-            for step in steps:
+            for stage in _stages(steps, fuse):
+                step = stage[0]
                 size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
-                stream = StepStream(step.dir, upstream)
-                run = asyncio.ensure_future(_run_or_read_back(step, upstream, stream, size, window,
-                                                              ctx, progress, pool))  # fmt: skip
+                if len(stage) == 1:
+                    stream = StepStream(step.dir, upstream)
+                    run = asyncio.ensure_future(_run_or_read_back(step, upstream, stream, size,
+                                                                  window, ctx, progress, pool))  # fmt: skip
+                    streams = [stream]
+                else:
+                    streams = []
+                    for each in stage:
+                        streams.append(StepStream(each.dir, streams[-1] if streams else upstream))
+                    run = asyncio.ensure_future(_run_stage(stage, upstream, streams, size, window,
+                                                           ctx, progress, pool=pool))  # fmt: skip
                 runs.append(run)
                 if not overlap:
                     await run
-                upstream = stream
-            reports = list(await asyncio.gather(*runs))
+                upstream = streams[-1]
+            reports = []
+            for done in await asyncio.gather(*runs):
+                reports.extend(done if isinstance(done, list) else [done])
         except BaseException:
             for run in runs:
                 run.cancel()
@@ -296,6 +381,41 @@ async def _run_or_read_back(step: Step, upstream: StepStream, stream: StepStream
                        count=report.outputs)  # fmt: skip
             return report
     return await _run_step(step, upstream, stream, size, window, ctx, progress, pool=pool)
+
+
+class _Running:
+    """The batches of a step running at once: at most ``window``; the first to fail raises."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.pending: set[asyncio.Task[None]] = set()
+
+    async def add(self, batch: Awaitable[None]) -> None:
+        """Start ``batch`` once fewer than ``window`` run."""
+        while len(self.pending) >= self.window:
+            finished, self.pending = await asyncio.wait(
+                self.pending, return_when=asyncio.FIRST_COMPLETED
+            )
+            failures = [task.exception() for task in finished]
+            if error := next((e for e in failures if e is not None), None):
+                raise error
+        self.pending.add(asyncio.ensure_future(batch))
+
+
+@contextlib.asynccontextmanager
+async def _running(window: int) -> AsyncIterator[_Running]:
+    """Batches started in the block are awaited at its end, or cancelled if it fails."""
+    running = _Running(window)
+    try:
+        yield running
+        if running.pending:
+            await asyncio.gather(*running.pending)
+    except BaseException:
+        for task in running.pending:
+            task.cancel()
+        # Collected, so a second failing batch is not reported as never retrieved.
+        await asyncio.gather(*running.pending, return_exceptions=True)
+        raise
 
 
 async def _batches(records: AsyncIterator[Any], size: int) -> AsyncIterator[list[Any]]:
@@ -430,11 +550,11 @@ async def _run_step(
                 finish(k, counts)  # type: ignore[arg-type]
     if not reused:
         await asyncio.to_thread(_claim_slicing, step.dir, batch_size)
-        pending: set[asyncio.Task[None]] = set()
         # What an earlier run left here (only this step writes in its folder): one listing,
         # not a stat of each batch's files on this loop while others are being synced.
         present = {path.name for path in step.dir.iterdir()}
-        try:
+        # At most `window` batches in memory: the step streams its input.
+        async with _running(window) as running:
             k = -1
             async for batch in _batches(upstream.records(lines=pool is not None), batch_size):
                 k += 1
@@ -445,23 +565,7 @@ async def _run_step(
                 if counts is not None:
                     finish(k, counts)
                     continue
-                # At most `window` batches in memory: the step streams its input.
-                while len(pending) >= window:
-                    finished_tasks, pending = await asyncio.wait(
-                        pending, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    failures = [task.exception() for task in finished_tasks]
-                    if error := next((e for e in failures if e is not None), None):
-                        raise error
-                pending.add(asyncio.ensure_future(one(k, batch, *paths(k))))
-            if pending:
-                await asyncio.gather(*pending)
-        except BaseException:
-            for task in pending:
-                task.cancel()
-            # Collected, so a second failing batch is not reported as never retrieved.
-            await asyncio.gather(*pending, return_exceptions=True)
-            raise
+                await running.add(one(k, batch, *paths(k)))
         # `upstream` has ended: the batches written before are final or not as it is.
         if upstream.unfinished:
             failed |= provisional
@@ -473,3 +577,141 @@ async def _run_step(
     stream.end(unfinished=upstream.unfinished or bool(failed))
     return StepReport(op.name, step.signature, upstream.count, outputs, rejected,
                       time.perf_counter() - start, reused, reasons)  # fmt: skip
+
+
+async def _run_stage(
+    stage: Sequence[Step],
+    upstream: StepStream,
+    streams: Sequence[StepStream],
+    batch_size: int,
+    window: int,
+    ctx: Any,
+    progress: Progress | None,
+    *,
+    pool: WorkerPool | None = None,
+) -> list[StepReport]:
+    """Run the steps of ``stage`` batch by batch, each batch through all of them (see
+    :mod:`sqlfoundry.core.executors.stage`); ``streams[i]`` hears of step i's batches.
+
+    A batch whose checkpoint is there for every step is counted, not run; otherwise its
+    job starts at the first step missing it, and reads the checkpoints of later steps
+    that have it instead of running them."""
+    first = stage[0]
+    was_finished = [step.finished for step in stage]
+    for step in stage:
+        step.dir.mkdir(parents=True, exist_ok=True)
+    batch_size = _recorded_size(first.dir) or batch_size
+    # Cut while the step before still runs (with no LLM nothing of it can fail): marked
+    # not final afterwards, should it end unfinished all the same.
+    early: list[int] = []
+    n = len(stage)
+    outputs, rejected, ran = [0] * n, [0] * n, [0] * n
+    seconds = [0.0] * n
+    reasons: list[dict[str, int]] = [{} for _ in stage]
+    failed: list[set[int]] = [set() for _ in stage]
+    done = 0
+
+    def paths(step: Step, k: int) -> tuple[Path, Path]:
+        return batch_path(step.dir, k), step.dir / f"rejects-{k:05d}.jsonl"
+
+    def report() -> None:
+        if progress:
+            batches = max(-(-upstream.expected // batch_size), done)
+            for step in stage:
+                progress(step.op.name, done, batches)
+
+    def finish(k: int, counts: Sequence[tuple[int, int] | LinkResult]) -> None:
+        nonlocal done
+        for i, counted in enumerate(counts):
+            if isinstance(counted, LinkResult):
+                kept, dropped = counted.kept, counted.rejected
+                for reason, count in counted.reasons.items():
+                    reasons[i][reason] = reasons[i].get(reason, 0) + count
+                ran[i] += 1
+                seconds[i] += counted.seconds
+                if counted.unfinished:
+                    failed[i].add(k)
+            else:
+                kept, dropped = counted
+            outputs[i] += kept
+            rejected[i] += dropped
+            streams[i].written(k, kept)
+        done += 1
+        report()
+
+    report()
+
+    def claim() -> list[set[str]]:
+        _claim_slicing(first.dir, batch_size)
+        for step in stage[1:]:
+            _claim_slicing(step.dir, FOLLOWS)
+        # What an earlier run left (only this stage writes in these folders): one listing each.
+        return [{path.name for path in step.dir.iterdir()} for step in stage]
+
+    present = await asyncio.to_thread(claim)
+
+    async def one(k: int, batch: list[Any], links: list[Link],
+                  known: list[tuple[int, int] | None]) -> None:  # fmt: skip
+        unfinished = upstream.ended and upstream.unfinished
+        if not upstream.ended:
+            early.append(k)
+        if pool is not None:
+            results = await pool.call(_pooled_stage, links, batch, unfinished)
+        else:
+            results = await run_links(links, [step.op for step in stage], batch, ctx,
+                                      unfinished, written_in_thread(_write_batch))  # fmt: skip
+        finish(k, [known[i] if result is None else result  # type: ignore[misc]
+                   for i, result in enumerate(results)])  # fmt: skip
+
+    params = [step.op.params.model_dump() for step in stage]
+    async with _running(window) as running:
+        k = -1
+        async for batch in _batches(upstream.records(lines=pool is not None), batch_size):
+            k += 1
+            known: list[tuple[int, int] | None] = []
+            for i, step in enumerate(stage):
+                data_path, reject_path = paths(step, k)
+                found: dict[str, int] = {}
+                counts = None
+                if reject_path.name in present[i]:
+                    counts = _batch_counts(data_path, reject_path, found)
+                known.append(counts)
+                if counts is not None:
+                    for reason, count in found.items():
+                        reasons[i][reason] = reasons[i].get(reason, 0) + count
+            if None not in known:
+                finish(k, known)  # type: ignore[arg-type]
+                continue
+            # A step whose batch is written is not run again: the job reads its records
+            # back when a later step needs them, and its counts are those found here.
+            links = [Link(step.signature, type(step.op), params[i], *paths(step, k),
+                          written=known[i] is not None) for i, step in enumerate(stage)]  # fmt: skip
+            await running.add(one(k, batch, links, known))
+    unfinished = upstream.unfinished
+    if unfinished and early:
+        await asyncio.to_thread(_mark_unfinished, stage, early)
+    reports = []
+    after_failure = False  # after a step with unfinished batches, nothing is final
+    for i, step in enumerate(stage):
+        after_failure = after_failure or bool(failed[i])
+        if failed[i]:
+            log.warning("%s: %d batch(es) had failed LLM requests; not final, a re-run "
+                        "retries them", step.op.name, len(failed[i]))  # fmt: skip
+        not_final = unfinished or after_failure
+        if not was_finished[i] and not not_final:
+            await asyncio.to_thread(step.mark_done)
+        streams[i].end(unfinished=not_final)
+        inputs = upstream.count if i == 0 else outputs[i - 1]
+        # Its time is the busy time of its batches: the stage's steps run interleaved.
+        reports.append(StepReport(step.op.name, step.signature, inputs, outputs[i], rejected[i],
+                                  seconds[i], was_finished[i] and not ran[i], reasons[i]))  # fmt: skip
+    return reports
+
+
+def _mark_unfinished(stage: Sequence[Step], batches: Sequence[int]) -> None:
+    """Mark these batches of every step of ``stage`` not final: a re-run makes them again."""
+    for step in stage:
+        for k in batches:
+            data_path = batch_path(step.dir, k)
+            if data_path.exists():
+                atomic_write_text(_unfinished_marker(data_path), "")

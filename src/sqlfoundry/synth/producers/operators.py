@@ -51,7 +51,7 @@ class _ProducerStep(EngineOperator):
         producer = self.build(batch, PairDatabase(ctx), engine)
         pairs = await producer.to_pairs()
         out = StepOutput()
-        children: dict[str, list[Sample]] = {}
+        made: list[Sample] = []
         for pair in pairs:
             sample = pair.to_sample()
             if not pair.success:
@@ -59,18 +59,23 @@ class _ProducerStep(EngineOperator):
                     self.reject(sample, pair.meta.get("error") or "unsuccessful pair")
                 )
                 continue
-            parent = pair.meta.get("evolved_from") or ""
-            children.setdefault(parent, []).append(stamp(sample, self.name, engine))
+            made.append(stamp(sample, self.name, engine))
         for record in producer.all_rejects():
             sample = (
                 ExtractedPair.from_record(record["pair"]).to_sample() if "pair" in record else None
             )
             fallback = Sample(id=str(record.get("source") or "input"), db_id="")
             out.rejects.append(self.reject(sample or fallback, record["reason"]))
-        if self.keeps_originals:
-            for sample in batch:
-                out.samples.append(sample)
-                out.samples.extend(children.pop(sample.id, []))
+        if not self.keeps_originals:
+            out.samples.extend(made)  # in the producer's order, whatever the batch
+            return out
+        # Each record, then what was evolved from it.
+        children: dict[str, list[Sample]] = {}
+        for sample in made:
+            children.setdefault(sample.meta.get("evolved_from") or "", []).append(sample)
+        for sample in batch:
+            out.samples.append(sample)
+            out.samples.extend(children.pop(sample.id, []))
         for rest in children.values():
             out.samples.extend(rest)
         return out

@@ -11,10 +11,12 @@ imperative) but the meaning never does.
 from __future__ import annotations
 
 import random
+import threading
 
 from sqlglot import exp
 
 from sqlfoundry.core.errors import SQLSyntaxError
+from sqlfoundry.core.lru import LRU
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.sql.literals import quoted_strings_to_literals
 from sqlfoundry.sql.parse import parse_one
@@ -27,21 +29,37 @@ from sqlfoundry.synth.realiser.question import Realisation, Realiser
 __all__ = ["Realisation", "RealiseError", "SchemaWords", "plan_of", "realise", "realise_detail"]
 
 
+# Plans of the texts planned last. A record's question and its reasoning are worded from
+# the same plan, a few steps apart: a stage takes a batch of up to 256 records through
+# both (sqlfoundry.core.executors.stage). Plans are only read once built. Locked, as
+# threads may plan at once (the LRU is not).
+_PLANS: LRU[tuple[str, str, SchemaWords], Query] = LRU(320)
+_PLANS_LOCK = threading.Lock()
+
+
 def plan_of(sql: str | exp.Expression, schema: Schema, dialect: str = "sqlite") -> Query:
-    """The realiser's plan of a query (used by the offline chain-of-thought too).
+    """The realiser's plan of a query (used by the offline chain-of-thought too). The plan
+    of a text is shared with the next callers asking for it: it must not be modified.
 
     Raises:
         RealiseError: the SQL does not parse, or uses something the realiser cannot say.
     """
+    words = schema_words(schema)
     if isinstance(sql, exp.Expression):
-        tree = sql.copy()
-    else:
-        try:
-            tree = parse_one(sql, dialect)
-        except SQLSyntaxError as err:
-            raise RealiseError(f"unparseable SQL: {err.message}", sql=sql) from err
-    quoted_strings_to_literals(tree, dialect)
-    return build(tree, schema_words(schema))
+        return build(quoted_strings_to_literals(sql.copy(), dialect), words)
+    key = (sql, dialect, words)
+    with _PLANS_LOCK:
+        plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    try:
+        tree = parse_one(sql, dialect)
+    except SQLSyntaxError as err:
+        raise RealiseError(f"unparseable SQL: {err.message}", sql=sql) from err
+    plan = build(quoted_strings_to_literals(tree, dialect), words)
+    with _PLANS_LOCK:
+        _PLANS.put(key, plan)
+    return plan
 
 
 def realise_detail(
