@@ -78,7 +78,8 @@ def test_a_pipeline_runs_with_fewer_collections(tmp_path):
     gc.set_threshold(700, 10, 10)
     _Thresholds.seen.clear()
     Pipeline([_Thresholds()], batch_size=2).run(
-        [Sample(id=str(i), db_id="d") for i in range(3)], tmp_path / "run")
+        [Sample(id=str(i), db_id="d") for i in range(3)], tmp_path / "run"
+    )
     assert _Thresholds.seen == [(YOUNG, 10, 10)] * 2
     assert gc.get_threshold() == (700, 10, 10)
 

@@ -11,6 +11,7 @@ from sqlfoundry.core.errors import InputError
 from sqlfoundry.core.io import (
     atomic_write_jsonl,
     atomic_write_text,
+    checkpoint_line,
     read_gold,
     read_jsonl,
     read_records,
@@ -136,6 +137,24 @@ def test_sql_of(record, sql):
     assert sql_of(record) == sql
 
 
+def test_a_checkpoint_line_is_compact_and_what_orjson_cannot_hold_goes_through_json():
+    from sqlfoundry.core.io import decode_line
+
+    assert (
+        checkpoint_line({"q": "caf\u00e9", 1: [1.5, None, True]})
+        == '{"q":"caf\u00e9","1":[1.5,null,true]}'
+    )
+    big = {"n": 2**70, "m": [-(2**65)]}  # past 64 bits: json's encoder, in the same layout
+    assert checkpoint_line(big) == '{"n":1180591620717411303424,"m":[-36893488147419103232]}'
+    assert decode_line(checkpoint_line(big)) == big
+    assert decode_line('{"x": NaN}')["x"] != decode_line('{"x": NaN}')["x"]  # json reads NaN
+    assert decode_line(b'{"a":[1,2]}') == {"a": [1, 2]}
+    with pytest.raises(ValueError, match="Expecting value: line 1 column 7"):
+        decode_line('{"a": }')
+    with pytest.raises(TypeError):
+        checkpoint_line({"s": {1, 2}})
+
+
 def test_atomic_write_jsonl(tmp_path):
     path = tmp_path / "out" / "deep" / "res.jsonl"
     records = [{"a": 1, "q": "caf\u00e9"}, {"b": [1, None]}]
@@ -146,6 +165,8 @@ def test_atomic_write_jsonl(tmp_path):
     assert atomic_write_jsonl(path, iter([{"c": 3}])) == 1
     assert path.read_text(encoding="utf-8") == '{"c": 3}\n'
     assert sorted(p.name for p in path.parent.iterdir()) == ["res.jsonl"]
+    assert atomic_write_jsonl(path, [{"c": 3}], encode=checkpoint_line) == 1
+    assert path.read_text(encoding="utf-8") == '{"c":3}\n'
     assert atomic_write_jsonl(path, []) == 0
     assert path.read_text() == ""
 

@@ -31,7 +31,9 @@ class Tag(Operator):
             if self.params.drop and s.id.endswith(self.params.drop):
                 out.rejects.append(self.reject(s, f"ends with {self.params.drop}"))
                 continue
-            out.samples.append(s.model_copy(update={"question": (s.question or "") + self.params.tag}))
+            out.samples.append(
+                s.model_copy(update={"question": (s.question or "") + self.params.tag})
+            )
         return out
 
 
@@ -127,7 +129,12 @@ def test_an_interrupted_stage_resumes_where_each_step_stopped(tmp_path):
     # As if killed while batch 1 was at step C and batch 2 at step B.
     for step in steps:
         (step / "done").unlink()
-    for name in ("batch-00001.jsonl", "rejects-00001.jsonl", "batch-00002.jsonl", "rejects-00002.jsonl"):
+    for name in (
+        "batch-00001.jsonl",
+        "rejects-00001.jsonl",
+        "batch-00002.jsonl",
+        "rejects-00002.jsonl",
+    ):
         (steps[2] / name).unlink()
     for name in ("batch-00002.jsonl", "rejects-00002.jsonl"):
         (steps[1] / name).unlink()
@@ -142,7 +149,9 @@ def test_a_step_cut_by_size_is_not_joined_and_a_following_one_is_cut_again(tmp_p
     Pipeline(three(), batch_size=3).run(seeds(), tmp_path / "clean")
     # Step by step first, interrupted in step B; then resumed with stages: B keeps its
     # batches cut by size, so it runs on its own, and C follows it.
-    Pipeline(three(), batch_size=3).run(seeds(), tmp_path / "run", executor=LocalExecutor(fuse=False))
+    Pipeline(three(), batch_size=3).run(
+        seeds(), tmp_path / "run", executor=LocalExecutor(fuse=False)
+    )
     steps = sorted((tmp_path / "run" / "steps").iterdir())
     (steps[1] / "done").unlink()
     (steps[1] / "batch-00001.jsonl").unlink()
@@ -158,7 +167,9 @@ def test_a_step_cut_by_size_is_not_joined_and_a_following_one_is_cut_again(tmp_p
     (steps[2] / "batch-00001.jsonl").unlink()
     (steps[2] / "batch-size").write_text("follows")
     CALLS.clear()
-    Pipeline(three(), batch_size=3).run(seeds(), tmp_path / "run", executor=LocalExecutor(fuse=False))
+    Pipeline(three(), batch_size=3).run(
+        seeds(), tmp_path / "run", executor=LocalExecutor(fuse=False)
+    )
     assert CALLS == ["C:0,1,2", "C:4,6"]
     assert (steps[2] / "batch-size").read_text() == "3"
     assert sorted(p.name for p in (steps[2] / "set-aside").iterdir()) == [
@@ -179,3 +190,35 @@ def test_a_batch_with_failed_requests_is_not_final_from_that_step_on(tmp_path):
     # A re-run asks again for batch 1 only, from step B on.
     Pipeline(steps_ops, batch_size=3).run(seeds(), tmp_path / "run")
     assert CALLS == ["B:3,4,5", "C:3,4,5"]
+
+
+def test_batches_cut_before_an_unfinished_step_ended_are_marked_not_final(tmp_path):
+    import asyncio
+
+    from sqlfoundry.core.executors.local import _run_stage
+    from sqlfoundry.core.executors.stream import StepStream, batch_path
+    from sqlfoundry.core.runs import plan_steps
+
+    before = tmp_path / "before"
+    before.mkdir()
+    stage = plan_steps([Tag(tag="A"), Tag(tag="B")], "input", tmp_path / "steps", None)
+
+    async def scenario():
+        upstream = StepStream(before)
+        streams = [StepStream(stage[0].dir, upstream)]
+        streams.append(StepStream(stage[1].dir, streams[0]))
+        run = asyncio.ensure_future(_run_stage(stage, upstream, streams, 2, 1, None, None))
+        batch_path(before, 0).write_text("".join(s.to_json_line() + "\n" for s in seeds(2)))
+        upstream.written(0, 2)
+        while not (stage[1].dir / "rejects-00000.jsonl").exists():
+            await asyncio.sleep(0.01)
+        # The step before ends unfinished (a failed request in it): what was cut from it
+        # while it ran cannot be final either.
+        upstream.end(unfinished=True)
+        return await run
+
+    reports = asyncio.run(scenario())
+    assert [r.outputs for r in reports] == [2, 2]
+    for step in stage:
+        assert (step.dir / "unfinished-00000.jsonl").exists()
+        assert not (step.dir / "done").exists()

@@ -56,7 +56,7 @@ def test_a_json_line_is_the_compact_dict_encoded():
 
     from pydantic import BaseModel
 
-    from sqlfoundry.core.io import encode_line
+    from sqlfoundry.core.io import checkpoint_line
 
     class Usage(BaseModel):
         tokens: int = 0
@@ -76,8 +76,8 @@ def test_a_json_line_is_the_compact_dict_encoded():
         Sample(id="d", db_id="shop", meta={"span": Span(1)}),
     ]  # fmt: skip
     lines = [s.to_json_line() for s in records]
-    assert lines == [encode_line(s.to_json_dict()) for s in records]
-    assert lines[:2] == ['{"id": "a", "db_id": "shop"}',
-                         '{"id": "a", "db_id": "shop", "sql": "", "schema_subset": {}}']  # fmt: skip
-    assert lines[3] == '{"id": "c", "db_id": "shop", "meta": {"usage": {"tokens": 3}}}'
-    assert lines[4] == '{"id": "d", "db_id": "shop", "meta": {"span": {"start": 1}}}'
+    assert lines == [checkpoint_line(s.to_json_dict()) for s in records]
+    assert lines[:2] == ['{"id":"a","db_id":"shop"}',
+                         '{"id":"a","db_id":"shop","sql":"","schema_subset":{}}']  # fmt: skip
+    assert lines[3] == '{"id":"c","db_id":"shop","meta":{"usage":{"tokens":3}}}'
+    assert lines[4] == '{"id":"d","db_id":"shop","meta":{"span":{"start":1}}}'

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-from sqlglot import exp
 from fake_openai import FakeRequest, error_reply
+from sqlglot import exp
 from synth_testing import answer_with, judge_answer, judge_pairs, run
 
 from sqlfoundry.core.context import RunContext

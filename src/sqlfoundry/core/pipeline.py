@@ -25,7 +25,6 @@ the local one by default, Ray Data with ``executor="ray"``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 from sqlfoundry.core.collector import fewer_collections
 from sqlfoundry.core.errors import ConfigError, InputError
 from sqlfoundry.core.executors.base import make_executor
-from sqlfoundry.core.io import check_output
+from sqlfoundry.core.io import check_output, decode_line
 from sqlfoundry.core.operator import Operator
 from sqlfoundry.core.registry import build
 from sqlfoundry.core.runs import RunResult, StepReport, records_signature
@@ -191,7 +190,7 @@ def load_samples(path: str | Path) -> list[Sample]:
         if not line.strip():
             continue
         try:
-            out.append(Sample(**json.loads(line)))
+            out.append(Sample(**decode_line(line)))
         except (ValueError, TypeError) as err:
             raise InputError(f"not a sample record: {err}", file=str(path), line=number) from err
     return out

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text
+from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_text, decode_line
 from sqlfoundry.core.sample import Sample
 
 DONE = "done"
@@ -132,7 +132,7 @@ def read_jsonl_dicts(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                yield json.loads(line)
+                yield decode_line(line)
 
 
 def finish_run(

@@ -89,16 +89,16 @@ class Sample(BaseModel):
 
         The fields are encoded as they are, with no dump copying every nested value first
         (a tenth of a record's cost in a long pipeline); a value JSON cannot hold as it is
-        (a model or dataclass in ``meta``) takes the dump's path."""
-        from sqlfoundry.core.io import encode_line
+        (a pydantic model in ``meta``) takes the dump's path."""
+        from sqlfoundry.core.io import checkpoint_line
 
         fields = self.__dict__
         compact = {name: fields[name] for name, default in _json_defaults(type(self))
                    if fields[name] != default}  # fmt: skip
         try:
-            return encode_line(compact)
+            return checkpoint_line(compact)
         except (TypeError, ValueError):
-            return encode_line(self.to_json_dict())
+            return checkpoint_line(self.to_json_dict())
 
 
 @functools.cache

@@ -34,11 +34,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,13 @@ from sqlfoundry.core.executors.stage import (
     written_now,
 )
 from sqlfoundry.core.executors.stream import StepStream, batch_path, handing_on
-from sqlfoundry.core.io import atomic_write_jsonl, atomic_write_lines, atomic_write_text
+from sqlfoundry.core.io import (
+    atomic_write_jsonl,
+    atomic_write_lines,
+    atomic_write_text,
+    checkpoint_line,
+    decode_line,
+)
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.runs import (
@@ -133,7 +138,7 @@ def _write_batch(result: Any, data_path: Path, reject_path: Path,
         marker.unlink()
     # The rejects file is written last, so its presence marks a finished batch.
     kept = atomic_write_lines(data_path, (s.to_json_line() for s in result.samples))
-    atomic_write_jsonl(reject_path, dropped)
+    atomic_write_jsonl(reject_path, dropped, encode=checkpoint_line)
     return kept, dropped
 
 
@@ -211,7 +216,7 @@ def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[st
         (records kept, rejects, rejects per reason).
     """
     op = worker.operator(key, op_class, params)
-    records = [Sample(**json.loads(x)) if isinstance(x, str) else x for x in batch]
+    records = [Sample(**decode_line(x)) if isinstance(x, str) else x for x in batch]
     result = worker.run(op.process(records, worker.ctx))
     kept, dropped = _write_batch(result, data_path, reject_path, unfinished)
     reasons: dict[str, int] = {}
@@ -223,7 +228,7 @@ def _pooled_stage(worker: WorkerState, links: list[Link], batch: list[Sample] | 
     """In a worker: take one batch of the stage's input (records, or their JSON lines)
     through the stage's steps, writing each step's checkpoint (see :func:`run_links`)."""
     operators = [worker.operator(link.key, link.op_class, link.params) for link in links]
-    records = [Sample(**json.loads(x)) if isinstance(x, str) else x for x in batch]
+    records = [Sample(**decode_line(x)) if isinstance(x, str) else x for x in batch]
     return worker.run(run_links(links, operators, records, worker.ctx, unfinished,
                                 written_now(_write_batch)))  # fmt: skip
 
@@ -390,15 +395,19 @@ class _Running:
         self.window = window
         self.pending: set[asyncio.Task[None]] = set()
 
-    async def add(self, batch: Awaitable[None]) -> None:
+    async def add(self, batch: Coroutine[Any, Any, None]) -> None:
         """Start ``batch`` once fewer than ``window`` run."""
-        while len(self.pending) >= self.window:
-            finished, self.pending = await asyncio.wait(
-                self.pending, return_when=asyncio.FIRST_COMPLETED
-            )
-            failures = [task.exception() for task in finished]
-            if error := next((e for e in failures if e is not None), None):
-                raise error
+        try:
+            while len(self.pending) >= self.window:
+                finished, self.pending = await asyncio.wait(
+                    self.pending, return_when=asyncio.FIRST_COMPLETED
+                )
+                failures = [task.exception() for task in finished]
+                if error := next((e for e in failures if e is not None), None):
+                    raise error
+        except BaseException:
+            batch.close()  # never started
+            raise
         self.pending.add(asyncio.ensure_future(batch))
 
 

@@ -38,7 +38,7 @@ from sqlfoundry.core.executors.ray_step import (
     root_key,
 )
 from sqlfoundry.core.extras import require
-from sqlfoundry.core.io import atomic_path
+from sqlfoundry.core.io import atomic_path, decode_line
 from sqlfoundry.core.runs import (
     RunResult,
     Step,
@@ -309,7 +309,7 @@ def ray_step_lines(step_dir: Path) -> Iterator[str]:
 def ray_step_samples(step_dir: Path) -> Iterator[Sample]:
     """A Ray step's records, in the local executor's order."""
     for line in ray_step_lines(step_dir):
-        yield Sample(**json.loads(line))
+        yield Sample(**decode_line(line))
 
 
 def _unique_lines(step_dir: Path) -> Iterator[dict[str, Any]]:

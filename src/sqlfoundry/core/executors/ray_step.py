@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlfoundry.core.batch_failures import batch_failures
 from sqlfoundry.core.errors import SqlfoundryError
-from sqlfoundry.core.io import atomic_write_text
+from sqlfoundry.core.io import atomic_write_text, decode_line
 from sqlfoundry.core.lru import LRU
 from sqlfoundry.core.operator import Reject, StepOutput
 from sqlfoundry.core.sample import Sample
@@ -65,7 +65,7 @@ def read_part_lines(step_dir: Path):  # noqa: ANN201 - an iterator of dicts
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
-                    yield json.loads(line)
+                    yield decode_line(line)
 
 
 def drop_unfinished(step_dir: Path) -> int:

@@ -54,6 +54,8 @@ class LinkResult:
     seconds: float = 0.0
 
 
+# (the batch's output, data path, rejects path, unfinished) -> (kept, rejects as dicts)
+WriteNow = Callable[[Any, Path, Path, bool], tuple[int, list[dict[str, Any]]]]
 Write = Callable[[Any, Path, Path, bool], Awaitable[tuple[int, list[dict[str, Any]]]]]
 
 
@@ -89,7 +91,7 @@ async def run_links(links: Sequence[Link], operators: Sequence[Any], records: li
     return results
 
 
-def written_now(write: Callable[[Any, Path, Path, bool], tuple[int, list[dict[str, Any]]]]) -> Write:
+def written_now(write: WriteNow) -> Write:
     """``write`` as a link's writer that runs it here (in a worker: nothing else waits)."""
 
     async def now(result: Any, data_path: Path, reject_path: Path,
@@ -99,8 +101,7 @@ def written_now(write: Callable[[Any, Path, Path, bool], tuple[int, list[dict[st
     return now
 
 
-def written_in_thread(write: Callable[[Any, Path, Path, bool],
-                                      tuple[int, list[dict[str, Any]]]]) -> Write:  # fmt: skip
+def written_in_thread(write: WriteNow) -> Write:
     """``write`` as a link's writer that runs it in a thread, so the syncs to disk do not
     hold up this process's event loop."""
 

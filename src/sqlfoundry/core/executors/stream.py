@@ -16,7 +16,6 @@ before is written. Outside a local run, :func:`hand_on` does nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from sqlfoundry.core.io import decode_line
 from sqlfoundry.core.runs import read_jsonl_dicts
 from sqlfoundry.core.sample import Sample
 
@@ -151,7 +151,7 @@ class StepStream:
             elif seen < len(self._early.get(k, ())):
                 line = self._early[k][seen]
                 seen += 1
-                yield line + "\n" if lines else Sample(**json.loads(line))
+                yield line + "\n" if lines else Sample(**decode_line(line))
             else:
                 await self._changed.wait()
         if k == 0:  # a stream of given records
