@@ -28,6 +28,7 @@ from sqlglot import exp
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError, SQLSyntaxError
 from sqlfoundry.db.base import Database, DatabaseSpec
 from sqlfoundry.db.manager import open_database
+from sqlfoundry.db.sqlite import SQLiteDatabase
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
 from sqlfoundry.sql.parse import parse_one, sql_text
 from sqlfoundry.sql.skeleton import mask_values
@@ -162,7 +163,7 @@ def load_profile(db: Database) -> DatabaseProfile:
 
     def fetch(sql: str) -> list[tuple[Any, ...]] | None:
         result = db.execute(sql, timeout=DEFAULT_TIMEOUT, max_rows=None)
-        return plain_rows(result.rows) if result.ok else None
+        return rows_of(db, result.rows) if result.ok else None
 
     profile = profile_database(schema, fetch)
     if key is not None:
@@ -192,7 +193,7 @@ class _Data:
                            copy=False)  # fmt: skip
             self.stats.probes += 1
             result = self.db.execute(sql, timeout=self.timeout, max_rows=None)
-            self._rows[key] = plain_rows(result.rows) if result.ok else []
+            self._rows[key] = rows_of(self.db, result.rows) if result.ok else []
         return self._rows[key]
 
     def probe(self, query: exp.Expression) -> list[tuple[Any, ...]] | None:
@@ -204,7 +205,13 @@ class _Data:
             timeout=self.timeout,
             max_rows=PROBE_ROWS,
         )
-        return plain_rows(result.rows) if result.ok else None
+        return rows_of(self.db, result.rows) if result.ok else None
+
+
+def rows_of(db: Database, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``plain_rows(rows)`` for rows ``db`` returned: SQLite's own are plain already
+    (tuples of int, float, str, bytes and None), so they are not looked through."""
+    return rows if type(db) is SQLiteDatabase else plain_rows(rows)
 
 
 def _spare_cap(quota: int) -> int:
@@ -217,7 +224,7 @@ def _useful(rows: list[tuple[Any, ...]]) -> str:
     """``ok``, ``empty`` or ``null_only`` (all NULL, or one all-zero aggregate row)."""
     if not rows:
         return "empty"
-    blank = sum(all(v is None for v in row) for row in rows)
+    blank = sum(1 for row in rows if row.count(None) == len(row))
     if blank * 2 > len(rows):
         return "null_only"
     if len(rows) == 1 and all(v is None or v == 0 for v in rows[0]):
@@ -388,7 +395,7 @@ class Sampler:
             result = self.db.execute(probe.sql, timeout=self.timeout, max_rows=RESULT_ROWS)
             if not result.ok:
                 continue
-            found = probe_problem(probe, plain_rows(result.rows), None)
+            found = probe_problem(probe, rows_of(self.db, result.rows), None)
             if found:
                 return found
         return None

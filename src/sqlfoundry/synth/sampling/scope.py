@@ -83,6 +83,8 @@ class JoinStep:
 class FromClause:
     sources: list[Source]
     steps: list[JoinStep] = field(default_factory=list)
+    # refs() per source (None: all), made once: a query's pieces each ask for them.
+    _refs: dict[int | None, list[Ref]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def joined(self) -> bool:
@@ -159,9 +161,13 @@ class FromClause:
         return [self.sources[i] for i in sorted(seen)]
 
     def refs(self, source: Source | None = None) -> list[Ref]:
-        """Every column of every source, as references."""
-        sources = [source] if source is not None else self.sources
-        return [s.ref(c) for s in sources for c in s.table.columns]
+        """Every column of every source, as references (a list the caller must not change)."""
+        key = id(source) if source is not None else None
+        refs = self._refs.get(key)
+        if refs is None:
+            sources = [source] if source is not None else self.sources
+            refs = self._refs[key] = [s.ref(c) for s in sources for c in s.table.columns]
+        return refs
 
     def apply(self, select: exp.Select, dialect: str, inner: bool = False) -> exp.Select:
         """Set ``select``'s FROM and JOINs (``INNER JOIN`` style is the renderer's choice)."""
