@@ -205,6 +205,13 @@ def ident(name: str, dialect: str) -> exp.Identifier:
     return exp.Identifier(this=name, quoted=needs_quotes(name, dialect))
 
 
+def limited(query: exp.Query, count: int) -> exp.Query:
+    """``query`` with ``LIMIT count``, set in place: the tree ``query.limit(count)``
+    makes, without the parse of "LIMIT <count>" sqlglot's builder runs for an int."""
+    query.set("limit", exp.Limit(expression=exp.Literal.number(count)))
+    return query
+
+
 def plain(value: Any) -> Any:
     """A server value as SQLite would give it: exact decimals as floats, dates and
     times as ISO text (which servers compare with their date columns)."""
@@ -238,7 +245,7 @@ def window_query(table: Table, dialect: str) -> str:
         expressions=[exp.Column(this=ident(c.name, dialect)) for c in table.columns]
     )
     select = select.from_(exp.Table(this=ident(table.name, dialect)), copy=False)
-    return sql_text(select.limit(ROW_WINDOW, copy=False), dialect, copy=False)  # a tree of its own
+    return sql_text(limited(select, ROW_WINDOW), dialect, copy=False)  # a tree of its own
 
 
 def profile_database(schema: Schema, fetch: Fetch) -> DatabaseProfile:

@@ -34,7 +34,12 @@ from sqlfoundry.sql.parse import parse_one, sql_text
 from sqlfoundry.sql.skeleton import mask_values
 from sqlfoundry.synth.sampling.builder import Builder, Draft
 from sqlfoundry.synth.sampling.levels import draw
-from sqlfoundry.synth.sampling.profile import DatabaseProfile, plain_rows, profile_database
+from sqlfoundry.synth.sampling.profile import (
+    DatabaseProfile,
+    limited,
+    plain_rows,
+    profile_database,
+)
 from sqlfoundry.synth.sampling.scope import FromClause
 from sqlfoundry.synth.sampling.styles import draw_style, render, restyle
 
@@ -198,7 +203,7 @@ class _Data:
 
     def probe(self, query: exp.Expression) -> list[tuple[Any, ...]] | None:
         own = isinstance(query, exp.Select)  # a copy with the LIMIT, printed once
-        query = query.limit(PROBE_ROWS, copy=True) if own else query
+        query = limited(query.copy(), PROBE_ROWS) if own else query
         self.stats.probes += 1
         result = self.db.execute(
             sql_text(query, self.profile.dialect, copy=not own),

@@ -20,6 +20,7 @@ from sqlfoundry.synth.sampling.profile import (
     Link,
     TableProfile,
     ident,
+    limited,
 )
 
 ALIAS_PREFIX = "T"
@@ -170,12 +171,17 @@ class FromClause:
         return refs
 
     def apply(self, select: exp.Select, dialect: str, inner: bool = False) -> exp.Select:
-        """Set ``select``'s FROM and JOINs (``INNER JOIN`` style is the renderer's choice)."""
-        select = select.from_(self.sources[0].node(dialect), copy=False)
-        for step in self.steps:
-            select = select.join(
-                self.sources[step.new].node(dialect), on=self.on(step, dialect), copy=False
-            )
+        """Set ``select``'s FROM and JOINs (``INNER JOIN`` style is the renderer's choice).
+
+        The nodes ``select.from_(...)`` and ``.join(..., on=...)`` would set, made
+        directly: sqlglot's builders cost more than the nodes they make."""
+        select.set("from_", exp.From(this=self.sources[0].node(dialect)))
+        if self.steps:
+            joins = list(select.args.get("joins") or ())
+            for step in self.steps:
+                on = self.on(step, dialect)
+                joins.append(exp.Join(this=self.sources[step.new].node(dialect), on=on))
+            select.set("joins", joins)
         return select
 
     def on(self, step: JoinStep, dialect: str) -> exp.Expression:
@@ -199,7 +205,7 @@ class FromClause:
     def rows_query(self, dialect: str) -> exp.Select:
         """Every column of every source over the join, ``LIMIT JOIN_ROWS``."""
         select = exp.Select(expressions=[r.node(dialect) for r in self.refs()])
-        return self.apply(select, dialect).limit(JOIN_ROWS, copy=False)
+        return limited(self.apply(select, dialect), JOIN_ROWS)
 
 
 def _column(table: TableProfile, name: str) -> ColumnProfile:
