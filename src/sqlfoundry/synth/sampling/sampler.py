@@ -267,6 +267,12 @@ class Sampler:
         self.stats = SamplerStats()
         self.rejected: list[RejectedQuery] = []
         self.builder = Builder(profile, self.rng, _Data(db, profile, self.stats, timeout))
+        if checks:
+            # The checks come with the operator layer: imported when used, once a sampler
+            # (an import statement per candidate costs more than some of the checks).
+            from sqlfoundry.synth import contrived, semantic_filter
+
+            self._contrived, self._semantic = contrived, semantic_filter
 
     def sample(self, n: int, mix: dict[str, float] | None = None) -> list[GeneratedQuery]:
         """Up to ``n`` distinct queries that run and return rows, ``mix`` by level."""
@@ -379,28 +385,21 @@ class Sampler:
     def _semantic_problem(self, tree: exp.Expression, rows: list[tuple[Any, ...]]) -> str | None:
         """The first problem the semantic checks find (the same checks as the
         ``sql_semantic_filter`` step, run here so every kept query passes them)."""
-        from sqlfoundry.synth.contrived import contrived_filters
-        from sqlfoundry.synth.semantic_filter import (
-            ALL_CHECKS,
-            probe_problem,
-            probes_for,
-            result_problem,
-        )
-
+        semantic = self._semantic
         dialect = self.profile.dialect
         schema = self.profile.schema
-        found = result_problem(rows)
+        found = semantic.result_problem(rows)
         if found:
             return found
-        contrived = contrived_filters(tree, schema, dialect)
+        contrived = self._contrived.contrived_filters(tree, schema, dialect)
         if contrived:
             return f"contrived filter: {contrived[0]}"
-        for probe in probes_for(tree, schema, dialect, ALL_CHECKS):
+        for probe in semantic.probes_for(tree, schema, dialect, semantic.ALL_CHECKS):
             self.stats.probes += 1
             result = self.db.execute(probe.sql, timeout=self.timeout, max_rows=RESULT_ROWS)
             if not result.ok:
                 continue
-            found = probe_problem(probe, rows_of(self.db, result.rows), None)
+            found = semantic.probe_problem(probe, rows_of(self.db, result.rows), None)
             if found:
                 return found
         return None
