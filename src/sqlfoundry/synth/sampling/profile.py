@@ -167,8 +167,9 @@ class DatabaseProfile:
     probe_queries: int = 0
     schema: Schema | None = None  # the introspected schema (keys for the semantic checks)
     # links_of() per table, made once: every join path asks for them.
-    _links_of: dict[str, list[tuple[Link, str]]] = field(default_factory=dict, init=False,
-                                                         repr=False)
+    _links_of: dict[str, list[tuple[Link, str]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def table(self, name: str) -> TableProfile:
         """The profile of table ``name``."""
