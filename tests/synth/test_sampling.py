@@ -317,6 +317,9 @@ def test_empty_and_unreadable_databases_are_reported_not_raised(tmp_path):
          "select \"Date\", COUNT(*) from t where name = 'SELECT' and x != 1"),
         ('SELECT a FROM t WHERE NOT "T 1"."my col" IN (1, 2) ORDER BY a DESC', True, "<>",
          'select a from t where "T 1"."my col" not in (1, 2) order by a desc'),
+        ("SELECT a FROM t WHERE x <> 1", False, "!=", "SELECT a FROM t WHERE x != 1"),
+        ("SELECT a FROM t WHERE x <> 'a != b'", False, "<>", "SELECT a FROM t WHERE x <> 'a != b'"),
+        ("SELECT a FROM notes WHERE x IN (1)", False, "!=", "SELECT a FROM notes WHERE x IN (1)"),
     ],
 )  # fmt: skip
 def test_respelling_changes_only_keywords_and_operators(sql, lower, not_equal, expected):
@@ -461,3 +464,33 @@ def test_plain_rows_keeps_plain_rows_and_converts_server_values():
     rows = plain_rows([row, (Decimal("1.5"), datetime.date(2024, 1, 2)), [3, "b"]])
     assert rows == [row, (1.5, "2024-01-02"), (3, "b")]
     assert rows[0] is row and type(rows[2]) is tuple
+
+
+def test_limits_and_joins_are_the_trees_sqlglots_builders_make(manager):
+    from sqlfoundry.synth.sampling.profile import limited
+    from sqlfoundry.synth.sampling.scope import join_path
+
+    with manager.open("bookshop") as db:
+        profile = load_profile(db)
+    scope = join_path(profile, random.Random(3), 2)
+    assert scope is not None and len(scope.steps) == 2
+    columns = [ref.node(profile.dialect) for ref in scope.refs()[:2]]
+    made = limited(scope.apply(exp.Select(expressions=columns), profile.dialect), 5)
+    built = exp.Select(expressions=[c.copy() for c in columns])
+    built = built.from_(scope.sources[0].node(profile.dialect), copy=False)
+    for step in scope.steps:
+        built = built.join(scope.sources[step.new].node(profile.dialect),
+                           on=scope.on(step, profile.dialect), copy=False)  # fmt: skip
+    built = built.limit(5, copy=False)
+    assert made == built and made.sql() == built.sql()
+
+
+def test_a_style_describes_itself_as_its_fields():
+    from dataclasses import asdict
+
+    from sqlfoundry.synth.sampling.styles import Style, draw_style
+
+    rng = random.Random(0)
+    for style in [Style(), *(draw_style(rng) for _ in range(20))]:
+        assert style.describe() == asdict(style)
+        assert list(style.describe()) == list(asdict(style))

@@ -89,20 +89,16 @@ class Builder:
         self.data = data
         self.dialect = profile.dialect
         self.tables = list(profile.tables.values())
+        # Each table's weight in table(), worked out once.
+        self._richness = {id(t): _richness(t) for t in self.tables}
 
     # ------------------------------------------------------------------ pieces
 
     def table(self, need: Callable[[TableProfile], bool] | None = None) -> TableProfile | None:
         """A random table (richer tables more often) that satisfies ``need``."""
         candidates = [t for t in self.tables if need is None or need(t)]
-
-        def richness(t: TableProfile) -> float:
-            useful = sum(c.role not in (OTHER, KEY) for c in t.columns)
-            if not useful:
-                return 0.05  # a table of keys only (a bridge) says little on its own
-            return 1.0 + useful + 0.5 * math.log10(1 + t.row_count)
-
-        return weighted(self.rng, candidates, richness)
+        richness = self._richness
+        return weighted(self.rng, candidates, lambda t: richness[id(t)])
 
     def from_clause(
         self, joins: int, need: Callable[[TableProfile], bool] | None = None
@@ -356,6 +352,13 @@ class Builder:
                 display = labels[: 2 if len(labels) > 1 and self.rng.random() < 0.15 else 1]
                 options.append((display or [source.ref(pk)], source.ref(pk)))
         return options
+
+
+def _richness(t: TableProfile) -> float:
+    useful = sum(c.role not in (OTHER, KEY) for c in t.columns)
+    if not useful:
+        return 0.05  # a table of keys only (a bridge) says little on its own
+    return 1.0 + useful + 0.5 * math.log10(1 + t.row_count)
 
 
 def identifies(ref: Ref) -> bool:

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from sqlfoundry.synth.sampling.builder import Builder, Draft, identifies, ref_key
 from sqlfoundry.synth.sampling.clauses import Cond, aggregate, literal, nice_number
-from sqlfoundry.synth.sampling.profile import CATEGORY, KEY, TEXT
+from sqlfoundry.synth.sampling.profile import CATEGORY, KEY, TEXT, limited
 from sqlfoundry.synth.sampling.scope import FromClause, Ref, Source
 
 
@@ -110,7 +110,7 @@ def _rows(
                     return None
                 distinct = False
             if plan.limit:
-                select = select.limit(b.limit_value(), copy=False)
+                select = limited(select, b.limit_value())
                 shape += "-limit"
     if distinct:
         select.set("distinct", exp.Distinct())
@@ -198,7 +198,7 @@ def _grouped(
         select = select.order_by(b.ordered(target, desc), copy=False)
         shape += "-order"
         if plan.limit or key_only:
-            select = select.limit(b.limit_value() if not key_only else 1, copy=False)
+            select = limited(select, b.limit_value() if not key_only else 1)
             shape += "-limit"
     return Draft(select, shape)
 

@@ -32,7 +32,7 @@ from typing import Any
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema, Table
-from sqlfoundry.sql.parse import sqlglot_dialect, tokens_of
+from sqlfoundry.sql.parse import sql_text, sqlglot_dialect, tokens_of
 from sqlfoundry.synth.naming import words
 
 ROW_WINDOW = 1000  # rows read per table for statistics and value pools
@@ -166,19 +166,26 @@ class DatabaseProfile:
     links: list[Link]
     probe_queries: int = 0
     schema: Schema | None = None  # the introspected schema (keys for the semantic checks)
+    # links_of() per table, made once: every join path asks for them.
+    _links_of: dict[str, list[tuple[Link, str]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def table(self, name: str) -> TableProfile:
         """The profile of table ``name``."""
         return self.tables[name]
 
     def links_of(self, table: str) -> list[tuple[Link, str]]:
-        """Every link touching ``table``, with the table at its other end."""
-        out = []
-        for link in self.links:
-            if link.child == table:
-                out.append((link, link.parent))
-            elif link.parent == table:
-                out.append((link, link.child))
+        """Every link touching ``table``, with the table at its other end (a list the
+        caller must not change)."""
+        out = self._links_of.get(table)
+        if out is None:
+            out = self._links_of[table] = []
+            for link in self.links:
+                if link.child == table:
+                    out.append((link, link.parent))
+                elif link.parent == table:
+                    out.append((link, link.child))
         return out
 
 
@@ -197,6 +204,13 @@ def needs_quotes(name: str, dialect: str) -> bool:
 def ident(name: str, dialect: str) -> exp.Identifier:
     """An identifier node, quoted when ``dialect`` needs it."""
     return exp.Identifier(this=name, quoted=needs_quotes(name, dialect))
+
+
+def limited(query: exp.Query, count: int) -> exp.Query:
+    """``query`` with ``LIMIT count``, set in place: the tree ``query.limit(count)``
+    makes, without the parse of "LIMIT <count>" sqlglot's builder runs for an int."""
+    query.set("limit", exp.Limit(expression=exp.Literal.number(count)))
+    return query
 
 
 def plain(value: Any) -> Any:
@@ -232,7 +246,7 @@ def window_query(table: Table, dialect: str) -> str:
         expressions=[exp.Column(this=ident(c.name, dialect)) for c in table.columns]
     )
     select = select.from_(exp.Table(this=ident(table.name, dialect)), copy=False)
-    return select.limit(ROW_WINDOW, copy=False).sql(dialect=sqlglot_dialect(dialect))
+    return sql_text(limited(select, ROW_WINDOW), dialect, copy=False)  # a tree of its own
 
 
 def profile_database(schema: Schema, fetch: Fetch) -> DatabaseProfile:
@@ -319,7 +333,7 @@ def _all_values_in(
     for name, target in ((table.name, col), (parent.name, key)):
         query = exp.select(exp.Min(this=target.copy()), exp.Max(this=target.copy()))
         found = fetch(
-            query.from_(exp.Table(this=ident(name, dialect))).sql(dialect=sqlglot_dialect(dialect))
+            sql_text(query.from_(exp.Table(this=ident(name, dialect))), dialect, copy=False)
         )
         if not found or not all(isinstance(v, (int, float)) for v in found[0]):
             return False
@@ -339,7 +353,7 @@ def _all_values_in(
         ),  # fmt: skip
         copy=False,
     )
-    rows = fetch(outside.sql(dialect=sqlglot_dialect(dialect)))
+    rows = fetch(sql_text(outside, dialect, copy=False))
     return bool(rows) and rows[0][0] == 0
 
 

@@ -28,12 +28,18 @@ from sqlglot import exp
 from sqlfoundry.core.errors import DatabaseError, SqlfoundryError, SQLSyntaxError
 from sqlfoundry.db.base import Database, DatabaseSpec
 from sqlfoundry.db.manager import open_database
+from sqlfoundry.db.sqlite import SQLiteDatabase
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
 from sqlfoundry.sql.parse import parse_one, sql_text
 from sqlfoundry.sql.skeleton import mask_values
 from sqlfoundry.synth.sampling.builder import Builder, Draft
 from sqlfoundry.synth.sampling.levels import draw
-from sqlfoundry.synth.sampling.profile import DatabaseProfile, plain_rows, profile_database
+from sqlfoundry.synth.sampling.profile import (
+    DatabaseProfile,
+    limited,
+    plain_rows,
+    profile_database,
+)
 from sqlfoundry.synth.sampling.scope import FromClause
 from sqlfoundry.synth.sampling.styles import draw_style, render, restyle
 
@@ -162,7 +168,7 @@ def load_profile(db: Database) -> DatabaseProfile:
 
     def fetch(sql: str) -> list[tuple[Any, ...]] | None:
         result = db.execute(sql, timeout=DEFAULT_TIMEOUT, max_rows=None)
-        return plain_rows(result.rows) if result.ok else None
+        return rows_of(db, result.rows) if result.ok else None
 
     profile = profile_database(schema, fetch)
     if key is not None:
@@ -192,19 +198,25 @@ class _Data:
                            copy=False)  # fmt: skip
             self.stats.probes += 1
             result = self.db.execute(sql, timeout=self.timeout, max_rows=None)
-            self._rows[key] = plain_rows(result.rows) if result.ok else []
+            self._rows[key] = rows_of(self.db, result.rows) if result.ok else []
         return self._rows[key]
 
     def probe(self, query: exp.Expression) -> list[tuple[Any, ...]] | None:
         own = isinstance(query, exp.Select)  # a copy with the LIMIT, printed once
-        query = query.limit(PROBE_ROWS, copy=True) if own else query
+        query = limited(query.copy(), PROBE_ROWS) if own else query
         self.stats.probes += 1
         result = self.db.execute(
             sql_text(query, self.profile.dialect, copy=not own),
             timeout=self.timeout,
             max_rows=PROBE_ROWS,
         )
-        return plain_rows(result.rows) if result.ok else None
+        return rows_of(self.db, result.rows) if result.ok else None
+
+
+def rows_of(db: Database, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``plain_rows(rows)`` for rows ``db`` returned: SQLite's own are plain already
+    (tuples of int, float, str, bytes and None), so they are not looked through."""
+    return rows if type(db) is SQLiteDatabase else plain_rows(rows)
 
 
 def _spare_cap(quota: int) -> int:
@@ -217,7 +229,7 @@ def _useful(rows: list[tuple[Any, ...]]) -> str:
     """``ok``, ``empty`` or ``null_only`` (all NULL, or one all-zero aggregate row)."""
     if not rows:
         return "empty"
-    blank = sum(all(v is None for v in row) for row in rows)
+    blank = sum(1 for row in rows if row.count(None) == len(row))
     if blank * 2 > len(rows):
         return "null_only"
     if len(rows) == 1 and all(v is None or v == 0 for v in rows[0]):
@@ -255,6 +267,12 @@ class Sampler:
         self.stats = SamplerStats()
         self.rejected: list[RejectedQuery] = []
         self.builder = Builder(profile, self.rng, _Data(db, profile, self.stats, timeout))
+        if checks:
+            # The checks come with the operator layer: imported when used, once a sampler
+            # (an import statement per candidate costs more than some of the checks).
+            from sqlfoundry.synth import contrived, semantic_filter
+
+            self._contrived, self._semantic = contrived, semantic_filter
 
     def sample(self, n: int, mix: dict[str, float] | None = None) -> list[GeneratedQuery]:
         """Up to ``n`` distinct queries that run and return rows, ``mix`` by level."""
@@ -367,28 +385,21 @@ class Sampler:
     def _semantic_problem(self, tree: exp.Expression, rows: list[tuple[Any, ...]]) -> str | None:
         """The first problem the semantic checks find (the same checks as the
         ``sql_semantic_filter`` step, run here so every kept query passes them)."""
-        from sqlfoundry.synth.contrived import contrived_filters
-        from sqlfoundry.synth.semantic_filter import (
-            ALL_CHECKS,
-            probe_problem,
-            probes_for,
-            result_problem,
-        )
-
+        semantic = self._semantic
         dialect = self.profile.dialect
         schema = self.profile.schema
-        found = result_problem(rows)
+        found = semantic.result_problem(rows)
         if found:
             return found
-        contrived = contrived_filters(tree, schema, dialect)
+        contrived = self._contrived.contrived_filters(tree, schema, dialect)
         if contrived:
             return f"contrived filter: {contrived[0]}"
-        for probe in probes_for(tree, schema, dialect, ALL_CHECKS):
+        for probe in semantic.probes_for(tree, schema, dialect, semantic.ALL_CHECKS):
             self.stats.probes += 1
             result = self.db.execute(probe.sql, timeout=self.timeout, max_rows=RESULT_ROWS)
             if not result.ok:
                 continue
-            found = probe_problem(probe, plain_rows(result.rows), None)
+            found = semantic.probe_problem(probe, rows_of(self.db, result.rows), None)
             if found:
                 return found
         return None

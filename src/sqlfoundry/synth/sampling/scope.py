@@ -20,6 +20,7 @@ from sqlfoundry.synth.sampling.profile import (
     Link,
     TableProfile,
     ident,
+    limited,
 )
 
 ALIAS_PREFIX = "T"
@@ -83,6 +84,8 @@ class JoinStep:
 class FromClause:
     sources: list[Source]
     steps: list[JoinStep] = field(default_factory=list)
+    # refs() per source (None: all), made once: a query's pieces each ask for them.
+    _refs: dict[int | None, list[Ref]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def joined(self) -> bool:
@@ -159,17 +162,26 @@ class FromClause:
         return [self.sources[i] for i in sorted(seen)]
 
     def refs(self, source: Source | None = None) -> list[Ref]:
-        """Every column of every source, as references."""
-        sources = [source] if source is not None else self.sources
-        return [s.ref(c) for s in sources for c in s.table.columns]
+        """Every column of every source, as references (a list the caller must not change)."""
+        key = id(source) if source is not None else None
+        refs = self._refs.get(key)
+        if refs is None:
+            sources = [source] if source is not None else self.sources
+            refs = self._refs[key] = [s.ref(c) for s in sources for c in s.table.columns]
+        return refs
 
     def apply(self, select: exp.Select, dialect: str, inner: bool = False) -> exp.Select:
-        """Set ``select``'s FROM and JOINs (``INNER JOIN`` style is the renderer's choice)."""
-        select = select.from_(self.sources[0].node(dialect), copy=False)
-        for step in self.steps:
-            select = select.join(
-                self.sources[step.new].node(dialect), on=self.on(step, dialect), copy=False
-            )
+        """Set ``select``'s FROM and JOINs (``INNER JOIN`` style is the renderer's choice).
+
+        The nodes ``select.from_(...)`` and ``.join(..., on=...)`` would set, made
+        directly: sqlglot's builders cost more than the nodes they make."""
+        select.set("from_", exp.From(this=self.sources[0].node(dialect)))
+        if self.steps:
+            joins = list(select.args.get("joins") or ())
+            for step in self.steps:
+                on = self.on(step, dialect)
+                joins.append(exp.Join(this=self.sources[step.new].node(dialect), on=on))
+            select.set("joins", joins)
         return select
 
     def on(self, step: JoinStep, dialect: str) -> exp.Expression:
@@ -193,7 +205,7 @@ class FromClause:
     def rows_query(self, dialect: str) -> exp.Select:
         """Every column of every source over the join, ``LIMIT JOIN_ROWS``."""
         select = exp.Select(expressions=[r.node(dialect) for r in self.refs()])
-        return self.apply(select, dialect).limit(JOIN_ROWS, copy=False)
+        return limited(self.apply(select, dialect), JOIN_ROWS)
 
 
 def _column(table: TableProfile, name: str) -> ColumnProfile:

@@ -9,7 +9,7 @@ of a join's equality) and :func:`render` prints it (keyword and function case,
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlglot import exp
@@ -45,8 +45,11 @@ class Style:
     explicit_asc: bool = False
 
     def describe(self) -> dict[str, object]:
-        """The style as plain data (for a record's ``meta``)."""
-        return asdict(self)
+        """The style as plain data (for a record's ``meta``): ``asdict``'s dict, written
+        out (every field is a str or bool, and asdict's deep copy costs per kept query)."""
+        return {"aliases": self.aliases, "case": self.case, "count": self.count,
+                "not_equal": self.not_equal, "join": self.join, "swap_on": self.swap_on,
+                "explicit_asc": self.explicit_asc}  # fmt: skip
 
 
 CANONICAL = Style()
@@ -72,18 +75,21 @@ def restyle(
     ``copy=False``, ``tree`` itself, for a caller that has no further use for it."""
     if copy:
         tree = tree.copy()
-    for select in list(tree.find_all(exp.Select)):
-        sources = _sources(select)
-        if style.aliases != "spider" and any(t.alias for t in sources):
-            _rename_aliases(select, sources, style.aliases, profile)
-        if style.count == "column":
-            _count_column(select, sources, profile)
-    for join in tree.find_all(exp.Join):
-        if style.join == "INNER JOIN":
-            join.set("kind", "INNER")
-        on = join.args.get("on")
-        if style.swap_on and isinstance(on, exp.EQ):
-            join.set("on", exp.EQ(this=on.expression.copy(), expression=on.this.copy()))
+    # Each walk only when the style changes what it visits (most styles leave some alone).
+    if style.aliases != "spider" or style.count == "column":
+        for select in list(tree.find_all(exp.Select)):
+            sources = _sources(select)
+            if style.aliases != "spider" and any(t.alias for t in sources):
+                _rename_aliases(select, sources, style.aliases, profile)
+            if style.count == "column":
+                _count_column(select, sources, profile)
+    if style.join == "INNER JOIN" or style.swap_on:
+        for join in tree.find_all(exp.Join):
+            if style.join == "INNER JOIN":
+                join.set("kind", "INNER")
+            on = join.args.get("on")
+            if style.swap_on and isinstance(on, exp.EQ):
+                join.set("on", exp.EQ(this=on.expression.copy(), expression=on.this.copy()))
     if style.explicit_asc:
         for ordered in tree.find_all(exp.Ordered):
             if not ordered.args.get("desc"):
@@ -159,7 +165,7 @@ def _count_column(select: exp.Select, sources: list[exp.Table], profile: Databas
     """
     dialect = profile.dialect
     group = select.args.get("group")
-    grouped = {c.sql() for c in group.find_all(exp.Column)} if group is not None else set()
+    grouped = {sql_text(c) for c in group.find_all(exp.Column)} if group is not None else set()
     chosen: exp.Column | None = None
     parents = _referenced(select, sources, profile)
     for source in sources:
@@ -175,7 +181,7 @@ def _count_column(select: exp.Select, sources: list[exp.Table], profile: Databas
             col.set(
                 "table", exp.Identifier(this=qualifier, quoted=needs_quotes(qualifier, dialect))
             )
-        if col.sql() not in grouped:
+        if sql_text(col, copy=False) not in grouped:  # col is a node of its own
             chosen = col
             break
     if chosen is None:
@@ -231,6 +237,8 @@ _WORD_TYPES_KEPT = {TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING, Token
 
 def _respell(sql: str, dialect: str, lower_keywords: bool, not_equal: str) -> str:
     """Token-level spelling: keyword case, ``!=``, and ``x NOT IN`` for ``NOT x IN``."""
+    if not lower_keywords and "NOT" not in sql.upper() and (not_equal == "<>" or "<>" not in sql):
+        return sql  # nothing to respell (most queries): no need to tokenize
     tokens = tokens_of(sql, dialect)
     edits: list[tuple[int, int, str]] = []  # (start, end inclusive, replacement)
     i = 0
