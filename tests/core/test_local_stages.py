@@ -222,3 +222,13 @@ def test_batches_cut_before_an_unfinished_step_ended_are_marked_not_final(tmp_pa
     for step in stage:
         assert (step.dir / "unfinished-00000.jsonl").exists()
         assert not (step.dir / "done").exists()
+
+
+def test_the_executor_section_turns_stages_off(tmp_path):
+    from sqlfoundry.core.executors.base import ExecutorSettings, make_executor
+
+    executor = make_executor(ExecutorSettings.from_sources({"fuse": False}, {}))
+    assert isinstance(executor, LocalExecutor) and executor.fuse is False
+    Pipeline(three(), batch_size=3).run(seeds(), tmp_path / "run", executor=executor)
+    assert slicings(tmp_path / "run") == ["3", "3", "3"]
+    assert make_executor("local").fuse is True
