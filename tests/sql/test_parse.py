@@ -121,6 +121,24 @@ def test_sql_text_prints_as_sqlglot_does(dialect):
     assert sql_text(own, dialect, copy=False) == expected
 
 
+def test_a_reused_printer_prints_each_tree_as_a_new_one_would():
+    from sqlglot import exp
+
+    from sqlfoundry.sql.parse import sql_text
+
+    # A table alias with columns and no name gets one made up: _t0 on every print, not
+    # _t0 then _t1 as a generator kept from one print to the next would give.
+    tree = parse_one("SELECT * FROM (VALUES (1, 2)) AS v(a, b)", "postgres")
+    tree.find(exp.TableAlias).set("this", None)
+    assert sql_text(tree, "postgres") == "SELECT * FROM (VALUES (1, 2)) AS _t0(a, b)"
+    assert sql_text(tree, "postgres") == "SELECT * FROM (VALUES (1, 2)) AS _t0(a, b)"
+    # Options are part of what a printer is kept under.
+    assert sql_text(parse_one(TREE_SQL), "sqlite", pretty=True) == parse_one(TREE_SQL).sql(
+        dialect="sqlite", pretty=True
+    )
+    assert sql_text(parse_one(TREE_SQL), "sqlite") == parse_one(TREE_SQL).sql(dialect="sqlite")
+
+
 def test_sql_text_without_a_copy_leaves_the_tree_as_sqlglot_rewrote_it():
     from sqlfoundry.sql.parse import sql_text
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.helper import name_sequence
 from sqlglot.tokens import Token, TokenType
 
 from sqlfoundry.core.errors import ConfigError, SQLSyntaxError
@@ -68,8 +69,24 @@ def sql_text(
     used after (sqlglot's generator may rewrite the tree it prints, e.g. a division or
     a subquery with its own ORDER BY), or one printed in the dialect it was parsed in.
     """
-    chosen = dialect_instance(dialect) if dialect else _default_dialect()
-    return chosen.generate(tree, copy=copy, **opts)
+    key = (dialect, tuple(sorted(opts.items())))
+    writers = getattr(_WRITERS, "by_key", None)
+    if writers is None:
+        writers = _WRITERS.by_key = {}
+    writer = writers.pop(key, None)  # taken while it prints: a nested print makes its own
+    if writer is None:
+        chosen = dialect_instance(dialect) if dialect else _default_dialect()
+        writer = chosen.generator(**opts)
+    # The one state a generator keeps between prints: the names it makes up (_t0, ...).
+    writer._next_name = name_sequence("_t")
+    text = writer.generate(tree, copy=copy)
+    writers[key] = writer  # not on failure: a print cut short may leave it half set
+    return text
+
+
+# Each thread's generator per dialect and options: building one is a sixth of printing a
+# short query, and a query is printed many times over as it is drawn and checked.
+_WRITERS = threading.local()
 
 
 # Each thread's tokenizer and parser per dialect: sqlglot's Dialect.parse builds both for
