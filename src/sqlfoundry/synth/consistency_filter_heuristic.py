@@ -34,8 +34,8 @@ from functools import lru_cache
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.sql.literals import quoted_strings_to_literals
-from sqlfoundry.sql.parse import parse_one
+from sqlfoundry.sql.literals import has_quoted_strings, quoted_strings_to_literals
+from sqlfoundry.sql.parse import read_tree
 from sqlfoundry.synth.naming import humanize, singular, words
 
 # ------------------------------------------------------------------ words
@@ -274,7 +274,10 @@ def analyse_sql(sql: str, schema: Schema, dialect: str = "sqlite") -> SqlFacts:
     Raises:
         SQLSyntaxError: the SQL does not parse.
     """
-    tree = quoted_strings_to_literals(parse_one(sql, dialect), dialect)
+    # The tree the question generator's plan read: shared, so copied before any change.
+    tree = read_tree(sql, dialect)
+    if has_quoted_strings(tree, dialect):
+        tree = quoted_strings_to_literals(tree.copy(), dialect)
     facts = SqlFacts()
     keys = _key_columns(schema)
     for select in tree.find_all(exp.Select):
