@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 from sqlglot import exp
 
-from sqlfoundry.sql.hardness import spider_counts
+from sqlfoundry.sql.hardness import outer_select, spider_counts
 from sqlfoundry.sql.parse import read_tree
 
 # The fields summed over the whole tree, in the order of Components.
@@ -85,6 +85,31 @@ def components(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> Co
     """
     tree = read_tree(sql_or_tree, dialect)
     spider = spider_counts(tree)
+    counts = _summed_counts(tree)
+    return Components(
+        select_columns=len(_output_select(tree).expressions),
+        **counts,
+        spider_component1=spider.component1,
+        spider_component2=spider.component2,
+        spider_others=spider.others,
+        spider_hardness=spider.hardness,
+    )
+
+
+def summed_counts(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> dict[str, int]:
+    """The counts :func:`components` sums over the whole tree (its fields from
+    ``aggregates`` to ``case_expressions``), without the Spider counts, for a reader that
+    needs only these.
+
+    Raises:
+        SQLSyntaxError: the SQL does not parse or is not a query, as for :func:`components`.
+    """
+    tree = read_tree(sql_or_tree, dialect)
+    outer_select(tree)  # a statement that is not a query is refused, as components() does
+    return _summed_counts(tree)
+
+
+def _summed_counts(tree: exp.Expression) -> dict[str, int]:
     counts = dict.fromkeys(_SUMMED, 0)
     for node in tree.walk():
         if isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Window):
@@ -123,14 +148,7 @@ def components(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> Co
             counts["nested_subqueries"] += 1
             if isinstance(node.parent, (exp.From, exp.Join)):
                 counts["derived_tables"] += 1
-    return Components(
-        select_columns=len(_output_select(tree).expressions),
-        **counts,
-        spider_component1=spider.component1,
-        spider_component2=spider.component2,
-        spider_others=spider.others,
-        spider_hardness=spider.hardness,
-    )
+    return counts
 
 
 def _predicates(condition: exp.Expression) -> list[exp.Expression]:
