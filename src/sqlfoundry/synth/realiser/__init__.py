@@ -57,10 +57,10 @@ def plan_of(sql: str | exp.Expression, schema: Schema, dialect: str = "sqlite") 
     except SQLSyntaxError as err:
         raise RealiseError(f"unparseable SQL: {err.message}", sql=sql) from err
     # The tree is shared with the record's later readers (its filters, its hardness):
-    # one the plan would change is copied first.
+    # one the plan would change is copied first, its quoted strings made literals.
     if _may_rewrite(tree):
-        tree = tree.copy()
-    plan = build(quoted_strings_to_literals(tree, dialect), words)
+        tree = quoted_strings_to_literals(tree.copy(), dialect)
+    plan = build(tree, words)
     with _PLANS_LOCK:
         _PLANS.put(key, plan)
     return plan
