@@ -135,3 +135,21 @@ def test_is_frozen():
 def test_bad_sql_raises():
     with pytest.raises(SQLSyntaxError):
         components("SELECT FROM WHERE")
+
+
+@pytest.mark.parametrize("sql, nonzero", CASES)
+def test_summed_counts_are_the_components_summed_over_the_tree(sql, nonzero):
+    from sqlfoundry.sql.components import _SUMMED, summed_counts
+
+    found = components(sql)
+    assert summed_counts(sql) == {name: getattr(found, name) for name in _SUMMED}
+
+
+def test_summed_counts_refuse_what_components_refuse():
+    from sqlfoundry.sql.components import summed_counts
+
+    for sql in ("DELETE FROM singer", "SELECT FROM WHERE"):
+        with pytest.raises(SQLSyntaxError):
+            components(sql)
+        with pytest.raises(SQLSyntaxError):
+            summed_counts(sql)

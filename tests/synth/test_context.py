@@ -6,7 +6,7 @@ from synth_testing import answer_with, run
 
 from sqlfoundry.core.operator import StepOutput
 from sqlfoundry.core.sample import Sample
-from sqlfoundry.synth.base import EngineOperator, stamp
+from sqlfoundry.synth.base import EngineOperator, changed_copy, stamp
 
 
 class Echo(EngineOperator):
@@ -42,3 +42,15 @@ def test_execute_runs_on_the_demo_databases(demo_ctx):
                                     ("SELECT nope FROM books", "bookshop")]))  # fmt: skip
     assert results[0].ok and results[0].rows[0][0] > 0
     assert not results[1].ok and "nope" in results[1].error
+
+
+def test_a_changed_copy_leaves_the_record_it_copies_as_it_was():
+    original = Sample(id="1", db_id="d", sql="SELECT 1", candidates=["a"],
+                      meta={"provenance": [{"operator": "x"}], "seen": {"k": 1}})  # fmt: skip
+    before = original.to_json_line()
+    copy = changed_copy(original, {"question": "q"})
+    copy.meta["added"] = 1
+    stamp(copy, "y", "offline")
+    assert original.to_json_line() == before
+    assert copy.question == "q" and [p["operator"] for p in copy.meta["provenance"]] == ["x", "y"]
+    assert copy.meta["seen"] == {"k": 1} and copy.candidates == ["a"]

@@ -440,3 +440,18 @@ def test_a_plan_is_shared_and_wording_it_leaves_it_as_it_was(schemas, monkeypatc
 
 def expected_plain(sql: str) -> str:
     return next(text for _, case_sql, text in CASES if case_sql == sql)
+
+
+def test_planning_and_checking_leave_the_shared_tree_as_it_was(schemas):
+    from sqlfoundry.sql.parse import read_tree
+    from sqlfoundry.synth.consistency_filter_heuristic import analyse_sql
+    from sqlfoundry.synth.realiser import plan_of
+
+    # A double-quoted string is rewritten as a literal: on a copy, as the tree is shared.
+    for sql in ('SELECT title FROM books WHERE genre = "Poetry"',
+                "SELECT title FROM books WHERE genre = 'Poetry'"):  # fmt: skip
+        shared = read_tree(sql)
+        before = shared.sql()
+        plan_of(sql, schemas["bookshop"])
+        analyse_sql(sql, schemas["bookshop"])
+        assert read_tree(sql) is shared and shared.sql() == before

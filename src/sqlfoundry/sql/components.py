@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 from sqlglot import exp
 
-from sqlfoundry.sql.hardness import spider_counts
+from sqlfoundry.sql.hardness import outer_select, spider_counts
 from sqlfoundry.sql.parse import read_tree
 
 # The fields summed over the whole tree, in the order of Components.
@@ -85,44 +85,7 @@ def components(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> Co
     """
     tree = read_tree(sql_or_tree, dialect)
     spider = spider_counts(tree)
-    counts = dict.fromkeys(_SUMMED, 0)
-    for node in tree.walk():
-        if isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Window):
-            counts["aggregates"] += 1
-        elif isinstance(node, exp.Where):
-            counts["where_conditions"] += len(_predicates(node.this))
-        elif isinstance(node, exp.Having):
-            counts["having_conditions"] += len(_predicates(node.this))
-        elif isinstance(node, exp.Group):
-            counts["group_by"] += len(node.expressions)
-        elif isinstance(node, exp.Order) and not isinstance(node.parent, exp.Window):
-            counts["order_by"] += len(node.expressions)
-        elif isinstance(node, (exp.Limit, exp.Fetch)):
-            counts["limit"] += 1
-        elif isinstance(node, exp.Join):
-            counts["joins"] += 1
-        elif isinstance(node, exp.Or):
-            counts["or_conditions"] += 1
-        elif isinstance(node, (exp.Like, exp.ILike)):
-            counts["like"] += 1
-        elif isinstance(node, exp.CTE):
-            counts["ctes"] += 1
-        elif isinstance(node, exp.Union):
-            counts["union"] += 1
-        elif isinstance(node, exp.Intersect):
-            counts["intersect"] += 1
-        elif isinstance(node, exp.Except):
-            counts["except_"] += 1
-        elif isinstance(node, exp.Distinct):
-            counts["distinct"] += 1
-        elif isinstance(node, exp.Window):
-            counts["window_functions"] += 1
-        elif isinstance(node, exp.Case):
-            counts["case_expressions"] += 1
-        if _is_nested_query(node):
-            counts["nested_subqueries"] += 1
-            if isinstance(node.parent, (exp.From, exp.Join)):
-                counts["derived_tables"] += 1
+    counts = _summed_counts(tree)
     return Components(
         select_columns=len(_output_select(tree).expressions),
         **counts,
@@ -131,6 +94,70 @@ def components(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> Co
         spider_others=spider.others,
         spider_hardness=spider.hardness,
     )
+
+
+def summed_counts(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> dict[str, int]:
+    """The counts :func:`components` sums over the whole tree (its fields from
+    ``aggregates`` to ``case_expressions``), without the Spider counts, for a reader that
+    needs only these.
+
+    Raises:
+        SQLSyntaxError: the SQL does not parse or is not a query, as for :func:`components`.
+    """
+    tree = read_tree(sql_or_tree, dialect)
+    outer_select(tree)  # a statement that is not a query is refused, as components() does
+    return _summed_counts(tree)
+
+
+# The node types each summed count looks for, in the order they are tried: a node counts
+# for the first that matches (an aggregate or ORDER BY of a window counts for none).
+_TESTS = (
+    ("aggregates", exp.AggFunc),
+    ("where_conditions", exp.Where),
+    ("having_conditions", exp.Having),
+    ("group_by", exp.Group),
+    ("order_by", exp.Order),
+    ("limit", (exp.Limit, exp.Fetch)),
+    ("joins", exp.Join),
+    ("or_conditions", exp.Or),
+    ("like", (exp.Like, exp.ILike)),
+    ("ctes", exp.CTE),
+    ("union", exp.Union),
+    ("intersect", exp.Intersect),
+    ("except_", exp.Except),
+    ("distinct", exp.Distinct),
+    ("window_functions", exp.Window),
+    ("case_expressions", exp.Case),
+)
+# Per node type, the counts whose test it passes: the tests run once per type, not per node.
+_MATCHES: dict[type, tuple[str, ...]] = {}
+
+
+def _matches(kind: type) -> tuple[str, ...]:
+    found = _MATCHES.get(kind)
+    if found is None:
+        found = _MATCHES[kind] = tuple(name for name, types in _TESTS if issubclass(kind, types))
+    return found
+
+
+def _summed_counts(tree: exp.Expression) -> dict[str, int]:
+    counts = dict.fromkeys(_SUMMED, 0)
+    for node in tree.walk():
+        for name in _matches(type(node)):
+            if name in ("aggregates", "order_by") and isinstance(node.parent, exp.Window):
+                continue
+            if name == "where_conditions" or name == "having_conditions":
+                counts[name] += len(_predicates(node.this))
+            elif name == "group_by" or name == "order_by":
+                counts[name] += len(node.expressions)
+            else:
+                counts[name] += 1
+            break
+        if _is_nested_query(node):
+            counts["nested_subqueries"] += 1
+            if isinstance(node.parent, (exp.From, exp.Join)):
+                counts["derived_tables"] += 1
+    return counts
 
 
 def _predicates(condition: exp.Expression) -> list[exp.Expression]:

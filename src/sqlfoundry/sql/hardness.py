@@ -93,7 +93,7 @@ def spider_counts(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") ->
         SQLSyntaxError: the SQL does not parse or is not a query.
     """
     tree = read_tree(sql_or_tree, dialect)
-    select, has_set_operation = _outer_select(tree)
+    select, has_set_operation = outer_select(tree)
 
     join_conditions = [
         _Conditions.of(join.args.get("on")) for join in select.args.get("joins") or ()
@@ -146,8 +146,12 @@ def spider_hardness(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") 
     return spider_counts(sql_or_tree, dialect).hardness
 
 
-def _outer_select(tree: exp.Expression) -> tuple[exp.Select, bool]:
-    """The SELECT the official parser treats as the query, and whether a set operation follows."""
+def outer_select(tree: exp.Expression) -> tuple[exp.Select, bool]:
+    """The SELECT the official parser treats as the query, and whether a set operation follows.
+
+    Raises:
+        SQLSyntaxError: the tree is not a query.
+    """
     node = tree
     has_set_operation = False
     while True:

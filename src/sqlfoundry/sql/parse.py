@@ -171,10 +171,12 @@ def ensure_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> e
     return parse_one(sql_or_tree, dialect)
 
 
-# Trees of the texts parsed last by read_tree: one record's analyses (its hardness, its
-# components, its filters) read the same SQL one after the other. Small, so memory stays
-# flat; locked, as threads may read SQL at once (the LRU is not).
-_READ_TREES: LRU[tuple[str, str], exp.Expression] = LRU(64)
+# Trees of the texts parsed last by read_tree: one record's analyses (its question's plan,
+# its filters, its hardness, its components) read the same SQL a few steps apart, and a
+# stage takes a batch of up to 256 records through every step
+# (sqlfoundry.core.executors.stage), so the cache holds a batch and some. Trees are ~9 KiB,
+# so memory stays flat; locked, as threads may read SQL at once (the LRU is not).
+_READ_TREES: LRU[tuple[str, str], exp.Expression] = LRU(320)
 _READ_TREES_LOCK = threading.Lock()
 
 

@@ -56,6 +56,21 @@ class EngineOperator(Operator):
         raise NotImplementedError(f"{self.name} has no LLM engine")
 
 
+def changed_copy(sample: Sample, update: dict[str, Any] | None = None) -> Sample:
+    """A copy of ``sample`` for an operator to change: ``update`` set, with a ``meta`` and
+    a ``meta["provenance"]`` list of its own, so that new ``meta`` entries and a
+    :func:`stamp` leave ``sample`` as it was. Other nested values (a ``meta`` entry's
+    dict, the candidates) are shared with ``sample``: they are replaced, never changed in
+    place. A deep copy of every record's ``meta`` at every step cost as much as a step."""
+    clone = sample.model_copy(update=update)
+    meta = dict(sample.meta)
+    provenance = meta.get("provenance")
+    if type(provenance) is list:
+        meta["provenance"] = list(provenance)
+    clone.__dict__["meta"] = meta
+    return clone
+
+
 def stamp(sample: Sample, operator: str, engine: str, **info: Any) -> Sample:
     """Record in ``meta`` that ``operator`` worked on ``sample`` with ``engine``.
 

@@ -56,7 +56,7 @@ from sqlfoundry.db.base import ExecResult
 from sqlfoundry.db.compare import gold_orders_rows, results_match
 from sqlfoundry.llm import BatchItem, LLMRequest, ParseResult, parse_sql, run_batch
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, SpiderCounts, spider_counts
-from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.base import EngineOperator, EngineParams, changed_copy, stamp
 from sqlfoundry.synth.sql_feed import SQLFeed
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class ComponentClassifier(Operator):
             except SqlfoundryError as err:
                 out.rejects.append(self.reject(sample, f"cannot parse SQL: {err.message}"))
                 continue
-            graded = sample.model_copy(deep=True)
+            graded = changed_copy(sample)
             graded.hardness = counts.hardness
             graded.component_difficulty = self.label(counts)
             graded.meta["components"] = counts.to_dict()
@@ -212,7 +212,7 @@ class ExecutionClassifier(EngineOperator):
     async def process_offline(self, batch: Sequence[Sample], ctx: RunContext) -> StepOutput:
         out = StepOutput()
         for sample in batch:
-            graded = sample.model_copy(update={"execution_difficulty": None}, deep=True)
+            graded = changed_copy(sample, {"execution_difficulty": None})
             graded.meta["execution_difficulty_note"] = OFFLINE_NOTE
             out.samples.append(stamp(graded, self.name, "offline"))
         return out

@@ -49,7 +49,7 @@ from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.llm import LLMRequest, pair_sections, parse_yes_no, render_prompt, run_batch
 from sqlfoundry.sql.parse import sqlglot_dialect
-from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.base import EngineOperator, EngineParams, changed_copy, stamp
 from sqlfoundry.synth.consistency_filter_heuristic import check
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 
@@ -116,11 +116,11 @@ class SQLConsistencyFilter(EngineOperator):
                 verdict = check(sample.question, sample.evidence, sample.sql, schema,
                                 sqlglot_dialect(schema.dialect or "sqlite"))  # fmt: skip
             except SqlfoundryError as err:
-                record = sample.model_copy(deep=True)
+                record = changed_copy(sample)
                 record.meta["consistency"] = {"method": "heuristic", "error": err.message}
                 out.rejects.append(self.reject(record, "SQL does not parse"))
                 continue
-            record = sample.model_copy(deep=True)
+            record = changed_copy(sample)
             record.meta["consistency"] = verdict.to_meta()
             if verdict.contradictions:
                 reason = f"inconsistent: {verdict.contradictions[0].kind}"

@@ -34,8 +34,8 @@ from functools import lru_cache
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.sql.literals import quoted_strings_to_literals
-from sqlfoundry.sql.parse import parse_one
+from sqlfoundry.sql.literals import has_quoted_strings, quoted_strings_to_literals
+from sqlfoundry.sql.parse import read_tree
 from sqlfoundry.synth.naming import humanize, singular, words
 
 # ------------------------------------------------------------------ words
@@ -268,13 +268,19 @@ class SqlFacts:
     counted: list[str] = field(default_factory=list)  # tables the outer COUNT(*) counts rows of
 
 
+_AGGREGATES = (exp.Count, exp.Avg, exp.Sum, exp.Max, exp.Min)
+
+
 def analyse_sql(sql: str, schema: Schema, dialect: str = "sqlite") -> SqlFacts:
     """Read the query's tables, meaningful columns, filter values, aggregates and order.
 
     Raises:
         SQLSyntaxError: the SQL does not parse.
     """
-    tree = quoted_strings_to_literals(parse_one(sql, dialect), dialect)
+    # The tree the question generator's plan read: shared, so copied before any change.
+    tree = read_tree(sql, dialect)
+    if has_quoted_strings(tree, dialect):
+        tree = quoted_strings_to_literals(tree.copy(), dialect)
     facts = SqlFacts()
     keys = _key_columns(schema)
     for select in tree.find_all(exp.Select):
@@ -305,16 +311,20 @@ def analyse_sql(sql: str, schema: Schema, dialect: str = "sqlite") -> SqlFacts:
                     facts.limited_directions.add(direction)
                 for col in term.find_all(exp.Column):
                     facts.ranked_columns.append(col.name.lower())
-    for col in tree.find_all(exp.Column):
-        facts.used_columns.add(col.name)
-    facts.literals = [str(lit.this) for lit in tree.find_all(exp.Literal)]
-    for clause in tree.find_all(exp.Order, exp.Having):
-        for agg in clause.find_all(exp.Count, exp.Avg, exp.Sum, exp.Max, exp.Min):
-            facts.ranked_by.add(agg.key)
-    for agg in tree.find_all(exp.Count, exp.Avg, exp.Sum, exp.Max, exp.Min):
-        facts.aggregates.add(agg.key)
-        if agg.key in ("max", "min"):
-            facts.ranked_columns.extend(c.name.lower() for c in agg.find_all(exp.Column))
+    # One walk of the whole tree for what it reads everywhere; each list and set is
+    # filled in the order of the walk, as one walk per kind of node would.
+    for node in tree.walk():
+        if isinstance(node, exp.Column):
+            facts.used_columns.add(node.name)
+        elif isinstance(node, exp.Literal):
+            facts.literals.append(str(node.this))
+        elif isinstance(node, _AGGREGATES):
+            facts.aggregates.add(node.key)
+            if node.key in ("max", "min"):
+                facts.ranked_columns.extend(c.name.lower() for c in node.find_all(exp.Column))
+        if isinstance(node, (exp.Order, exp.Having)):
+            for agg in node.find_all(*_AGGREGATES):
+                facts.ranked_by.add(agg.key)
     outer = tree
     while isinstance(outer, exp.SetOperation):
         outer = outer.this

@@ -95,6 +95,20 @@ class _Keys:
         return column.lower() in self.keys or (bool(parts) and parts[-1] in _KEY_WORDS)
 
 
+# Each schema's keys, found once: a run asks about a database's records one by one.
+# Holding the schema keeps its id from being reused while it is here.
+_KEYS: dict[int, tuple[Any, _Keys]] = {}
+
+
+def _keys_of(schema: Any) -> _Keys:
+    hit = _KEYS.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        if len(_KEYS) >= 64:
+            _KEYS.clear()
+        hit = _KEYS[id(schema)] = (schema, _Keys(schema))
+    return hit[1]
+
+
 def _year_like(column: exp.Expression) -> bool:
     col = column if isinstance(column, exp.Column) else None
     if col is None:
@@ -118,7 +132,7 @@ def contrived_filters(sql: str | exp.Expression, schema: Any, dialect: str = "sq
         return []
     if has_quoted_strings(tree, dialect):  # the tree is the caller's or shared: change a copy
         tree = quoted_strings_to_literals(tree.copy(), dialect)
-    keys = _Keys(schema)
+    keys = _keys_of(schema)
     found: list[str] = []
     for node in _comparisons(tree):
         left = node.this

@@ -35,7 +35,7 @@ from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.compare import gold_orders_rows, results_match
 from sqlfoundry.llm import BatchItem, LLMRequest, parse_sql, render_prompt, run_batch
-from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.base import EngineOperator, EngineParams, changed_copy, stamp
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 from sqlfoundry.synth.realiser import RealiseError
 from sqlfoundry.synth.realiser.explain import explain
@@ -275,11 +275,11 @@ class CoTGenerator(EngineOperator):
             if task.cot is None:
                 tried = "1 try" if tries == 1 else f"{tries} tries"
                 reason = f"cot: no reasoning reached the reference result after {tried}"
-                rejected = task.sample.model_copy(deep=True)
+                rejected = changed_copy(task.sample)
                 rejected.meta["cot_failures"] = task.failures[-MAX_FAILURES_KEPT:]
                 out.rejects.append(self.reject(rejected, reason))
                 continue
-            record = task.sample.model_copy(deep=True)
+            record = changed_copy(task.sample)
             record.cot = task.cot
             attempts = max(task.attempts, 1)
             record.meta["cot_attempts"] = attempts

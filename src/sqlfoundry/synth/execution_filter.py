@@ -33,7 +33,7 @@ from sqlfoundry.core.operator import Operator, Params, StepOutput
 from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample, copy_data
 from sqlfoundry.db.base import ExecResult, json_value
-from sqlfoundry.synth.base import stamp
+from sqlfoundry.synth.base import changed_copy, stamp
 
 # Distinct queries of a batch whose results are held at once.
 _RESULTS_HELD = 32
@@ -89,7 +89,7 @@ class SQLExecutionFilter(Operator):
             if reason:
                 out.rejects.append(self.reject(sample, reason))
                 continue
-            kept = sample.model_copy(deep=True)
+            kept = changed_copy(sample)
             kept.meta["execution"] = copy_data(summary)
             out.samples.append(stamp(kept, self.name, "offline"))
         return out

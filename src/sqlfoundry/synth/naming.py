@@ -135,12 +135,18 @@ _BOUNDARY = re.compile(
 
 def words(identifier: str) -> list[str]:
     """Split an identifier into lower-case words, abbreviations left as they are."""
+    return list(_words(identifier))
+
+
+# A schema's few names are split again for every record that uses them.
+@lru_cache(maxsize=65536)
+def _words(identifier: str) -> tuple[str, ...]:
     parts: list[str] = []
     for chunk in re.split(r"[\s_\-./]+", identifier.strip().strip('"`[]')):
         if not chunk:
             continue
         parts.extend(p.lower() for p in _BOUNDARY.split(chunk) if p)
-    return parts
+    return tuple(parts)
 
 
 # Adjectives that schema names put last ("GNPOld", "price_new") and English first.

@@ -41,7 +41,7 @@ from sqlfoundry.core.sample import Sample
 from sqlfoundry.db.render import to_ddl
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.llm.templates import PromptTemplate, parse_template
-from sqlfoundry.synth.base import stamp
+from sqlfoundry.synth.base import changed_copy, stamp
 
 VARIABLES = ("dialect", "schema", "evidence", "question")
 REQUIRED = ("schema", "question")
@@ -243,7 +243,7 @@ class PromptGenerator(Operator):
             if not ctx.has_database(sample.db_id):
                 out.rejects.append(self.reject(sample, f"unknown database: {sample.db_id}"))
                 continue
-            record = sample.model_copy(deep=True)
+            record = changed_copy(sample)
             record.prompt = self.format_input(record, ctx)
             out.samples.append(stamp(record, self.name, "offline", template=self.format.name))
         return out

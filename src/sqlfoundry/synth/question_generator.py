@@ -50,7 +50,7 @@ from sqlfoundry.llm import (
 )
 from sqlfoundry.llm.parse import strip_thinking
 from sqlfoundry.llm.similarity import require_numpy
-from sqlfoundry.synth.base import EngineOperator, EngineParams, stamp
+from sqlfoundry.synth.base import EngineOperator, EngineParams, changed_copy, stamp
 from sqlfoundry.synth.prompt_generator import SchemaText, dialect_name
 from sqlfoundry.synth.realiser import RealiseError, realise_detail
 
@@ -153,7 +153,7 @@ class QuestionGenerator(EngineOperator):
                 reason = f"cannot realise SQL: internal error ({type(err).__name__}: {err})"
                 out.rejects.append(self.reject(sample, reason))
                 continue
-            record = sample.model_copy(deep=True)
+            record = changed_copy(sample)
             record.question = result.text
             record.meta["question_style"] = result.style
             done[sample.id] = stamp(record, self.name, "offline", style=result.style)

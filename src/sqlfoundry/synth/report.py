@@ -200,7 +200,7 @@ class SummaryTally:
     def add(self, s: Sample, schema_of: Callable[[str], Any] | None = None) -> None:
         """Count one record (``schema_of``: db_id -> Schema, for the contrived filters)."""
         from sqlfoundry.core.errors import SqlfoundryError
-        from sqlfoundry.sql.components import components
+        from sqlfoundry.sql.components import summed_counts
         from sqlfoundry.synth.quality import words_of
 
         self.records += 1
@@ -209,11 +209,12 @@ class SummaryTally:
         self.execution_difficulty[s.execution_difficulty] += 1
         self.per_database[s.db_id] += 1
         try:
-            found = components(s.sql or "")
+            # Only the counts summed over the tree: the Spider counts are not shown here.
+            found = summed_counts(s.sql or "")
         except (SqlfoundryError, ValueError):
             found = None
         for label, name in _COMPONENTS if found is not None else ():
-            if getattr(found, name, 0):
+            if found.get(name, 0):
                 self.components[label] += 1
         if (s.meta.get("semantic") or {}).get("by") == "sql_generator":
             self.checked_by_generator = True

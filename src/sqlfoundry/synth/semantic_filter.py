@@ -43,7 +43,7 @@ from sqlfoundry.core.registry import register
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.sql.literals import quoted_strings_to_literals
 from sqlfoundry.sql.parse import parse_one
-from sqlfoundry.synth.base import stamp
+from sqlfoundry.synth.base import changed_copy, stamp
 from sqlfoundry.synth.contrived import contrived_filters
 from sqlfoundry.synth.semantic_probes import (
     Probe,
@@ -175,7 +175,7 @@ class SQLSemanticFilter(Operator):
                 continue
             if _already_checked(sample, checks):
                 # The generator ran these very checks on this very SQL: no need to run them twice.
-                done = stamp(sample.model_copy(deep=True), self.name, "offline", reused=True)
+                done = stamp(changed_copy(sample), self.name, "offline", reused=True)
                 passed.append(done)
                 continue
             schema = ctx.schema(sample.db_id, sample_values=0)
@@ -214,7 +214,7 @@ class SQLSemanticFilter(Operator):
                 if reason:
                     reasons.append(reason)
             reasons += [f"contrived filter: {c}" for c in contrived]
-            record = sample.model_copy(deep=True)
+            record = changed_copy(sample)
             info: dict[str, Any] = {"checks": checks, "probes": len(probes)}
             if unchecked:
                 info["unchecked"] = sorted(set(unchecked))

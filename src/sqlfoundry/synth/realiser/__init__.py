@@ -19,7 +19,7 @@ from sqlfoundry.core.errors import SQLSyntaxError
 from sqlfoundry.core.lru import LRU
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.sql.literals import quoted_strings_to_literals
-from sqlfoundry.sql.parse import parse_one
+from sqlfoundry.sql.parse import read_tree
 from sqlfoundry.synth.realiser.errors import RealiseError
 from sqlfoundry.synth.realiser.lexicon import Chooser
 from sqlfoundry.synth.realiser.names import SchemaWords, schema_words
@@ -53,13 +53,28 @@ def plan_of(sql: str | exp.Expression, schema: Schema, dialect: str = "sqlite") 
     if plan is not None:
         return plan
     try:
-        tree = parse_one(sql, dialect)
+        tree = read_tree(sql, dialect)
     except SQLSyntaxError as err:
         raise RealiseError(f"unparseable SQL: {err.message}", sql=sql) from err
-    plan = build(quoted_strings_to_literals(tree, dialect), words)
+    # The tree is shared with the record's later readers (its filters, its hardness):
+    # one the plan would change is copied first, its quoted strings made literals.
+    if _may_rewrite(tree):
+        tree = quoted_strings_to_literals(tree.copy(), dialect)
+    plan = build(tree, words)
     with _PLANS_LOCK:
         _PLANS.put(key, plan)
     return plan
+
+
+def _may_rewrite(tree: exp.Expression) -> bool:
+    """Whether building a plan might change ``tree``: only a quoted name, or a column
+    named true or false, can be rewritten as a string (see quoted_strings_to_literals
+    and the plan's column references)."""
+    for column in tree.find_all(exp.Column):
+        name = column.this
+        if getattr(name, "quoted", False) or column.name.lower() in ("true", "false"):
+            return True
+    return False
 
 
 def realise_detail(

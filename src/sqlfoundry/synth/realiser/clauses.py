@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from sqlfoundry.sql.parse import sql_text
 from sqlfoundry.synth.realiser.conditions import ConditionDescriber
 from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope, aggregate_in
 from sqlfoundry.synth.realiser.grammar import (
@@ -232,7 +233,7 @@ class ClauseDescriber(ConditionDescriber):
         if not order:
             return ""
         if len(order) == 1 and any(
-            order[0][0].sql() == p.sql() and aggregate_in(p) for p in scope.q.projections
+            sql_text(order[0][0]) == sql_text(p) and aggregate_in(p) for p in scope.q.projections
         ):
             # Sorted by a figure the sentence already asks for: point back at it.
             expr, desc = order[0]

@@ -115,13 +115,14 @@ class Explainer(Realiser):
 
     def _tables(self, q: SelectQuery, question: str) -> str:
         parts = []
+        used = _columns_used(q)
         for source in q.sources:
             if source.table is None:
                 parts.append(f"a derived table `{source.written}` built by a subquery")
                 continue
             name = source.table.table.name
             alias = f" (as {source.written})" if source.alias != name.lower() else ""
-            columns = self._columns_used(q, source)
+            columns = used.get(id(source), [])
             holds = f", which holds the {source.entities}"
             if columns:
                 holds += f" with {join_words([f'`{c}`' for c in columns])}"
@@ -129,14 +130,6 @@ class Explainer(Realiser):
             parts.append(f"`{name}`{alias}{holds}{hint}")
         lead = "The data comes from " if len(parts) == 1 else "The data comes from these tables: "
         return lead + "; ".join(parts) + "."
-
-    def _columns_used(self, q: SelectQuery, source: Source) -> list[str]:
-        names: list[str] = []
-        for node in _walk_columns(q.node):
-            col = q.col(node)
-            if col is not None and col.source is source and col.name not in names:
-                names.append(col.name)
-        return names
 
     def _joins(self, q: SelectQuery) -> str:
         if len(q.sources) < 2:
@@ -247,6 +240,19 @@ def first_of(query: Query) -> SelectQuery:
     while isinstance(query, SetQuery):
         query = query.left
     return query
+
+
+def _columns_used(q: SelectQuery) -> dict[int, list[str]]:
+    """The names of the columns ``q`` uses of each source (by its id), in the order of
+    their first use: one walk of the query for all its sources."""
+    used: dict[int, list[str]] = {}
+    for node in _walk_columns(q.node):
+        col = q.col(node)
+        if col is not None:
+            names = used.setdefault(id(col.source), [])
+            if col.name not in names:
+                names.append(col.name)
+    return used
 
 
 def _walk_columns(select: exp.Select):

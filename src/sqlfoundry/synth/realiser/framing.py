@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from sqlfoundry.sql.parse import sql_text
 from sqlfoundry.synth.realiser.clauses import ClauseDescriber, Grouping, post
 from sqlfoundry.synth.realiser.describe import AGGREGATES, Scope, aggregate_in
 from sqlfoundry.synth.realiser.frames import Frame
@@ -392,7 +393,7 @@ class Framer(SetFrames, ClauseDescriber):
                     else f"{number_word(q.limit or 1)} {entity.entities}"
                 )
                 measure = self._rank_measure(q.order[0][0], q.order[0][1], agg_scope)
-                other = figures[0] if figures[0].sql() != q.order[0][0].sql() else None
+                other = figures[0] if sql_text(figures[0]) != sql_text(q.order[0][0]) else None
                 label = self.noun(names[0], agg_scope)
                 self._which_with_figure(frame, q, noun + post(mods, plural), measure, plural,
                                         other, agg_scope, label)  # fmt: skip
@@ -417,8 +418,10 @@ class Framer(SetFrames, ClauseDescriber):
         rows_mods = self.restrict(q.where, scope)
         rows = scope.subject.entities + post(rows_mods, True)
         scope.count_noun = self.rows_noun(scope.subject)
-        group_ids = {g.sql() for g in grouping.columns}
-        ranks_or_aggregates = bool(q.order) or any(p.sql() not in group_ids for p in q.projections)
+        # Each text once: printing a node copies it first.
+        group_ids = {sql_text(g) for g in grouping.columns}
+        texts = [sql_text(p) for p in q.projections]
+        ranks_or_aggregates = bool(q.order) or any(t not in group_ids for t in texts)
         # Aggregates and rankings say the rows' restriction once, up front.
         lead = f"among {rows}" if rows_mods is not None and ranks_or_aggregates else ""
         if lead and self._said_in_counts(q, rows_mods):
@@ -437,9 +440,9 @@ class Framer(SetFrames, ClauseDescriber):
             per_noun = f"combination of {join_words(group_nouns)}"
             per_plural = f"combinations of {join_words(group_nouns)}"
         having = self._having(q.having, scope, grouping) if q.having is not None else None
-        group_ids = {g.sql() for g in grouping.columns}
-        listed = [p for p in q.projections if p.sql() in group_ids]
-        aggs = [p for p in q.projections if p.sql() not in group_ids]  # aggregates, mostly
+        listed = [p for p, t in zip(q.projections, texts, strict=True) if t in group_ids]
+        aggs = [p for p, t in zip(q.projections, texts, strict=True)
+                if t not in group_ids]  # aggregates, mostly  # fmt: skip
         lists_groups = bool(listed)
         if q.order and q.limit is not None:
             measure = self._rank_measure(q.order[0][0], q.order[0][1], scope)
@@ -450,7 +453,7 @@ class Framer(SetFrames, ClauseDescriber):
             frame = Frame(kind="sup", items=items, plural=plural, head=head, lead=lead)
             if len(aggs) == 1 and len(listed) == 1:
                 noun = per_noun if k == 1 else f"{number_word(k)} {per_plural}"
-                other = aggs[0] if aggs[0].sql() != q.order[0][0].sql() else None
+                other = aggs[0] if sql_text(aggs[0]) != sql_text(q.order[0][0]) else None
                 self._which_with_figure(frame, q, noun + post(having, k != 1), measure, k != 1,
                                         other, scope)  # fmt: skip
             if not aggs and lists_groups:
