@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from sqlfoundry.sql.parse import sql_text, sqlglot_dialect
+from sqlfoundry.sql.parse import sql_text
 
 NESTED = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
@@ -100,10 +100,10 @@ def _projection_index(select: exp.Select, expr: exp.Expression) -> int | None:
     if isinstance(expr, exp.Literal) and not expr.is_string and expr.this.isdigit():
         index = int(expr.this) - 1
         return index if 0 <= index < len(items) else None
-    text = expr.sql()
+    text = sql_text(expr)
     for i, item in enumerate(items):
         inner = item.this if isinstance(item, exp.Alias) else item
-        if inner.sql() == text:
+        if sql_text(inner) == text:
             return i
         named = isinstance(expr, exp.Column) and not expr.table
         if named and item.alias_or_name == expr.name and isinstance(item, (exp.Alias, exp.Column)):
@@ -333,7 +333,7 @@ def tautology_probes(tree: exp.Expression, dialect: str) -> list[Probe]:
                 Probe(
                     "tautology",
                     _render(probe, dialect),
-                    detail=cond.sql(dialect=sqlglot_dialect(dialect)),
+                    detail=sql_text(cond, dialect),
                 )
             )
     return probes
