@@ -97,6 +97,20 @@ def test_offline_is_deterministic_and_rejects_what_it_cannot_check(demo_ctx):
     }
 
 
+def test_offline_reasoning_ending_in_the_reference_itself_is_not_compared_again(
+    demo_ctx, monkeypatch
+):
+    import sqlfoundry.synth.cot_generator as cot
+
+    compared = []
+    monkeypatch.setattr(cot, "results_match", lambda *a, **k: compared.append(a) or True)
+    batch = [Sample(id="ok", db_id="bookshop", question="How many books?",
+                    sql="SELECT count(*) FROM books")]  # fmt: skip
+    out = run(CoTGenerator(engine="offline").process(batch, demo_ctx))
+    assert [s.id for s in out.samples] == ["ok"] and out.samples[0].cot.endswith("```")
+    assert compared == []  # the reference's own text returns the reference's own rows
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [({"max_retries": 0}, "max_retries"), ({"num_candidates": 0}, "num_candidates"),
