@@ -49,8 +49,9 @@ class ReadmeModel:
     def _synth_answer(self, messages: list[dict[str, Any]]) -> str:
         text = "\n".join(str(m.get("content", "")) for m in messages)
         if "Verdict: yes" in text:  # the consistency judge (its checklist looks like styles)
-            return judge_answer(text, "The query reads the right table and returns what is "
-                                      "asked.\nVerdict: yes")
+            return judge_answer(
+                text, "The query reads the right table and returns what is asked.\nVerdict: yes"
+            )
         styles = styles_asked(messages)
         tables = _TABLE.findall(text)
         if styles:

@@ -280,13 +280,17 @@ def test_pairs_a_shared_answer_leaves_unclear_are_asked_alone(llm_ctx, fake):
             asked_alone.append(pairs[0][0])
             return "Hard to say." if "highest" in pairs[0][0] else _verdict(*pairs[0])
         if len(pairs) == 5:  # bookshop: pair 2 left out, pair 4 without a verdict
-            return ("**Pair 1:** fine.\nVerdict: yes\n\n**Pair 3:** lists names.\nVerdict: no\n"
-                    "**Pair 4:** I could not decide.\n### Pair 5\nlooks right\nVerdict: yes")
+            return (
+                "**Pair 1:** fine.\nVerdict: yes\n\n**Pair 3:** lists names.\nVerdict: no\n"
+                "**Pair 4:** I could not decide.\n### Pair 5\nlooks right\nVerdict: yes"
+            )
         return "Both look fine to me."  # clinic: prose, no parts to tell apart
 
     fake.handler = answer_with(judge)
     out = run(SQLConsistencyFilter().process(_several_batch(), llm_ctx))
-    assert sorted(asked_alone) == sorted(q for i, _, q, _ in SEVERAL if i in ("b2", "b4", "c1", "c2"))
+    assert sorted(asked_alone) == sorted(
+        q for i, _, q, _ in SEVERAL if i in ("b2", "b4", "c1", "c2")
+    )
     assert [s.id for s in out.samples] == ["b1", "b2", "b5", "c1"]
     assert {r.sample.id: r.reason for r in out.rejects} == {
         "b3": "judge: inconsistent: lists names.",

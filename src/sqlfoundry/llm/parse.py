@@ -218,7 +218,7 @@ def pair_sections(text: str | None, count: int) -> list[str | None]:
     found: list[str | None] = [None] * count
     heads = list(_PAIR_HEADING.finditer(body))
     if heads:
-        for head, after in zip(heads, [*heads[1:], None]):
+        for head, after in zip(heads, [*heads[1:], None], strict=True):
             k = int(head.group(1))
             if 1 <= k <= count and found[k - 1] is None:
                 found[k - 1] = body[head.end() : after.start() if after else len(body)].strip()

@@ -201,7 +201,6 @@ class SQLConsistencyFilter(EngineOperator):
                 out.samples.append(stamp(record, self.name, "llm", method="llm"))
         return out
 
-
     async def _judge(self, todo: Sequence[Sample],
                      ctx: RunContext) -> list[tuple[str | LLMItemError, int]]:  # fmt: skip
         """Each pair's answer (its part of a shared one) or the error of its request, with
@@ -212,8 +211,11 @@ class SQLConsistencyFilter(EngineOperator):
         per = self.params.pairs_per_request
         groups = [ids[k : k + per] for ids in by_db.values() for k in range(0, len(ids), per)]
         requests = [
-            LLMRequest(self.format_input(todo[g[0]], ctx) if len(g) == 1
-                       else self.format_several([todo[i] for i in g], ctx))  # fmt: skip
+            LLMRequest(
+                self.format_input(todo[g[0]], ctx)
+                if len(g) == 1
+                else self.format_several([todo[i] for i in g], ctx)
+            )
             for g in groups
         ]
         answers: list[tuple[str | LLMItemError, int]] = [("", 1)] * len(todo)
