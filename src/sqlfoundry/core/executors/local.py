@@ -45,14 +45,7 @@ from sqlfoundry.core.batch_failures import batch_failures
 from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
-from sqlfoundry.core.executors.stage import (
-    FOLLOWS,
-    Link,
-    LinkResult,
-    run_links,
-    written_in_thread,
-    written_now,
-)
+from sqlfoundry.core.executors.stage import FOLLOWS, Link, LinkResult, run_links
 from sqlfoundry.core.executors.stream import StepStream, batch_path, handing_on
 from sqlfoundry.core.io import (
     atomic_write_jsonl,
@@ -169,11 +162,17 @@ def _recorded_size(step_dir: Path) -> int | None:
     return slicing if isinstance(slicing, int) else None
 
 
-def _has_checkpoints(step_dir: Path) -> bool:
-    return step_dir.is_dir() and any(
-        p.name.startswith(("batch-", "rejects-", "unfinished-")) and p.suffix == ".jsonl"
-        for p in step_dir.iterdir()
-    )
+def _checkpoint_files(step_dir: Path) -> list[Path]:
+    """The batch, rejects and unfinished files of a step folder (none if it is not there)."""
+    if not step_dir.is_dir():
+        return []
+    return [p for p in step_dir.iterdir() if p.suffix == ".jsonl"
+            and p.name.startswith(("batch-", "rejects-", "unfinished-"))]  # fmt: skip
+
+
+def _batch_paths(step_dir: Path, k: int) -> tuple[Path, Path]:
+    """Batch ``k``'s data and rejects files in a step folder."""
+    return batch_path(step_dir, k), step_dir / f"rejects-{k:05d}.jsonl"
 
 
 def _claim_slicing(step_dir: Path, slicing: int | str) -> None:
@@ -186,8 +185,7 @@ def _claim_slicing(step_dir: Path, slicing: int | str) -> None:
     records made again (an LLM's answers come from the response cache)."""
     if _recorded_slicing(step_dir) == slicing:
         return
-    left = [p for p in step_dir.iterdir() if p.suffix == ".jsonl"
-            and p.name.startswith(("batch-", "rejects-", "unfinished-"))]  # fmt: skip
+    left = _checkpoint_files(step_dir)
     if left:
         aside = step_dir / "set-aside"
         aside.mkdir(exist_ok=True)
@@ -207,6 +205,11 @@ def _settle(step: Step, final: Sequence[Path], done: bool) -> None:
         step.mark_done()
 
 
+def _records_of(batch: list[Sample] | list[str]) -> list[Sample]:
+    """A job's batch as records: it came as records, or as their JSON lines."""
+    return [Sample(**decode_line(x)) if isinstance(x, str) else x for x in batch]
+
+
 def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[str, Any],
                   batch: list[Sample] | list[str], data_path: Path, reject_path: Path,
                   unfinished: bool) -> tuple[int, int, dict[str, int]]:  # fmt: skip
@@ -216,8 +219,7 @@ def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[st
         (records kept, rejects, rejects per reason).
     """
     op = worker.operator(key, op_class, params)
-    records = [Sample(**decode_line(x)) if isinstance(x, str) else x for x in batch]
-    result = worker.run(op.process(records, worker.ctx))
+    result = worker.run(op.process(_records_of(batch), worker.ctx))
     kept, dropped = _write_batch(result, data_path, reject_path, unfinished)
     reasons: dict[str, int] = {}
     return kept, count_reasons(dropped, reasons), reasons
@@ -228,9 +230,8 @@ def _pooled_stage(worker: WorkerState, links: list[Link], batch: list[Sample] | 
     """In a worker: take one batch of the stage's input (records, or their JSON lines)
     through the stage's steps, writing each step's checkpoint (see :func:`run_links`)."""
     operators = [worker.operator(link.key, link.op_class, link.params) for link in links]
-    records = [Sample(**decode_line(x)) if isinstance(x, str) else x for x in batch]
-    return worker.run(run_links(links, operators, records, worker.ctx, unfinished,
-                                written_now(_write_batch)))  # fmt: skip
+    return worker.run(run_links(links, operators, _records_of(batch), worker.ctx, unfinished,
+                                _write_batch))  # fmt: skip
 
 
 def _can_follow(before: Step, step: Step) -> bool:
@@ -239,7 +240,7 @@ def _can_follow(before: Step, step: Step) -> bool:
         return False  # an expander's batches are not bounded by the pipeline's size
     if _finished_on_ray(before.dir) or _finished_on_ray(step.dir):
         return False
-    return _recorded_slicing(step.dir) == FOLLOWS or not _has_checkpoints(step.dir)
+    return _recorded_slicing(step.dir) == FOLLOWS or not _checkpoint_files(step.dir)
 
 
 def _stages(steps: Sequence[Step], fuse: bool) -> list[list[Step]]:
@@ -316,10 +317,9 @@ class LocalExecutor(Executor):
         # With an LLM the steps overlap: each waits on the endpoint, not on the CPU. On a
         # pool, a stage starts on the step before's first batches while it makes the rest,
         # so no worker waits for that step's last batch.
-        fuse = self.fuse and getattr(ctx, "llm", None) is None
-        overlap = self.overlap and (
-            pool is None and getattr(ctx, "llm", None) is not None or pool is not None and fuse
-        )
+        llm = getattr(ctx, "llm", None) is not None
+        fuse = self.fuse and not llm
+        overlap = self.overlap and (llm and pool is None or fuse and pool is not None)
         window = pipeline.concurrent_batches
         if pool is not None:
             window = max(window, 2 * pool.processes)  # a batch waiting for each worker
@@ -329,15 +329,13 @@ class LocalExecutor(Executor):
             for stage in _stages(steps, fuse):
                 step = stage[0]
                 size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
+                streams: list[StepStream] = []
+                for each in stage:
+                    streams.append(StepStream(each.dir, streams[-1] if streams else upstream))
                 if len(stage) == 1:
-                    stream = StepStream(step.dir, upstream)
-                    run = asyncio.ensure_future(_run_or_read_back(step, upstream, stream, size,
+                    run = asyncio.ensure_future(_run_or_read_back(step, upstream, streams[0], size,
                                                                   window, ctx, progress, pool))  # fmt: skip
-                    streams = [stream]
                 else:
-                    streams = []
-                    for each in stage:
-                        streams.append(StepStream(each.dir, streams[-1] if streams else upstream))
                     run = asyncio.ensure_future(_run_stage(stage, upstream, streams, size, window,
                                                            ctx, progress, pool=pool))  # fmt: skip
                 runs.append(run)
@@ -542,8 +540,7 @@ async def _run_step(
         )
         finish(k, (kept, count_reasons(dropped, reasons)))
 
-    def paths(k: int) -> tuple[Path, Path]:
-        return batch_path(step.dir, k), step.dir / f"rejects-{k:05d}.jsonl"
+    paths = functools.partial(_batch_paths, step.dir)
 
     reused = step.finished
     if reused:
@@ -620,9 +617,6 @@ async def _run_stage(
     failed: list[set[int]] = [set() for _ in stage]
     done = 0
 
-    def paths(step: Step, k: int) -> tuple[Path, Path]:
-        return batch_path(step.dir, k), step.dir / f"rejects-{k:05d}.jsonl"
-
     def report() -> None:
         if progress:
             batches = max(-(-upstream.expected // batch_size), done)
@@ -668,7 +662,7 @@ async def _run_stage(
             results = await pool.call(_pooled_stage, links, batch, unfinished)
         else:
             results = await run_links(links, [step.op for step in stage], batch, ctx,
-                                      unfinished, written_in_thread(_write_batch))  # fmt: skip
+                                      unfinished, _write_batch, in_thread=True)  # fmt: skip
         finish(k, [known[i] if result is None else result  # type: ignore[misc]
                    for i, result in enumerate(results)])  # fmt: skip
 
@@ -679,21 +673,15 @@ async def _run_stage(
             k += 1
             known: list[tuple[int, int] | None] = []
             for i, step in enumerate(stage):
-                data_path, reject_path = paths(step, k)
-                found: dict[str, int] = {}
-                counts = None
-                if reject_path.name in present[i]:
-                    counts = _batch_counts(data_path, reject_path, found)
-                known.append(counts)
-                if counts is not None:
-                    for reason, count in found.items():
-                        reasons[i][reason] = reasons[i].get(reason, 0) + count
+                data_path, reject_path = _batch_paths(step.dir, k)
+                counted = reject_path.name in present[i]
+                known.append(_batch_counts(data_path, reject_path, reasons[i]) if counted else None)
             if None not in known:
                 finish(k, known)  # type: ignore[arg-type]
                 continue
             # A step whose batch is written is not run again: the job reads its records
             # back when a later step needs them, and its counts are those found here.
-            links = [Link(step.signature, type(step.op), params[i], *paths(step, k),
+            links = [Link(step.signature, type(step.op), params[i], *_batch_paths(step.dir, k),
                           written=known[i] is not None) for i, step in enumerate(stage)]  # fmt: skip
             await running.add(one(k, batch, links, known))
     unfinished = upstream.unfinished

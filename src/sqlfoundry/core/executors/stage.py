@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,17 +55,19 @@ class LinkResult:
 
 
 # (the batch's output, data path, rejects path, unfinished) -> (kept, rejects as dicts)
-WriteNow = Callable[[Any, Path, Path, bool], tuple[int, list[dict[str, Any]]]]
-Write = Callable[[Any, Path, Path, bool], Awaitable[tuple[int, list[dict[str, Any]]]]]
+Write = Callable[[Any, Path, Path, bool], tuple[int, list[dict[str, Any]]]]
 
 
 async def run_links(links: Sequence[Link], operators: Sequence[Any], records: list[Sample],
-                    ctx: Any, unfinished: bool, write: Write) -> list[LinkResult | None]:  # fmt: skip
+                    ctx: Any, unfinished: bool, write: Write, *,
+                    in_thread: bool = False) -> list[LinkResult | None]:  # fmt: skip
     """Take ``records`` (batch k of the stage's input) through each link in turn.
 
     A link whose checkpoint is written is read instead of run, when a later link needs
     its records. ``write(result, data_path, reject_path, unfinished)`` writes a batch's
-    checkpoint and returns (records kept, rejects as dicts)."""
+    checkpoint and returns (records kept, rejects as dicts); ``in_thread`` runs it in a
+    thread, so its syncs to disk do not hold up the event loop (in a worker nothing
+    else waits on it)."""
     results: list[LinkResult | None] = []
     last_to_run = max(i for i, link in enumerate(links) if not link.written)
     for i, (link, op) in enumerate(zip(links, operators, strict=True)):
@@ -81,7 +83,8 @@ async def run_links(links: Sequence[Link], operators: Sequence[Any], records: li
         # A failed LLM request leaves this batch, and its records in every later step,
         # to be made again by a re-run.
         unfinished = unfinished or failures[0] > 0
-        kept, dropped = await write(output, link.data_path, link.reject_path, unfinished)
+        args = (output, link.data_path, link.reject_path, unfinished)
+        kept, dropped = await asyncio.to_thread(write, *args) if in_thread else write(*args)
         reasons: dict[str, int] = {}
         rejected = count_reasons(dropped, reasons)
         results.append(LinkResult(kept, rejected, reasons, unfinished,
@@ -89,24 +92,3 @@ async def run_links(links: Sequence[Link], operators: Sequence[Any], records: li
         records = output.samples
     results.extend([None] * (len(links) - len(results)))
     return results
-
-
-def written_now(write: WriteNow) -> Write:
-    """``write`` as a link's writer that runs it here (in a worker: nothing else waits)."""
-
-    async def now(result: Any, data_path: Path, reject_path: Path,
-                  unfinished: bool) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-        return write(result, data_path, reject_path, unfinished)
-
-    return now
-
-
-def written_in_thread(write: WriteNow) -> Write:
-    """``write`` as a link's writer that runs it in a thread, so the syncs to disk do not
-    hold up this process's event loop."""
-
-    async def threaded(result: Any, data_path: Path, reject_path: Path,
-                       unfinished: bool) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-        return await asyncio.to_thread(write, result, data_path, reject_path, unfinished)
-
-    return threaded
