@@ -415,19 +415,19 @@ def test_schema_words_read_run_together_and_passive_names():
 
 
 def test_a_plan_is_shared_and_wording_it_leaves_it_as_it_was(schemas, monkeypatch):
-    from sqlfoundry.core.lru import LRU
+    from sqlfoundry.core.lru import SharedLRU
     from sqlfoundry.synth import realiser
     from sqlfoundry.synth.realiser.explain import explain
 
     def unshared(say):
-        monkeypatch.setattr(realiser, "_PLANS", LRU(320))  # nothing planned before
+        monkeypatch.setattr(realiser, "_PLANS", SharedLRU(320))  # nothing planned before
         return say()
 
     expected = {}
     for db, sql, _ in CASES:
         expected[sql] = (unshared(lambda: realise(sql, schemas[db], rng=random.Random(1))),  # noqa: B023
                          unshared(lambda: explain(sql, schemas[db], "q")))  # noqa: B023  # fmt: skip
-    monkeypatch.setattr(realiser, "_PLANS", LRU(320))
+    monkeypatch.setattr(realiser, "_PLANS", SharedLRU(320))
     for _ in range(2):  # each text is planned once, then every wording reads that plan
         for db, sql, _ in CASES:
             assert explain(sql, schemas[db], "q") == expected[sql][1]

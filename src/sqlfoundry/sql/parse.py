@@ -17,7 +17,7 @@ from sqlglot.helper import name_sequence
 from sqlglot.tokens import Token, TokenType
 
 from sqlfoundry.core.errors import ConfigError, SQLSyntaxError
-from sqlfoundry.core.lru import LRU
+from sqlfoundry.core.lru import SharedLRU
 
 # Our dialect names -> sqlglot's. MariaDB speaks MySQL as far as sqlglot knows.
 _DIALECTS = {
@@ -175,9 +175,8 @@ def ensure_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> e
 # its filters, its hardness, its components) read the same SQL a few steps apart, and a
 # stage takes a batch of up to 256 records through every step
 # (sqlfoundry.core.executors.stage), so the cache holds a batch and some. Trees are ~9 KiB,
-# so memory stays flat; locked, as threads may read SQL at once (the LRU is not).
-_READ_TREES: LRU[tuple[str, str], exp.Expression] = LRU(320)
-_READ_TREES_LOCK = threading.Lock()
+# so memory stays flat; shared, as threads may read SQL at once.
+_READ_TREES: SharedLRU[tuple[str, str], exp.Expression] = SharedLRU(320)
 
 
 def read_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> exp.Expression:
@@ -187,12 +186,9 @@ def read_tree(sql_or_tree: str | exp.Expression, dialect: str = "sqlite") -> exp
     if isinstance(sql_or_tree, exp.Expression):
         return sql_or_tree
     key = (sql_or_tree, dialect)
-    with _READ_TREES_LOCK:
-        tree = _READ_TREES.get(key)
+    tree = _READ_TREES.get(key)
     if tree is None:
-        tree = parse_one(sql_or_tree, dialect)
-        with _READ_TREES_LOCK:
-            _READ_TREES.put(key, tree)
+        tree = _READ_TREES.put(key, parse_one(sql_or_tree, dialect))
     return tree
 
 

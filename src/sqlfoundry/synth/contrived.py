@@ -25,6 +25,7 @@ from typing import Any
 from sqlglot import exp
 
 from sqlfoundry.core.errors import SqlfoundryError
+from sqlfoundry.core.lru import per_object
 from sqlfoundry.sql.literals import has_quoted_strings, quoted_strings_to_literals
 from sqlfoundry.sql.parse import read_tree, sql_text
 from sqlfoundry.synth.naming import words
@@ -96,17 +97,9 @@ class _Keys:
 
 
 # Each schema's keys, found once: a run asks about a database's records one by one.
-# Holding the schema keeps its id from being reused while it is here.
-_KEYS: dict[int, tuple[Any, _Keys]] = {}
-
-
+@per_object(64)
 def _keys_of(schema: Any) -> _Keys:
-    hit = _KEYS.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        if len(_KEYS) >= 64:
-            _KEYS.clear()
-        hit = _KEYS[id(schema)] = (schema, _Keys(schema))
-    return hit[1]
+    return _Keys(schema)
 
 
 def _year_like(column: exp.Expression) -> bool:

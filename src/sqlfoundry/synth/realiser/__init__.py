@@ -11,12 +11,11 @@ imperative) but the meaning never does.
 from __future__ import annotations
 
 import random
-import threading
 
 from sqlglot import exp
 
 from sqlfoundry.core.errors import SQLSyntaxError
-from sqlfoundry.core.lru import LRU
+from sqlfoundry.core.lru import SharedLRU
 from sqlfoundry.db.schema import Schema
 from sqlfoundry.sql.literals import quoted_strings_to_literals
 from sqlfoundry.sql.parse import read_tree
@@ -31,10 +30,9 @@ __all__ = ["Realisation", "RealiseError", "SchemaWords", "plan_of", "realise", "
 
 # Plans of the texts planned last. A record's question and its reasoning are worded from
 # the same plan, a few steps apart: a stage takes a batch of up to 256 records through
-# both (sqlfoundry.core.executors.stage). Plans are only read once built. Locked, as
-# threads may plan at once (the LRU is not).
-_PLANS: LRU[tuple[str, str, SchemaWords], Query] = LRU(320)
-_PLANS_LOCK = threading.Lock()
+# both (sqlfoundry.core.executors.stage). Plans are only read once built. Shared, as
+# threads may plan at once.
+_PLANS: SharedLRU[tuple[str, str, SchemaWords], Query] = SharedLRU(320)
 
 
 def plan_of(sql: str | exp.Expression, schema: Schema, dialect: str = "sqlite") -> Query:
@@ -48,8 +46,7 @@ def plan_of(sql: str | exp.Expression, schema: Schema, dialect: str = "sqlite") 
     if isinstance(sql, exp.Expression):
         return build(quoted_strings_to_literals(sql.copy(), dialect), words)
     key = (sql, dialect, words)
-    with _PLANS_LOCK:
-        plan = _PLANS.get(key)
+    plan = _PLANS.get(key)
     if plan is not None:
         return plan
     try:
@@ -60,10 +57,7 @@ def plan_of(sql: str | exp.Expression, schema: Schema, dialect: str = "sqlite") 
     # one the plan would change is copied first, its quoted strings made literals.
     if _may_rewrite(tree):
         tree = quoted_strings_to_literals(tree.copy(), dialect)
-    plan = build(tree, words)
-    with _PLANS_LOCK:
-        _PLANS.put(key, plan)
-    return plan
+    return _PLANS.put(key, build(tree, words))
 
 
 def _may_rewrite(tree: exp.Expression) -> bool:

@@ -9,10 +9,10 @@ airport"). BIRD-style readable column names win over the identifiers.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from sqlfoundry.core.lru import per_object
 from sqlfoundry.db.schema import Column, Schema, Table
 from sqlfoundry.synth.naming import display as _naming_display
 from sqlfoundry.synth.naming import humanize, words
@@ -387,19 +387,7 @@ def value_codes(description: str | None) -> dict[str, str]:
     return out if len(out) >= 2 else {}
 
 
-_CACHE: OrderedDict[int, tuple[Schema, SchemaWords]] = OrderedDict()
-_CACHE_SIZE = 512
-
-
+@per_object(512)
 def schema_words(schema: Schema) -> SchemaWords:
     """The (cached) :class:`SchemaWords` of ``schema``."""
-    key = id(schema)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is schema:
-        _CACHE.move_to_end(key)
-        return hit[1]
-    built = SchemaWords(schema)
-    _CACHE[key] = (schema, built)
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return built
+    return SchemaWords(schema)
