@@ -20,3 +20,15 @@ def test_has_quoted_strings_says_whether_the_conversion_changes_the_tree(sql, di
     assert has_quoted_strings(tree, dialect) is expected
     assert tree.sql(dialect=dialect) == before  # it only looks
     assert (quoted_strings_to_literals(tree, dialect).sql(dialect=dialect) != before) is expected
+
+
+def test_with_literals_changes_a_copy_and_only_when_there_is_something_to_change():
+    from sqlfoundry.sql.literals import with_literals
+
+    shared = parse_one('SELECT a FROM t WHERE name = "Bob"')
+    changed = with_literals(shared)
+    assert changed is not shared
+    assert changed.sql() == "SELECT a FROM t WHERE name = 'Bob'"
+    assert shared.sql() == 'SELECT a FROM t WHERE name = "Bob"'
+    plain = parse_one("SELECT a FROM t WHERE name = 'Bob'")
+    assert with_literals(plain) is plain

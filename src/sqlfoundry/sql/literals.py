@@ -69,6 +69,15 @@ def has_quoted_strings(tree: exp.Expression, dialect: str = "sqlite") -> bool:
     return any(is_quoted_string(column, dialect) for column in tree.find_all(exp.Column))
 
 
+def with_literals(tree: exp.Expression, dialect: str = "sqlite") -> exp.Expression:
+    """``tree`` with its double-quoted SQLite strings as string literals, for a reader of
+    a shared tree (:func:`sqlfoundry.sql.parse.read_tree`): the tree itself when it has
+    none, else a changed copy."""
+    if has_quoted_strings(tree, dialect):
+        return quoted_strings_to_literals(tree.copy(), dialect)
+    return tree
+
+
 def quoted_strings_to_literals(tree: exp.Expression, dialect: str = "sqlite") -> exp.Expression:
     """Replace each double-quoted SQLite string in ``tree`` with a string literal, in place.
 

@@ -34,7 +34,7 @@ from functools import lru_cache
 from sqlglot import exp
 
 from sqlfoundry.db.schema import Schema
-from sqlfoundry.sql.literals import has_quoted_strings, quoted_strings_to_literals
+from sqlfoundry.sql.literals import with_literals
 from sqlfoundry.sql.parse import read_tree
 from sqlfoundry.synth.naming import humanize, singular, words
 
@@ -278,9 +278,7 @@ def analyse_sql(sql: str, schema: Schema, dialect: str = "sqlite") -> SqlFacts:
         SQLSyntaxError: the SQL does not parse.
     """
     # The tree the question generator's plan read: shared, so copied before any change.
-    tree = read_tree(sql, dialect)
-    if has_quoted_strings(tree, dialect):
-        tree = quoted_strings_to_literals(tree.copy(), dialect)
+    tree = with_literals(read_tree(sql, dialect), dialect)
     facts = SqlFacts()
     keys = _key_columns(schema)
     for select in tree.find_all(exp.Select):

@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.lru import per_object
-from sqlfoundry.sql.literals import has_quoted_strings, quoted_strings_to_literals
+from sqlfoundry.sql.literals import with_literals
 from sqlfoundry.sql.parse import read_tree, sql_text
 from sqlfoundry.synth.naming import words
 
@@ -123,8 +123,7 @@ def contrived_filters(sql: str | exp.Expression, schema: Any, dialect: str = "sq
         tree = read_tree(sql, dialect)
     except SqlfoundryError:
         return []
-    if has_quoted_strings(tree, dialect):  # the tree is the caller's or shared: change a copy
-        tree = quoted_strings_to_literals(tree.copy(), dialect)
+    tree = with_literals(tree, dialect)  # the tree is the caller's or shared
     keys = _keys_of(schema)
     found: list[str] = []
     for node in _comparisons(tree):
