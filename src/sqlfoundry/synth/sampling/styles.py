@@ -9,7 +9,7 @@ of a join's equality) and :func:`render` prints it (keyword and function case,
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from sqlglot import exp
@@ -45,11 +45,12 @@ class Style:
     explicit_asc: bool = False
 
     def describe(self) -> dict[str, object]:
-        """The style as plain data (for a record's ``meta``): ``asdict``'s dict, written
-        out (every field is a str or bool, and asdict's deep copy costs per kept query)."""
-        return {"aliases": self.aliases, "case": self.case, "count": self.count,
-                "not_equal": self.not_equal, "join": self.join, "swap_on": self.swap_on,
-                "explicit_asc": self.explicit_asc}  # fmt: skip
+        """The style as plain data (for a record's ``meta``): ``asdict``'s dict, without
+        its deep copy (every field is a str or bool, and the copy costs per kept query)."""
+        return {name: getattr(self, name) for name in _STYLE_FIELDS}
+
+
+_STYLE_FIELDS = tuple(f.name for f in fields(Style))
 
 
 CANONICAL = Style()
