@@ -316,11 +316,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def _write(path: str | Path, chunks: Iterable[str]) -> None:
     with open_output(path) as fh:
-        for chunk in chunks:
-            try:
-                fh.write(chunk)
-            except OSError as err:
-                _reraise(path, err)
+        write_chunks(fh, path, chunks)
+
+
+def write_chunks(fh: IO[Any], path: str | Path, chunks: Iterable[str]) -> None:
+    """Write ``chunks`` to ``fh``, opened by :func:`open_output` for ``path``: a failure
+    is an ``OutputError`` naming ``path`` (a closed pipe stays what it is)."""
+    for chunk in chunks:
+        try:
+            fh.write(chunk)
+        except OSError as err:
+            _reraise(path, err)
 
 
 # How a JSON Lines file written here holds a record (one encoder: json.dumps makes one per

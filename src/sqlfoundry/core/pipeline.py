@@ -36,7 +36,7 @@ from sqlfoundry.core.executors.base import make_executor
 from sqlfoundry.core.io import check_output, decode_line
 from sqlfoundry.core.operator import Operator
 from sqlfoundry.core.registry import build
-from sqlfoundry.core.runs import RunResult, StepReport, records_signature
+from sqlfoundry.core.runs import Fold, RunResult, StepReport, records_signature
 from sqlfoundry.core.sample import Sample
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Pipeline", "RunResult", "StepReport", "load_samples",
@@ -132,6 +132,7 @@ class Pipeline:
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
         executor: Any = None,
+        fold: Fold | None = None,
     ) -> RunResult:
         """Run every step over ``samples``, resuming from what ``run_dir`` already holds.
 
@@ -148,6 +149,8 @@ class Pipeline:
             executor: where the steps run: an ``Executor``, its settings, ``"local"``
                 or ``"ray"``; by default the context's (``ctx.pipeline_executor``),
                 else the local executor.
+            fold: a summary of the final records, made batch by batch as they are
+                made (``RunResult.folded``; see :class:`sqlfoundry.core.runs.Fold`).
         """
         return asyncio.run(
             self.arun(
@@ -158,6 +161,7 @@ class Pipeline:
                 input_rejects=input_rejects,
                 record=record,
                 executor=executor,
+                fold=fold,
             )  # fmt: skip
         )
 
@@ -171,6 +175,7 @@ class Pipeline:
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
         executor: Any = None,
+        fold: Fold | None = None,
     ) -> RunResult:
         """:meth:`run`, for callers already inside an event loop."""
         check_output(Path(run_dir), folder=True)  # before any step, not when the first one is done
@@ -180,7 +185,7 @@ class Pipeline:
         with fewer_collections():
             return await chosen.execute(self, list(samples), Path(run_dir), ctx,
                                         progress=progress, input_rejects=input_rejects,
-                                        record=record)  # fmt: skip
+                                        record=record, fold=fold)  # fmt: skip
 
 
 def load_samples(path: str | Path) -> list[Sample]:

@@ -64,6 +64,33 @@ def plan_steps(operators: Sequence[Any], input_signature: str, steps_root: Path,
     return steps
 
 
+@dataclass(frozen=True)
+class Fold:
+    """A summary of a run's final records, made a part per batch where the batch is made
+    (a pool worker, or this process) and merged in batch order.
+
+    The functions go to worker processes: module-level functions, not lambdas.
+
+    Attributes:
+        start: () -> the summary of no records.
+        batch: (records, ctx) -> the part of one batch of records, in order.
+        merge: (summary so far, the next part) -> the summary of both.
+    """
+
+    start: Callable[[], Any]
+    batch: Callable[[Sequence[Sample], Any], Any]
+    merge: Callable[[Any, Any], Any]
+
+    def over(self, records: Iterable[Sample], ctx: Any, size: int = 256) -> Any:
+        """The summary of ``records``, folded ``size`` records at a time."""
+        folded, chunk = self.start(), []
+        for record in records:
+            chunk.append(record)
+            if len(chunk) == size:
+                folded, chunk = self.merge(folded, self.batch(chunk, ctx)), []
+        return self.merge(folded, self.batch(chunk, ctx)) if chunk else folded
+
+
 @dataclass
 class StepReport:
     operator: str
@@ -85,6 +112,7 @@ class RunResult:
         steps: one report per step.
         read_samples, read_rejects: how to stream them from storage otherwise.
         count: how many samples there are (without reading them).
+        folded: the run's :class:`Fold` of its records, when it was given one.
     """
 
     def __init__(
@@ -96,7 +124,9 @@ class RunResult:
         read_samples: Callable[[], Iterator[Sample]] | None = None,
         read_rejects: Callable[[], Iterator[dict[str, Any]]] | None = None,
         count: int | None = None,
+        folded: Any = None,
     ) -> None:
+        self.folded = folded
         if samples is not None:
             self.__dict__["samples"] = list(samples)
         if rejects is not None:
@@ -141,17 +171,29 @@ def finish_run(
     records: Callable[[], Iterator[Sample]],
     rejects: Callable[[], Iterator[dict[str, Any]]],
     record: Callable[[Sample], dict[str, Any]] | None,
+    *,
+    fold: Fold | None = None,
+    ctx: Any = None,
+    written: tuple[int, Any] | None = None,
 ) -> RunResult:
     """Write ``data.jsonl`` (in the ``record`` view), ``rejects.jsonl`` and ``manifest.json``
-    from streams, and return a result that reads them back on demand."""
-    view = record or Sample.to_json_dict
-    count = atomic_write_jsonl(run_dir / "data.jsonl", (view(s) for s in records()))
+    from streams, and return a result that reads them back on demand.
+
+    ``fold`` is folded over the records after they are written; ``written``: (records,
+    fold) of a ``data.jsonl`` the executor wrote as the run went (see
+    :mod:`sqlfoundry.core.executors.final`)."""
+    if written is not None:
+        count, folded = written
+    else:
+        view = record or Sample.to_json_dict
+        count = atomic_write_jsonl(run_dir / "data.jsonl", (view(s) for s in records()))
+        folded = fold.over(records(), ctx) if fold is not None else None
     reject_count = atomic_write_jsonl(run_dir / "rejects.jsonl", rejects())
     manifest = {"steps": [r.__dict__ for r in reports], "records": count, "rejects": reject_count}
     atomic_write_text(run_dir / "manifest.json", json.dumps(manifest, indent=2))
     rejects_file = run_dir / "rejects.jsonl"
-    return RunResult(steps=reports, read_samples=records,
-                     read_rejects=lambda: read_jsonl_dicts(rejects_file), count=count)  # fmt: skip
+    return RunResult(steps=reports, read_samples=records, count=count, folded=folded,
+                     read_rejects=lambda: read_jsonl_dicts(rejects_file))  # fmt: skip
 
 
 def count_reasons(rejects: Iterable[dict[str, Any]], into: dict[str, int]) -> int:

@@ -9,10 +9,8 @@ beside ``data.jsonl`` and ``rejects.jsonl``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 from sqlfoundry.core.collector import fewer_collections
 from sqlfoundry.core.io import atomic_write_text
 from sqlfoundry.core.pipeline import Pipeline
-from sqlfoundry.core.runs import RunResult, read_jsonl_dicts
+from sqlfoundry.core.runs import Fold
 from sqlfoundry.core.sample import Sample
 from sqlfoundry.core.sync import run_sync
 from sqlfoundry.synth.pipelines import Mode, SynthSettings, build_pipeline, run_context
 from sqlfoundry.synth.records import output_record
 
 if TYPE_CHECKING:
-    from sqlfoundry.core.executors.pool import WorkerState
-    from sqlfoundry.synth.report import SummaryTally
+    pass
 
 Progress = Callable[[str, int, int], None]
 
@@ -131,50 +128,27 @@ class OnDisk(Sequence):
         raise IndexError(index)
 
 
-def _last_step_files(run_dir: Path, steps: Sequence[Any]) -> list[Path]:
-    """The batch files of the run's last step (the records of ``data.jsonl``), when the
-    local executor wrote them (see :func:`sqlfoundry.core.runs.plan_steps`)."""
-    if not steps:
-        return []
-    last = steps[-1]
-    folder = run_dir / "steps" / f"{len(steps):02d}-{last.operator}-{last.signature}"
-    return sorted(folder.glob("batch-*.jsonl"))
+def _new_tally() -> Any:
+    from sqlfoundry.synth.report import SummaryTally
+
+    return SummaryTally()
 
 
-def _tally_file(worker: WorkerState, path: Path) -> SummaryTally:
-    """In a pool worker: the summary's tally of one batch file of records."""
+def _tally_part(records: Sequence[Sample], ctx: Any) -> Any:
+    """The summary's tally of one batch of final records, where the batch was made."""
     from sqlfoundry.synth.report import tally_records
 
-    ctx = worker.ctx
-    records = (Sample(**data) for data in read_jsonl_dicts(path))
     return tally_records(records, lambda db_id: ctx.schema(db_id, sample_values=0))
 
 
-async def tally_run(result: RunResult, run_dir: Path, ctx: Any,
-                    schema_of: Callable[[str], Any]) -> SummaryTally:  # fmt: skip
-    """The summary's tally of a run's records: batch file by batch file on the run's
-    worker pool when it has one (in order, a few files at a time), else here, streamed."""
-    from sqlfoundry.synth.report import SummaryTally, tally_records
-
-    choose = getattr(ctx.pipeline_executor, "pool_for", None)
-    pool = choose(ctx) if choose is not None else None
-    files = _last_step_files(run_dir, result.steps) if pool is not None else []
-    if not files:
-        return tally_records(result.iter_samples(), schema_of)
-    tally = SummaryTally()
-    pending: deque[asyncio.Future[SummaryTally]] = deque()
-    try:
-        for path in files:
-            if len(pending) >= 2 * pool.processes:
-                tally.merge(await pending.popleft())
-            pending.append(asyncio.ensure_future(pool.call(_tally_file, path)))
-        while pending:
-            tally.merge(await pending.popleft())
-    except BaseException:
-        for future in pending:
-            future.cancel()
-        raise
+def _merge_tallies(tally: Any, later: Any) -> Any:
+    tally.merge(later)
     return tally
+
+
+# The records stream past once, as each last batch is made (on the workers, when the run
+# has them): only their counts and the few examples the report shows are kept.
+TALLY = Fold(start=_new_tally, batch=_tally_part, merge=_merge_tallies)
 
 
 async def arun_mode(
@@ -220,12 +194,10 @@ async def arun_mode(
 
     async with run_context(settings, databases, llm, executor) as ctx:
         with fewer_collections():  # the run and its tally: see sqlfoundry.core.collector
-            result = await pipeline.arun(seeds, run_dir, ctx, progress=progress,
+            result = await pipeline.arun(seeds, run_dir, ctx, progress=progress, fold=TALLY,
                                          input_rejects=input_rejects, record=output_record)  # fmt: skip
             usage = ctx.llm.usage if ctx.llm is not None else None
-            # The records stream past once (on the workers, when the run has them); only
-            # their counts and the few examples the report shows are kept.
-            tally = await tally_run(result, run_dir, ctx, schema_of)
+            tally = result.folded
         seconds = time.perf_counter() - start
     summary = summarize(result, mode=mode, engine=settings.engine, seconds=seconds,
                         input_count=len(seeds) + len(input_rejects),

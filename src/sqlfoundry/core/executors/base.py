@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sqlfoundry.core.runs import RunResult
+from sqlfoundry.core.runs import Fold, RunResult
 from sqlfoundry.core.sample import Sample
 
 Progress = Callable[[str, float, int], None]
@@ -40,6 +40,7 @@ class Executor(ABC):
         progress: Progress | None = None,
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
+        fold: Fold | None = None,
     ) -> RunResult:
         """Run every step of ``pipeline`` (see :meth:`sqlfoundry.core.pipeline.Pipeline.run`)."""
 

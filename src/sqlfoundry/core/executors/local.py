@@ -2,8 +2,9 @@
 
 It streams: a step reads its input from the previous step's checkpoint one batch at
 a time and writes each output batch as it finishes, so a step holds at most
-``concurrent_batches`` batches, whatever the run's size. ``data.jsonl`` and
-``rejects.jsonl`` are written from the last checkpoints the same way.
+``concurrent_batches`` batches, whatever the run's size. ``data.jsonl`` is written as
+the last step's batches finish, in order, from the records held by the job that made
+them (:mod:`sqlfoundry.core.executors.final`); ``rejects.jsonl`` from the checkpoints.
 
 With ``processes`` (two or more), a run with no LLM hands its batches to a pool of
 that many forked workers (:mod:`sqlfoundry.core.executors.pool`), started once for
@@ -35,6 +36,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import pickle
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
@@ -44,6 +46,7 @@ from typing import Any
 from sqlfoundry.core.batch_failures import batch_failures
 from sqlfoundry.core.errors import SqlfoundryError
 from sqlfoundry.core.executors.base import Executor, Progress
+from sqlfoundry.core.executors.final import Ending, FinalPart, FinalWriter, end_batch
 from sqlfoundry.core.executors.pool import WorkerPool, WorkerState, can_fork
 from sqlfoundry.core.executors.stage import FOLLOWS, Link, LinkResult, run_links
 from sqlfoundry.core.executors.stream import StepStream, batch_path, handing_on
@@ -53,10 +56,12 @@ from sqlfoundry.core.io import (
     atomic_write_text,
     checkpoint_line,
     decode_line,
+    open_output,
 )
 from sqlfoundry.core.operator import Reject
 from sqlfoundry.core.progress import batch_progress
 from sqlfoundry.core.runs import (
+    Fold,
     RunResult,
     Step,
     StepReport,
@@ -212,26 +217,30 @@ def _records_of(batch: list[Sample] | list[str]) -> list[Sample]:
 
 def _pooled_batch(worker: WorkerState, key: str, op_class: type, params: dict[str, Any],
                   batch: list[Sample] | list[str], data_path: Path, reject_path: Path,
-                  unfinished: bool) -> tuple[int, int, dict[str, int]]:  # fmt: skip
+                  unfinished: bool, ending: Ending | None = None,
+                  ) -> tuple[int, int, dict[str, int], FinalPart | None]:  # fmt: skip
     """In a worker: run one batch (records, or their JSON lines) and write its checkpoint.
 
     Returns:
-        (records kept, rejects, rejects per reason).
+        (records kept, rejects, rejects per reason, the batch's output when ``ending``
+        says this is the run's last step).
     """
     op = worker.operator(key, op_class, params)
     result = worker.run(op.process(_records_of(batch), worker.ctx))
     kept, dropped = _write_batch(result, data_path, reject_path, unfinished)
     reasons: dict[str, int] = {}
-    return kept, count_reasons(dropped, reasons), reasons
+    final = end_batch(ending, result.samples, worker.ctx) if ending else None
+    return kept, count_reasons(dropped, reasons), reasons, final
 
 
 def _pooled_stage(worker: WorkerState, links: list[Link], batch: list[Sample] | list[str],
-                  unfinished: bool) -> list[LinkResult | None]:  # fmt: skip
+                  unfinished: bool, ending: Ending | None = None,
+                  ) -> list[LinkResult | None]:  # fmt: skip
     """In a worker: take one batch of the stage's input (records, or their JSON lines)
     through the stage's steps, writing each step's checkpoint (see :func:`run_links`)."""
     operators = [worker.operator(link.key, link.op_class, link.params) for link in links]
     return worker.run(run_links(links, operators, _records_of(batch), worker.ctx, unfinished,
-                                _write_batch))  # fmt: skip
+                                _write_batch, ending=ending))  # fmt: skip
 
 
 def _can_follow(before: Step, step: Step) -> bool:
@@ -309,6 +318,7 @@ class LocalExecutor(Executor):
         progress: Progress | None = None,
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
+        fold: Fold | None = None,
     ) -> RunResult:
         run_dir = Path(run_dir)
         (run_dir / "steps").mkdir(parents=True, exist_ok=True)
@@ -324,37 +334,60 @@ class LocalExecutor(Executor):
         if pool is not None:
             window = max(window, 2 * pool.processes)  # a batch waiting for each worker
         upstream = StepStream.given(functools.partial(iter, samples), len(samples))
+        last = steps[-1]
+        ending = Ending(record or Sample.to_json_dict, fold)
+        # A worker gets the view and the fold by reference; one it cannot (a lambda) leaves
+        # its batches' output to be read back from their checkpoints here.
+        sent = ending if pool is None or _sendable(ending) else None
         runs: list[asyncio.Future[Any]] = []
-        try:
-            for stage in _stages(steps, fuse):
-                step = stage[0]
-                size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
-                streams: list[StepStream] = []
-                for each in stage:
-                    streams.append(StepStream(each.dir, streams[-1] if streams else upstream))
-                if len(stage) == 1:
-                    run = asyncio.ensure_future(_run_or_read_back(step, upstream, streams[0], size,
-                                                                  window, ctx, progress, pool))  # fmt: skip
-                else:
-                    run = asyncio.ensure_future(_run_stage(stage, upstream, streams, size, window,
-                                                           ctx, progress, pool=pool))  # fmt: skip
-                runs.append(run)
-                if not overlap:
-                    await run
-                upstream = streams[-1]
-            reports = []
-            for done in await asyncio.gather(*runs):
-                reports.extend(done if isinstance(done, list) else [done])
-        except BaseException:
-            for run in runs:
-                run.cancel()
-            await asyncio.gather(*runs, return_exceptions=True)
-            raise
-        source = functools.partial(step_samples, steps[-1].dir)
-        if _finished_on_ray(steps[-1].dir):
+        with contextlib.ExitStack() as output:
+            final = None
+            # A last step that a Ray run finished is read back whole, at the end.
+            if not (last.finished and _finished_on_ray(last.dir)):
+                data = run_dir / "data.jsonl"
+                final = FinalWriter(output.enter_context(open_output(data)), data,
+                                    functools.partial(batch_path, last.dir), ending, ctx)  # fmt: skip
+            try:
+                for stage in _stages(steps, fuse):
+                    step = stage[0]
+                    size = min(pipeline.batch_size, step.op.max_batch or pipeline.batch_size)
+                    streams: list[StepStream] = []
+                    for each in stage:
+                        streams.append(StepStream(each.dir, streams[-1] if streams else upstream))
+                    ends = (final, sent) if stage[-1] is last else (None, None)
+                    if len(stage) == 1:
+                        run = asyncio.ensure_future(
+                            _run_or_read_back(
+                                step, upstream, streams[0], size, window, ctx, progress, pool, *ends
+                            )
+                        )
+                    else:
+                        run = asyncio.ensure_future(
+                            _run_stage(
+                                stage, upstream, streams, size, window, ctx, progress, pool, *ends
+                            )
+                        )
+                    runs.append(run)
+                    if not overlap:
+                        await run
+                    upstream = streams[-1]
+                reports = []
+                for done in await asyncio.gather(*runs):
+                    reports.extend(done if isinstance(done, list) else [done])
+            except BaseException:
+                for run in runs:
+                    run.cancel()
+                await asyncio.gather(*runs, return_exceptions=True)
+                raise
+            written = None
+            if final is not None:
+                batches = [int(path.stem.split("-")[1]) for path in _data_files(last.dir)]
+                written = (final.close(batches), final.folded)
+        source = functools.partial(step_samples, last.dir)
+        if _finished_on_ray(last.dir):
             from sqlfoundry.core.executors.ray import ray_step_samples
 
-            source = functools.partial(ray_step_samples, steps[-1].dir)
+            source = functools.partial(ray_step_samples, last.dir)
 
         def rejects() -> Iterator[dict[str, Any]]:
             yield from input_rejects
@@ -366,12 +399,23 @@ class LocalExecutor(Executor):
                 else:
                     yield from step_rejects(step.dir)
 
-        return finish_run(run_dir, reports, source, rejects, record)
+        return finish_run(run_dir, reports, source, rejects, record, fold=fold, ctx=ctx,
+                          written=written)  # fmt: skip
+
+
+def _sendable(ending: Ending) -> bool:
+    """Whether ``ending`` can go to a worker process (its functions pickle by name)."""
+    try:
+        pickle.dumps(ending)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return False
+    return True
 
 
 async def _run_or_read_back(step: Step, upstream: StepStream, stream: StepStream, size: int,
                             window: int, ctx: Any, progress: Progress | None,
-                            pool: WorkerPool | None) -> StepReport:  # fmt: skip
+                            pool: WorkerPool | None, final: FinalWriter | None = None,
+                            ending: Ending | None = None) -> StepReport:  # fmt: skip
     """Run one step, or read back the records of a step a Ray run finished."""
     if step.finished and _finished_on_ray(step.dir):
         await upstream.wait_ended()
@@ -383,7 +427,8 @@ async def _run_or_read_back(step: Step, upstream: StepStream, stream: StepStream
             stream.end(unfinished=False, source=functools.partial(read, step.dir),
                        count=report.outputs)  # fmt: skip
             return report
-    return await _run_step(step, upstream, stream, size, window, ctx, progress, pool=pool)
+    return await _run_step(step, upstream, stream, size, window, ctx, progress, pool=pool,
+                           final=final, ending=ending)  # fmt: skip
 
 
 class _Running:
@@ -447,6 +492,8 @@ async def _run_step(
     progress: Progress | None,
     *,
     pool: WorkerPool | None = None,
+    final: FinalWriter | None = None,
+    ending: Ending | None = None,
 ) -> StepReport:
     """Run one step over ``upstream``'s records, telling ``stream`` of each batch it writes.
 
@@ -454,7 +501,8 @@ async def _run_step(
     After a step with unfinished batches nothing is final (a re-run brings the missing
     records through again), so a batch written before ``upstream`` has ended is marked
     unfinished until it ends finished; a run stopped in between leaves it to run again.
-    Through ``pool``, records pass as their JSON lines."""
+    Through ``pool``, records pass as their JSON lines. ``final``: this is the run's last
+    step, and each batch goes on to the run's output (``ending``: how a worker makes it)."""
     op = step.op
     step.dir.mkdir(parents=True, exist_ok=True)
     # A folder keeps the slicing it was started with, so a re-run with another batch size
@@ -490,7 +538,7 @@ async def _run_step(
         partial[k] = fraction
         report()
 
-    def finish(k: int, counts: tuple[int, int]) -> None:
+    def finish(k: int, counts: tuple[int, int], part: FinalPart | None = None) -> None:
         nonlocal outputs, rejected, done
         outputs += counts[0]
         rejected += counts[1]
@@ -498,6 +546,8 @@ async def _run_step(
         partial.pop(k, None)
         done += 1
         stream.written(k, counts[0])
+        if final is not None:
+            final.arrived(k, part)
         report()
 
     async def one(k: int, batch: list[Any], data_path: Path, reject_path: Path) -> None:
@@ -505,13 +555,13 @@ async def _run_step(
             await upstream.wait_ended()
             if upstream.unfinished:
                 failed.add(k)
-            kept, rejects, found = await pool.call(
+            kept, rejects, found, part = await pool.call(
                 _pooled_batch, step.signature, type(op), op.params.model_dump(), batch,
-                data_path, reject_path, upstream.unfinished,
+                data_path, reject_path, upstream.unfinished, ending if final else None,
                 progress=lambda fraction: advance(k, fraction))  # fmt: skip
             for reason, n in found.items():
                 reasons[reason] = reasons.get(reason, 0) + n
-            finish(k, (kept, rejects))
+            finish(k, (kept, rejects), part)
             return
         early: list[str] = []  # the lines of the records the batch handed on
 
@@ -538,7 +588,8 @@ async def _run_step(
         kept, dropped = await asyncio.to_thread(
             _write_batch, result, data_path, reject_path, k in failed or k in provisional
         )
-        finish(k, (kept, count_reasons(dropped, reasons)))
+        part = end_batch(final.ending, result.samples, ctx) if final is not None else None
+        finish(k, (kept, count_reasons(dropped, reasons)), part)
 
     paths = functools.partial(_batch_paths, step.dir)
 
@@ -593,15 +644,17 @@ async def _run_stage(
     window: int,
     ctx: Any,
     progress: Progress | None,
-    *,
     pool: WorkerPool | None = None,
+    final: FinalWriter | None = None,
+    ending: Ending | None = None,
 ) -> list[StepReport]:
     """Run the steps of ``stage`` batch by batch, each batch through all of them (see
     :mod:`sqlfoundry.core.executors.stage`); ``streams[i]`` hears of step i's batches.
 
     A batch whose checkpoint is there for every step is counted, not run; otherwise its
     job starts at the first step missing it, and reads the checkpoints of later steps
-    that have it instead of running them."""
+    that have it instead of running them. ``final`` and ``ending``: as for
+    :func:`_run_step`, when the stage ends with the run's last step."""
     first = stage[0]
     was_finished = [step.finished for step in stage]
     for step in stage:
@@ -639,6 +692,9 @@ async def _run_stage(
             outputs[i] += kept
             rejected[i] += dropped
             streams[i].written(k, kept)
+        if final is not None:
+            last = counts[-1]
+            final.arrived(k, last.final if isinstance(last, LinkResult) else None)
         done += 1
         report()
 
@@ -659,10 +715,12 @@ async def _run_stage(
         if not upstream.ended:
             early.append(k)
         if pool is not None:
-            results = await pool.call(_pooled_stage, links, batch, unfinished)
+            results = await pool.call(_pooled_stage, links, batch, unfinished,
+                                      ending if final else None)  # fmt: skip
         else:
             results = await run_links(links, [step.op for step in stage], batch, ctx,
-                                      unfinished, _write_batch, in_thread=True)  # fmt: skip
+                                      unfinished, _write_batch, in_thread=True,
+                                      ending=final.ending if final else None)  # fmt: skip
         finish(k, [known[i] if result is None else result  # type: ignore[misc]
                    for i, result in enumerate(results)])  # fmt: skip
 

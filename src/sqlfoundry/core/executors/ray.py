@@ -40,6 +40,7 @@ from sqlfoundry.core.executors.ray_step import (
 from sqlfoundry.core.extras import require
 from sqlfoundry.core.io import atomic_path, decode_line
 from sqlfoundry.core.runs import (
+    Fold,
     RunResult,
     Step,
     StepReport,
@@ -128,6 +129,7 @@ class RayExecutor(Executor):
         progress: Progress | None = None,
         input_rejects: Sequence[dict[str, Any]] = (),
         record: Callable[[Sample], dict[str, Any]] | None = None,
+        fold: Fold | None = None,
     ) -> RunResult:
         spec = getattr(ctx, "spec", None)
         if spec is None:
@@ -158,7 +160,7 @@ class RayExecutor(Executor):
             for step in steps:
                 yield from step_rejects(step)
 
-        return finish_run(run_dir, reports, records, rejects, record)
+        return finish_run(run_dir, reports, records, rejects, record, fold=fold, ctx=ctx)
 
     # ------------------------------------------------------------------ driver
 

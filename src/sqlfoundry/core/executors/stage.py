@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlfoundry.core.batch_failures import batch_failures
+from sqlfoundry.core.executors.final import Ending, FinalPart, end_batch
 from sqlfoundry.core.runs import count_reasons, read_jsonl_dicts
 from sqlfoundry.core.sample import Sample
 
@@ -52,6 +53,7 @@ class LinkResult:
     reasons: dict[str, int] = field(default_factory=dict)
     unfinished: bool = False  # the batch had failed LLM requests at this step or before
     seconds: float = 0.0
+    final: FinalPart | None = None  # the batch's output, when this is the run's last step
 
 
 # (the batch's output, data path, rejects path, unfinished) -> (kept, rejects as dicts)
@@ -59,15 +61,16 @@ Write = Callable[[Any, Path, Path, bool], tuple[int, list[dict[str, Any]]]]
 
 
 async def run_links(links: Sequence[Link], operators: Sequence[Any], records: list[Sample],
-                    ctx: Any, unfinished: bool, write: Write, *,
-                    in_thread: bool = False) -> list[LinkResult | None]:  # fmt: skip
+                    ctx: Any, unfinished: bool, write: Write, *, in_thread: bool = False,
+                    ending: Ending | None = None) -> list[LinkResult | None]:  # fmt: skip
     """Take ``records`` (batch k of the stage's input) through each link in turn.
 
     A link whose checkpoint is written is read instead of run, when a later link needs
     its records. ``write(result, data_path, reject_path, unfinished)`` writes a batch's
     checkpoint and returns (records kept, rejects as dicts); ``in_thread`` runs it in a
     thread, so its syncs to disk do not hold up the event loop (in a worker nothing
-    else waits on it)."""
+    else waits on it). ``ending``: the last link is the run's last step, and its result
+    carries the batch's output (see :mod:`sqlfoundry.core.executors.final`)."""
     results: list[LinkResult | None] = []
     last_to_run = max(i for i, link in enumerate(links) if not link.written)
     for i, (link, op) in enumerate(zip(links, operators, strict=True)):
@@ -87,8 +90,9 @@ async def run_links(links: Sequence[Link], operators: Sequence[Any], records: li
         kept, dropped = await asyncio.to_thread(write, *args) if in_thread else write(*args)
         reasons: dict[str, int] = {}
         rejected = count_reasons(dropped, reasons)
-        results.append(LinkResult(kept, rejected, reasons, unfinished,
-                                  time.perf_counter() - start))  # fmt: skip
         records = output.samples
+        seconds = time.perf_counter() - start
+        final = end_batch(ending, records, ctx) if ending and i == len(links) - 1 else None
+        results.append(LinkResult(kept, rejected, reasons, unfinished, seconds, final))
     results.extend([None] * (len(links) - len(results)))
     return results
