@@ -65,3 +65,9 @@ def test_distinct_hashes_count_exactly_across_their_merges():
         other.add(t)
     hashes.merge(other)
     assert len(hashes) == 113
+    at_once = DistinctHashes()
+    at_once._MERGE_AT = 7
+    at_once.update(texts[:50])
+    at_once.update(texts[50:])
+    at_once.merge(hashes)
+    assert len(at_once) == 113 and len(hashes) == 113

@@ -135,17 +135,22 @@ class DistinctHashes:
 
     def add(self, text: str) -> None:
         """Add the hash of ``text``."""
-        self._new.add(int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "little"))
+        self.update((text,))
+
+    def update(self, texts: Iterable[str]) -> None:
+        """Add the hash of each of ``texts`` (a question's words, say)."""
+        self._new.update(int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "little")
+                         for text in texts)  # fmt: skip
         if len(self._new) >= self._MERGE_AT:
             self._merge()
 
     def merge(self, other: DistinctHashes) -> None:
         """Add every hash ``other`` holds."""
         other._merge()
-        for value in other._sorted:
-            self._new.add(value)
-            if len(self._new) >= self._MERGE_AT:
-                self._merge()
+        # A part holds a batch's n-grams: few, next to the run's, and they go to the set.
+        self._new.update(other._sorted)
+        if len(self._new) >= self._MERGE_AT:
+            self._merge()
 
     def _merge(self) -> None:
         if not self._new:
@@ -224,10 +229,8 @@ class SummaryTally:
             self.questions += 1
             self.words += len(tokens)
             self.whose += "whose" in tokens
-            for w in tokens:
-                self.unigrams.add(w)
-            for a, b in zip(tokens, tokens[1:], strict=False):
-                self.bigrams.add(f"{a} {b}")
+            self.unigrams.update(tokens)
+            self.bigrams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
             level = s.hardness or s.component_difficulty
             if level:
                 counted = self.level_words.setdefault(level, [0, 0])
