@@ -1,8 +1,8 @@
 import pytest
 
 from sqlfoundry.core.errors import SQLSyntaxError
-from sqlfoundry.sql.parse import parse_one
-from sqlfoundry.sql.skeleton import mask_values, normalize, skeleton
+from sqlfoundry.sql.parse import parse_one, sql_text
+from sqlfoundry.sql.skeleton import mask_values, masked_sql, normalize, skeleton
 
 # (sql, dialect, normalized, skeleton)
 CASES = [
@@ -113,6 +113,27 @@ def test_mask_values_works_in_place():
     tree = parse_one("SELECT a FROM t WHERE b = 'x' LIMIT 3")
     assert mask_values(tree) is tree
     assert tree.sql() == "SELECT a FROM t WHERE b = ? LIMIT ?"
+
+
+@pytest.mark.parametrize(
+    "sql, masked",
+    [
+        ("SELECT a FROM t WHERE b IN (1, -2, 'x') AND c IN (SELECT d FROM u WHERE e > -1.5) "
+         "ORDER BY 1 DESC LIMIT 3 OFFSET 2",
+         "SELECT a FROM t WHERE b IN (?) AND c IN (SELECT d FROM u WHERE e > ?) "
+         "ORDER BY 1 DESC LIMIT ? OFFSET ?"),
+        ("SELECT CAST(a AS VARCHAR(10)), b + 1 FROM t GROUP BY 1, b HAVING COUNT(*) BETWEEN 2 AND 5",
+         "SELECT CAST(a AS VARCHAR(10)), b + ? FROM t GROUP BY 1, b HAVING COUNT(*) BETWEEN ? AND ?"),
+        ("SELECT a FROM t WHERE b IN (c, 1) UNION SELECT a FROM u WHERE b LIKE '%x%' LIMIT 1",
+         "SELECT a FROM t WHERE b IN (c, ?) UNION SELECT a FROM u WHERE b LIKE ? LIMIT ?"),
+    ],
+)  # fmt: skip
+def test_masked_sql_prints_the_masked_tree_and_puts_the_values_back(sql, masked):
+    tree = parse_one(sql)
+    before = repr(tree)
+    assert masked_sql(tree) == masked == sql_text(mask_values(tree.copy()))
+    assert repr(tree) == before and tree.sql() == parse_one(sql).sql()
+    assert all(child.parent is node for node in tree.walk() for child in node.iter_expressions())
 
 
 def test_bad_sql_raises():

@@ -494,3 +494,40 @@ def test_a_style_describes_itself_as_its_fields():
     for style in [Style(), *(draw_style(rng) for _ in range(20))]:
         assert style.describe() == asdict(style)
         assert list(style.describe()) == list(asdict(style))
+
+
+def test_candidates_are_measured_as_if_read_back_from_their_text(spider_root):
+    from sqlfoundry.sql.parse import sql_text
+    from sqlfoundry.sql.skeleton import mask_values, masked_sql
+    from sqlfoundry.synth.sampling.levels import draw
+    from sqlfoundry.synth.sampling.sampler import Sampler, measured_tree
+
+    manager = DatabaseManager(root=spider_root / "database")
+    compared = read_back = 0
+    built_differs = Counter()
+    # movie_1 and chinook_1 have nullable columns (IS NOT NULL filters), and every database
+    # draws CASE shares (a division and a CAST).
+    for db_id in ("movie_1", "chinook_1", "concert_singer", "world_1"):
+        with manager.open(db_id) as db:
+            sampler = Sampler(db, load_profile(db), f"0:{db_id}", checks=False)
+            for i in range(300):
+                draft = draw(sampler.builder, HARDNESS_LEVELS[i % 4])
+                if draft is None:
+                    continue
+                text = sql_text(draft.tree, "sqlite")
+                parsed = parse_one(text)
+                measured = measured_tree(draft.tree, text, "sqlite")
+                # The hardness and the skeleton the text's parse gives, whichever tree is read.
+                assert spider_hardness(measured) == spider_hardness(parsed), text
+                assert masked_sql(measured) == sql_text(mask_values(parsed.copy())), text
+                assert sql_text(draft.tree, "sqlite") == text  # the values are all back
+                compared += 1
+                if measured is not draft.tree:
+                    read_back += 1
+                    built_differs["hardness"] += spider_hardness(draft.tree) != spider_hardness(
+                        parsed
+                    )
+                    built_differs["skeleton"] += masked_sql(draft.tree) != masked_sql(parsed)
+    # Most trees are measured as built; the ones parsed again need it for both counts.
+    assert compared > 800 and 0 < read_back < compared / 10
+    assert built_differs["hardness"] > 0 and built_differs["skeleton"] > 0

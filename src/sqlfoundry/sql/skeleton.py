@@ -10,6 +10,7 @@ a skeleton.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -19,7 +20,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.tokens import TokenType
 
 from sqlfoundry.sql.literals import quoted_strings_to_literals
-from sqlfoundry.sql.parse import ensure_tree, sqlglot_dialect
+from sqlfoundry.sql.parse import ensure_tree, sql_text, sqlglot_dialect
 
 ALIAS_PREFIX = "t"
 
@@ -62,6 +63,50 @@ def mask_values(tree: exp.Expression) -> exp.Expression:
         elif _is_value(node) and not _is_position_or_type(node):
             node.replace(exp.Placeholder())
     return tree
+
+
+def masked_sql(tree: exp.Expression, dialect: str | None = None) -> str:
+    """``sql_text(mask_values(tree.copy()), dialect)`` without the copy, which costs as
+    much as the rest: the values are masked in place, the tree printed, and every value
+    put back where it was, so the caller's tree is left as it came."""
+    undo: list[tuple[exp.Expression, str, Any]] = []  # (node, arg, its value before)
+    _mask_in_place(tree, undo)
+    try:
+        return sql_text(tree, dialect, copy=False)
+    finally:
+        for node, arg, value in reversed(undo):
+            if isinstance(value, exp.Expression) and value.index is not None:
+                node.set(arg, value, value.index)
+            else:
+                node.set(arg, value)
+
+
+def _mask_in_place(node: exp.Expression, undo: list[tuple[exp.Expression, str, Any]]) -> None:
+    """What ``mask_values`` does to ``node``'s subtree, recording each change in ``undo``.
+
+    ``mask_values`` decides on every node of the unchanged tree, and whatever it does under
+    a node it has replaced is done in the detached part; so here a replaced node's subtree
+    is not visited, and what remains attached is the same.
+    """
+    for child in list(node.iter_expressions()):
+        if (
+            isinstance(child, exp.In)
+            and child.expressions
+            and all(map(_is_value, child.expressions))
+        ):
+            undo.append((child, "expressions", child.args["expressions"]))
+            child.set("expressions", [exp.Placeholder()])
+            _mask_in_place(child, undo)
+        elif isinstance(child, (exp.Limit, exp.Offset)) and _is_value(child.expression):
+            undo.append((child, "expression", child.expression))
+            child.set("expression", exp.Placeholder())
+            _mask_in_place(child, undo)
+        elif _is_value(child) and not _is_position_or_type(child):
+            parent, arg, index = child.parent, child.arg_key, child.index
+            undo.append((parent, arg, child))
+            parent.set(arg, exp.Placeholder(), index)
+        else:
+            _mask_in_place(child, undo)
 
 
 def _is_value(node: exp.Expression | None) -> bool:

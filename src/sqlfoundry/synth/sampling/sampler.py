@@ -31,7 +31,7 @@ from sqlfoundry.db.manager import open_database
 from sqlfoundry.db.sqlite import SQLiteDatabase
 from sqlfoundry.sql.hardness import HARDNESS_LEVELS, spider_hardness
 from sqlfoundry.sql.parse import parse_one, sql_text
-from sqlfoundry.sql.skeleton import mask_values
+from sqlfoundry.sql.skeleton import masked_sql
 from sqlfoundry.synth.sampling.builder import Builder, Draft
 from sqlfoundry.synth.sampling.levels import draw
 from sqlfoundry.synth.sampling.profile import (
@@ -219,6 +219,36 @@ def rows_of(db: Database, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return rows if type(db) is SQLiteDatabase else plain_rows(rows)
 
 
+def measured_tree(tree: exp.Expression, text: str, dialect: str) -> exp.Expression:
+    """The tree a candidate's hardness and skeleton are measured on, as if read back from
+    its text: the built tree itself, which saves parsing the text again, except for the few
+    constructs the parser reads back as other nodes (see ``_reads_back_differently``).
+    Only SQLite's reader was compared with the built trees: other dialects always parse.
+
+    Raises:
+        SQLSyntaxError: the text does not parse back into one query.
+    """
+    if dialect != "sqlite" or _reads_back_differently(tree):
+        return parse_one(text, dialect)
+    return tree
+
+
+def _reads_back_differently(tree: exp.Expression) -> bool:
+    """Whether parsing ``tree``'s SQLite text gives a tree that the hardness or the skeleton
+    tells apart from ``tree``: ``x IS NOT NULL`` is read as ``NOT x IS NULL`` (a negated
+    condition for the hardness), a division as a safe one and ``CAST(... AS REAL)`` as
+    DOUBLE (both printed otherwise in the skeleton). A SELECT without columns is parsed
+    too, for ``parse_one`` to reject it as before."""
+    for node in tree.walk():
+        if (
+            isinstance(node, (exp.Div, exp.Cast))
+            or (isinstance(node, exp.Is) and node.args.get("negate"))
+            or (isinstance(node, exp.Select) and not node.expressions)
+        ):
+            return True
+    return False
+
+
 def _spare_cap(quota: int) -> int:
     """Spare queries kept per full level, for levels that cannot be filled otherwise
     (a level short of its target is filled from its neighbours' spares)."""
@@ -313,15 +343,15 @@ class Sampler:
                 continue
             seen.add(canonical)
             try:
-                parsed = parse_one(canonical, self.profile.dialect)
-                level = spider_hardness(parsed)
+                measured = measured_tree(draft.tree, canonical, self.profile.dialect)
+                level = spider_hardness(measured)
             except SQLSyntaxError:
                 stats.unbuildable += 1
                 continue
             if len(kept[level]) >= quota[level] and len(spare[level]) >= _spare_cap(quota[level]):
                 stats.level_full += 1
                 continue
-            skeleton = sql_text(mask_values(parsed), copy=False)  # parsed is not used after
+            skeleton = masked_sql(measured)  # leaves the tree as it was
             # A skeleton seen before is worth a query only late, when fresh ones run out.
             if skeletons[skeleton] and self.rng.random() > stats.drawn / budget:
                 stats.repeated_skeleton += 1
