@@ -81,6 +81,10 @@ def masked_sql(tree: exp.Expression, dialect: str | None = None) -> str:
                 node.set(arg, value)
 
 
+# The only nodes mask_values changes (or the values under them): every other node is looked into.
+_MASKABLE = (exp.In, exp.Limit, exp.Offset, exp.Neg, exp.Literal, exp.Placeholder)
+
+
 def _mask_in_place(node: exp.Expression, undo: list[tuple[exp.Expression, str, Any]]) -> None:
     """What ``mask_values`` does to ``node``'s subtree, recording each change in ``undo``.
 
@@ -89,7 +93,9 @@ def _mask_in_place(node: exp.Expression, undo: list[tuple[exp.Expression, str, A
     is not visited, and what remains attached is the same.
     """
     for child in list(node.iter_expressions()):
-        if (
+        if not isinstance(child, _MASKABLE):
+            _mask_in_place(child, undo)
+        elif (
             isinstance(child, exp.In)
             and child.expressions
             and all(map(_is_value, child.expressions))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import Field
@@ -106,16 +106,22 @@ def probes_for(
             tree = quoted_strings_to_literals(parse_one(sql, dialect), dialect)
         except SqlfoundryError:
             return []
-    probes: list[Probe] = []
-    if "ties" in checks:
-        probes += [p for p in [tie_probe(tree, dialect)] if p]
-    if "fan_out" in checks:
-        probes += [p for p in [fan_out_probe(tree, schema, dialect)] if p]
-    if "degenerate" in checks:
-        probes += [p for p in [group_size_probe(tree, dialect)] if p]
+    return list(iter_probes(tree, schema, dialect, checks))
+
+
+def iter_probes(
+    tree: exp.Expression, schema: Any, dialect: str, checks: Sequence[str]
+) -> Iterator[Probe]:
+    """The probes of :func:`probes_for`, in its order, each built when asked for: a caller
+    that stops at the first problem builds none of the rest."""
+    if "ties" in checks and (probe := tie_probe(tree, dialect)):
+        yield probe
+    if "fan_out" in checks and (probe := fan_out_probe(tree, schema, dialect)):
+        yield probe
+    if "degenerate" in checks and (probe := group_size_probe(tree, dialect)):
+        yield probe
     if "tautology" in checks:
-        probes += tautology_probes(tree, dialect)
-    return probes
+        yield from tautology_probes(tree, dialect)
 
 
 def probe_problem(

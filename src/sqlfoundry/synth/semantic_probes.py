@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,9 +300,10 @@ def one_row_per_group(rows: Sequence[tuple[Any, ...]]) -> bool:
 # ---------------------------------------------------------------------- tautologies
 
 
-def tautology_probes(tree: exp.Expression, dialect: str) -> list[Probe]:
+def tautology_probes(tree: exp.Expression, dialect: str) -> Iterator[Probe]:
     """One probe per plain WHERE condition of the top SELECT (or of each branch of a
-    set operation): the number of rows of its FROM clause that the condition drops."""
+    set operation): the number of rows of its FROM clause that the condition drops.
+    Each is built when asked for."""
     selects: list[exp.Select] = []
     stack = [tree]
     while stack:
@@ -311,7 +312,6 @@ def tautology_probes(tree: exp.Expression, dialect: str) -> list[Probe]:
             stack.extend([node.this, node.expression])
         elif isinstance(node, exp.Select):
             selects.append(node)
-    probes = []
     for select in selects:
         where = select.args.get("where")
         if where is None or select.args.get("from_") is None:
@@ -329,14 +329,7 @@ def tautology_probes(tree: exp.Expression, dialect: str) -> list[Probe]:
             probe.set("from_", select.args["from_"].copy())
             if select.args.get("joins"):
                 probe.set("joins", [j.copy() for j in select.args["joins"]])
-            probes.append(
-                Probe(
-                    "tautology",
-                    _render(probe, dialect),
-                    detail=sql_text(cond, dialect),
-                )
-            )
-    return probes
+            yield Probe("tautology", _render(probe, dialect), detail=sql_text(cond, dialect))
 
 
 def _conjuncts(node: exp.Expression) -> list[exp.Expression]:

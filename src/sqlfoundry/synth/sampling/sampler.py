@@ -239,12 +239,14 @@ def _reads_back_differently(tree: exp.Expression) -> bool:
     condition for the hardness), a division as a safe one and ``CAST(... AS REAL)`` as
     DOUBLE (both printed otherwise in the skeleton). A SELECT without columns is parsed
     too, for ``parse_one`` to reject it as before."""
-    for node in tree.walk():
-        if (
-            isinstance(node, (exp.Div, exp.Cast))
-            or (isinstance(node, exp.Is) and node.args.get("negate"))
-            or (isinstance(node, exp.Select) and not node.expressions)
-        ):
+    for node in tree.find_all(exp.Div, exp.Cast, exp.Is, exp.Select):
+        if isinstance(node, exp.Is):
+            if node.args.get("negate"):
+                return True
+        elif isinstance(node, exp.Select):
+            if not node.expressions:
+                return True
+        else:
             return True
     return False
 
@@ -424,7 +426,8 @@ class Sampler:
         contrived = self._contrived.contrived_filters(tree, schema, dialect)
         if contrived:
             return f"contrived filter: {contrived[0]}"
-        for probe in semantic.probes_for(tree, schema, dialect, semantic.ALL_CHECKS):
+        # Built one at a time: once a probe finds a problem, the rest are not built.
+        for probe in semantic.iter_probes(tree, schema, dialect, semantic.ALL_CHECKS):
             self.stats.probes += 1
             result = self.db.execute(probe.sql, timeout=self.timeout, max_rows=RESULT_ROWS)
             if not result.ok:
