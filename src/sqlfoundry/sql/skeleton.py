@@ -68,7 +68,11 @@ def mask_values(tree: exp.Expression) -> exp.Expression:
 def masked_sql(tree: exp.Expression, dialect: str | None = None) -> str:
     """``sql_text(mask_values(tree.copy()), dialect)`` without the copy, which costs as
     much as the rest: the values are masked in place, the tree printed, and every value
-    put back where it was, so the caller's tree is left as it came."""
+    put back where it was, so the caller's tree is left as it came.
+
+    For a query's tree (its root is never itself a value, an IN or a LIMIT) that the
+    generator of ``dialect`` prints without rewriting it (see ``sql_text``).
+    """
     undo: list[tuple[exp.Expression, str, Any]] = []  # (node, arg, its value before)
     _mask_in_place(tree, undo)
     try:
