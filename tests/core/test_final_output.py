@@ -5,8 +5,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from sqlfoundry.core.executors.final import Ending, FinalPart, FinalWriter, end_batch
-from sqlfoundry.core.executors.local import LocalExecutor, _sendable
+from sqlfoundry.core.executors.final import Ending, FinalPart, FinalWriter, _sendable, end_batch
+from sqlfoundry.core.executors.local import LocalExecutor
 from sqlfoundry.core.executors.stream import batch_path
 from sqlfoundry.core.operator import Operator, Params, StepOutput
 from sqlfoundry.core.pipeline import Pipeline

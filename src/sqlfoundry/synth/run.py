@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlfoundry.core.collector import fewer_collections
 from sqlfoundry.core.io import atomic_write_text
@@ -24,9 +24,6 @@ from sqlfoundry.core.sample import Sample
 from sqlfoundry.core.sync import run_sync
 from sqlfoundry.synth.pipelines import Mode, SynthSettings, build_pipeline, run_context
 from sqlfoundry.synth.records import output_record
-
-if TYPE_CHECKING:
-    pass
 
 Progress = Callable[[str, int, int], None]
 

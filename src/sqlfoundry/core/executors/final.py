@@ -12,6 +12,7 @@ from its checkpoint instead: the file is the same bytes either way.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,8 @@ class FinalWriter:
     Args:
         fh, path: the open output and its name (for errors).
         data_path: batch k -> the last step's checkpoint of batch k.
-        ending: how a record becomes a line, and the run's fold.
+        ending: how a record becomes a line, and the run's fold (``sent``: the same, for
+            a pool worker; None when it cannot go there).
         ctx: the run's context, for the fold of a batch read back here.
     """
 
@@ -60,6 +62,9 @@ class FinalWriter:
                  ending: Ending, ctx: Any) -> None:  # fmt: skip
         self.fh, self.path, self.data_path = fh, path, data_path
         self.ending, self.ctx = ending, ctx
+        # What a pool worker gets: the view and the fold go by reference, and one a worker
+        # cannot take (a lambda) leaves its batches to be read back from their checkpoints.
+        self.sent = ending if _sendable(ending) else None
         fold = ending.fold
         self.folded = fold.start() if fold is not None else None
         self.count = 0
@@ -92,3 +97,12 @@ class FinalWriter:
         fold = self.ending.fold
         if fold is not None:
             self.folded = fold.merge(self.folded, part.folded)
+
+
+def _sendable(ending: Ending) -> bool:
+    """Whether ``ending`` can go to a worker process (its functions pickle by name)."""
+    try:
+        pickle.dumps(ending)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return False
+    return True

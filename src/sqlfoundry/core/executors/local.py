@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import pickle
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
@@ -335,16 +334,13 @@ class LocalExecutor(Executor):
             window = max(window, 2 * pool.processes)  # a batch waiting for each worker
         upstream = StepStream.given(functools.partial(iter, samples), len(samples))
         last = steps[-1]
-        ending = Ending(record or Sample.to_json_dict, fold)
-        # A worker gets the view and the fold by reference; one it cannot (a lambda) leaves
-        # its batches' output to be read back from their checkpoints here.
-        sent = ending if pool is None or _sendable(ending) else None
         runs: list[asyncio.Future[Any]] = []
         with contextlib.ExitStack() as output:
             final = None
             # A last step that a Ray run finished is read back whole, at the end.
             if not (last.finished and _finished_on_ray(last.dir)):
                 data = run_dir / "data.jsonl"
+                ending = Ending(record or Sample.to_json_dict, fold)
                 final = FinalWriter(output.enter_context(open_output(data)), data,
                                     functools.partial(batch_path, last.dir), ending, ctx)  # fmt: skip
             try:
@@ -354,17 +350,17 @@ class LocalExecutor(Executor):
                     streams: list[StepStream] = []
                     for each in stage:
                         streams.append(StepStream(each.dir, streams[-1] if streams else upstream))
-                    ends = (final, sent) if stage[-1] is last else (None, None)
+                    ends = final if stage[-1] is last else None
                     if len(stage) == 1:
                         run = asyncio.ensure_future(
                             _run_or_read_back(
-                                step, upstream, streams[0], size, window, ctx, progress, pool, *ends
+                                step, upstream, streams[0], size, window, ctx, progress, pool, ends
                             )
                         )
                     else:
                         run = asyncio.ensure_future(
                             _run_stage(
-                                stage, upstream, streams, size, window, ctx, progress, pool, *ends
+                                stage, upstream, streams, size, window, ctx, progress, pool, ends
                             )
                         )
                     runs.append(run)
@@ -403,19 +399,10 @@ class LocalExecutor(Executor):
                           written=written)  # fmt: skip
 
 
-def _sendable(ending: Ending) -> bool:
-    """Whether ``ending`` can go to a worker process (its functions pickle by name)."""
-    try:
-        pickle.dumps(ending)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return False
-    return True
-
-
 async def _run_or_read_back(step: Step, upstream: StepStream, stream: StepStream, size: int,
                             window: int, ctx: Any, progress: Progress | None,
-                            pool: WorkerPool | None, final: FinalWriter | None = None,
-                            ending: Ending | None = None) -> StepReport:  # fmt: skip
+                            pool: WorkerPool | None,
+                            final: FinalWriter | None = None) -> StepReport:  # fmt: skip
     """Run one step, or read back the records of a step a Ray run finished."""
     if step.finished and _finished_on_ray(step.dir):
         await upstream.wait_ended()
@@ -428,7 +415,7 @@ async def _run_or_read_back(step: Step, upstream: StepStream, stream: StepStream
                        count=report.outputs)  # fmt: skip
             return report
     return await _run_step(step, upstream, stream, size, window, ctx, progress, pool=pool,
-                           final=final, ending=ending)  # fmt: skip
+                           final=final)  # fmt: skip
 
 
 class _Running:
@@ -493,7 +480,6 @@ async def _run_step(
     *,
     pool: WorkerPool | None = None,
     final: FinalWriter | None = None,
-    ending: Ending | None = None,
 ) -> StepReport:
     """Run one step over ``upstream``'s records, telling ``stream`` of each batch it writes.
 
@@ -502,7 +488,7 @@ async def _run_step(
     records through again), so a batch written before ``upstream`` has ended is marked
     unfinished until it ends finished; a run stopped in between leaves it to run again.
     Through ``pool``, records pass as their JSON lines. ``final``: this is the run's last
-    step, and each batch goes on to the run's output (``ending``: how a worker makes it)."""
+    step, and each batch goes on to the run's output."""
     op = step.op
     step.dir.mkdir(parents=True, exist_ok=True)
     # A folder keeps the slicing it was started with, so a re-run with another batch size
@@ -557,7 +543,7 @@ async def _run_step(
                 failed.add(k)
             kept, rejects, found, part = await pool.call(
                 _pooled_batch, step.signature, type(op), op.params.model_dump(), batch,
-                data_path, reject_path, upstream.unfinished, ending if final else None,
+                data_path, reject_path, upstream.unfinished, final.sent if final else None,
                 progress=lambda fraction: advance(k, fraction))  # fmt: skip
             for reason, n in found.items():
                 reasons[reason] = reasons.get(reason, 0) + n
@@ -646,15 +632,14 @@ async def _run_stage(
     progress: Progress | None,
     pool: WorkerPool | None = None,
     final: FinalWriter | None = None,
-    ending: Ending | None = None,
 ) -> list[StepReport]:
     """Run the steps of ``stage`` batch by batch, each batch through all of them (see
     :mod:`sqlfoundry.core.executors.stage`); ``streams[i]`` hears of step i's batches.
 
     A batch whose checkpoint is there for every step is counted, not run; otherwise its
     job starts at the first step missing it, and reads the checkpoints of later steps
-    that have it instead of running them. ``final`` and ``ending``: as for
-    :func:`_run_step`, when the stage ends with the run's last step."""
+    that have it instead of running them. ``final``: as for :func:`_run_step`, when the
+    stage ends with the run's last step."""
     first = stage[0]
     was_finished = [step.finished for step in stage]
     for step in stage:
@@ -716,7 +701,7 @@ async def _run_stage(
             early.append(k)
         if pool is not None:
             results = await pool.call(_pooled_stage, links, batch, unfinished,
-                                      ending if final else None)  # fmt: skip
+                                      final.sent if final else None)  # fmt: skip
         else:
             results = await run_links(links, [step.op for step in stage], batch, ctx,
                                       unfinished, _write_batch, in_thread=True,
