@@ -54,14 +54,7 @@ def skeleton(sql: str | exp.Expression, dialect: str = "sqlite") -> str:
 
 def mask_values(tree: exp.Expression) -> exp.Expression:
     """Replace the values in ``tree`` with placeholders, in place; returns the tree."""
-    # Nodes under a replaced node are replaced inside the detached copy: harmless.
-    for node in list(tree.walk()):
-        if isinstance(node, exp.In) and node.expressions and all(map(_is_value, node.expressions)):
-            node.set("expressions", [exp.Placeholder()])
-        elif isinstance(node, (exp.Limit, exp.Offset)) and _is_value(node.expression):
-            node.set("expression", exp.Placeholder())
-        elif _is_value(node) and not _is_position_or_type(node):
-            node.replace(exp.Placeholder())
+    _mask_in_place(tree, [])
     return tree
 
 
@@ -70,8 +63,8 @@ def masked_sql(tree: exp.Expression, dialect: str | None = None) -> str:
     much as the rest: the values are masked in place, the tree printed, and every value
     put back where it was, so the caller's tree is left as it came.
 
-    For a query's tree (its root is never itself a value, an IN or a LIMIT) that the
-    generator of ``dialect`` prints without rewriting it (see ``sql_text``).
+    For a tree that the generator of ``dialect`` prints without rewriting it (see
+    ``sql_text``).
     """
     undo: list[tuple[exp.Expression, str, Any]] = []  # (node, arg, its value before)
     _mask_in_place(tree, undo)
@@ -85,38 +78,34 @@ def masked_sql(tree: exp.Expression, dialect: str | None = None) -> str:
                 node.set(arg, value)
 
 
-# The only nodes mask_values changes (or the values under them): every other node is looked into.
+# The only nodes masking changes (or the values under them): every other node is looked into.
 _MASKABLE = (exp.In, exp.Limit, exp.Offset, exp.Neg, exp.Literal, exp.Placeholder)
 
 
-def _mask_in_place(node: exp.Expression, undo: list[tuple[exp.Expression, str, Any]]) -> None:
-    """What ``mask_values`` does to ``node``'s subtree, recording each change in ``undo``.
-
-    ``mask_values`` decides on every node of the unchanged tree, and whatever it does under
-    a node it has replaced is done in the detached part; so here a replaced node's subtree
-    is not visited, and what remains attached is the same.
-    """
-    for child in list(node.iter_expressions()):
-        if not isinstance(child, _MASKABLE):
-            _mask_in_place(child, undo)
-        elif (
-            isinstance(child, exp.In)
-            and child.expressions
-            and all(map(_is_value, child.expressions))
-        ):
-            undo.append((child, "expressions", child.args["expressions"]))
-            child.set("expressions", [exp.Placeholder()])
-            _mask_in_place(child, undo)
-        elif isinstance(child, (exp.Limit, exp.Offset)) and _is_value(child.expression):
-            undo.append((child, "expression", child.expression))
-            child.set("expression", exp.Placeholder())
-            _mask_in_place(child, undo)
-        elif _is_value(child) and not _is_position_or_type(child):
-            parent, arg, index = child.parent, child.arg_key, child.index
-            undo.append((parent, arg, child))
-            parent.set(arg, exp.Placeholder(), index)
-        else:
-            _mask_in_place(child, undo)
+def _mask_in_place(tree: exp.Expression, undo: list[tuple[exp.Expression, str, Any]]) -> None:
+    """Mask the values of ``tree`` in place, recording each change in ``undo`` as (node,
+    arg, its value before), a node's before its children's: an IN list of values, a LIMIT
+    or OFFSET count, and any other value but a column position or a type's size. A value
+    replaced is not looked into (it is no longer in the tree); a tree that is itself a
+    value stays."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _MASKABLE):
+            if (isinstance(node, exp.In) and node.expressions
+                    and all(map(_is_value, node.expressions))):  # fmt: skip
+                undo.append((node, "expressions", node.args["expressions"]))
+                node.set("expressions", [exp.Placeholder()])
+            elif isinstance(node, (exp.Limit, exp.Offset)) and _is_value(node.expression):
+                undo.append((node, "expression", node.expression))
+                node.set("expression", exp.Placeholder())
+            elif _is_value(node) and not _is_position_or_type(node):
+                parent = node.parent
+                if parent is not None:
+                    undo.append((parent, node.arg_key, node))
+                    parent.set(node.arg_key, exp.Placeholder(), node.index)
+                continue
+        stack.extend(node.iter_expressions())
 
 
 def _is_value(node: exp.Expression | None) -> bool:
